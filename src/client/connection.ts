@@ -1,0 +1,245 @@
+/**
+ * One TCP connection to one job server, shared by Client and Worker: socket, packet parser,
+ * writes (large payloads as their own chunk), and reconnection with jittered exponential backoff.
+ *
+ * Lifecycle events: `connect` (every time the socket is up, so owners re-send CAN_DO,
+ * SET_CLIENT_ID and OPTION_REQ), `disconnect` (the socket was lost; owners fail over what was in
+ * flight), `error` (a connect attempt failed; informational), `close` (closed for good by
+ * `close()`). The parser's hot path is the plain `onPacket` callback, not an event.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
+import { PacketParser } from '../protocol/parser.ts';
+import type { Packet } from '../protocol/packets.ts';
+import { encodePacketChunks } from '../protocol/serializer.ts';
+
+export interface ServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface ConnectionOptions extends ServerAddress {
+  /** Called for every packet the server sends. */
+  onPacket: (packet: Packet) => void;
+  /** Reconnect after the socket is lost (default true). */
+  reconnect?: boolean;
+  /** First reconnect delay; doubles per failed attempt up to maxBackoffMs, with ±25% jitter. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  connectTimeoutMs?: number;
+  maxPacketSize?: number;
+}
+
+interface ConnectionEvents {
+  connect: [];
+  disconnect: [error: GearmanError];
+  error: [error: GearmanError];
+  close: [];
+}
+
+const DEFAULTS = {
+  reconnect: true,
+  initialBackoffMs: 50,
+  maxBackoffMs: 5000,
+  connectTimeoutMs: 5000,
+};
+
+/** Parses `host:port` (port defaults to 4730). */
+export function parseServerAddress(text: string, defaultPort = 4730): ServerAddress {
+  const trimmed = text.trim();
+  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(trimmed);
+  if (!match) throw new ConnectionError(`Bad server address "${text}": expected host or host:port`);
+  const host = (match[1] as string).replace(/^\[|\]$/g, '');
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConnectionError(`Bad port in server address "${text}": expected 1-65535`);
+  }
+  return { host, port };
+}
+
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly host: string;
+  readonly port: number;
+  readonly #options: Required<Omit<ConnectionOptions, 'maxPacketSize'>> & { maxPacketSize?: number };
+  #socket: net.Socket | undefined;
+  #connected = false;
+  #closed = false;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #firstConnect: Promise<void> | undefined;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.#options = { ...DEFAULTS, ...options };
+    this.host = options.host;
+    this.port = options.port;
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Opens the socket; resolves once connected, rejects if the first attempt fails. */
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClosedError(`Connection to ${this.address}`));
+    if (this.#connected) return Promise.resolve();
+    this.#firstConnect ??= new Promise<void>((resolve, reject) => {
+      this.#open(resolve, reject);
+    });
+    return this.#firstConnect;
+  }
+
+  /** Like connect(), but never rejects: keeps retrying in the background (worker style). */
+  start(): void {
+    if (this.#socket || this.#closed) return;
+    this.#open(
+      () => {},
+      () => {},
+    );
+  }
+
+  #open(resolve: () => void, reject: (error: Error) => void): void {
+    if (this.#closed) return reject(new ClosedError(`Connection to ${this.address}`));
+    const socket = net.connect({ host: this.host, port: this.port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    const parser = new PacketParser({
+      onPacket: (packet) => this.#options.onPacket(packet),
+      maxPacketSize: this.#options.maxPacketSize,
+    });
+    let settled = false;
+    const connectTimer = setTimeout(() => {
+      socket.destroy(new Error(`no answer within ${this.#options.connectTimeoutMs} ms`));
+    }, this.#options.connectTimeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      this.#connected = true;
+      this.#attempt = 0;
+      settled = true;
+      resolve();
+      this.emit('connect');
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        parser.push(chunk);
+      } catch (error) {
+        socket.destroy(error as Error);
+      }
+    });
+    socket.on('error', () => {
+      // 'close' follows and handles it; the error is kept for the close handler.
+    });
+    socket.once('close', () => {
+      clearTimeout(connectTimer);
+      const wasConnected = this.#connected;
+      this.#connected = false;
+      this.#socket = undefined;
+      const cause = (socket as net.Socket & { errored?: Error | null }).errored ?? undefined;
+      const error = new ConnectionError(
+        wasConnected
+          ? `Lost connection to job server ${this.address}${cause ? `: ${cause.message}` : ''}`
+          : `Cannot connect to job server ${this.address}${cause ? `: ${cause.message}` : ''}`,
+        { cause },
+      );
+      if (wasConnected) this.emit('disconnect', error);
+      else if (this.listenerCount('error') > 0) this.emit('error', error);
+      if (!settled) {
+        settled = true;
+        reject(error);
+        this.#firstConnect = undefined;
+      }
+      if (this.#closed) return;
+      if (this.#options.reconnect) this.#scheduleReconnect();
+    });
+  }
+
+  #scheduleReconnect(): void {
+    const base = Math.min(this.#options.maxBackoffMs, this.#options.initialBackoffMs * 2 ** this.#attempt);
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.#attempt++;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#closed && !this.#socket) {
+        this.#open(
+          () => {},
+          () => {},
+        );
+      }
+    }, delay);
+    this.#timer.unref?.();
+  }
+
+  /** Writes a packet (REQ magic). Returns false when the connection is down (nothing was sent). */
+  send(packet: Packet): boolean {
+    const socket = this.#socket;
+    if (!socket || !this.#connected) return false;
+    const chunks = encodePacketChunks(packet, 'REQ');
+    if (chunks.length === 1) socket.write(chunks[0] as Buffer);
+    else {
+      socket.cork();
+      for (const chunk of chunks) socket.write(chunk);
+      socket.uncork();
+    }
+    return true;
+  }
+
+  /** Writes pre-encoded bytes (constant packets). */
+  sendRaw(bytes: Buffer): boolean {
+    const socket = this.#socket;
+    if (!socket || !this.#connected) return false;
+    socket.write(bytes);
+    return true;
+  }
+
+  /** True when the socket's write buffer is above its high-water mark. */
+  get congested(): boolean {
+    return this.#socket?.writableNeedDrain ?? false;
+  }
+
+  /** Waits for the socket's write buffer to drain. */
+  drained(): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || !socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.once('drain', done);
+      socket.once('close', done);
+    });
+  }
+
+  /** Drops the socket now (as if the network failed); reconnects if enabled. For tests and failover. */
+  destroySocket(): void {
+    this.#socket?.destroy();
+  }
+
+  /** Closes for good: no reconnect. Idempotent; resolves when the socket is closed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const socket = this.#socket;
+    if (socket) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.end();
+        setTimeout(() => socket.destroy(), 1000).unref();
+      });
+    }
+    this.emit('close');
+  }
+}

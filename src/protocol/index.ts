@@ -1,0 +1,17 @@
+export {
+  DEFAULT_PORT,
+  HEADER_LENGTH,
+  MAGIC_REQ,
+  MAGIC_RES,
+  PACKETS,
+  SERVER_ONLY_TYPES,
+  packetInfo,
+  packetInfoByCode,
+  type Magic,
+  type Packet,
+  type PacketInfo,
+  type PacketOf,
+  type PacketType,
+} from './packets.ts';
+export { DEFAULT_MAX_PACKET_SIZE, PacketParser, decodeBody, type PacketParserOptions } from './parser.ts';
+export { CONSTANT_PACKETS, encodePacket, encodePacketChunks } from './serializer.ts';

@@ -1,0 +1,230 @@
+/**
+ * Incremental Gearman parser: one `push(chunk)` loop over a 12-byte header and `size` bytes.
+ *
+ * - Frames that lie inside one chunk are decoded from `subarray` views; only a frame that spans
+ *   chunks is copied, once, into a buffer of its final size (no quadratic re-assembly).
+ * - Argument splitting is bounded by `size` and by the packet's argument count, so a payload full
+ *   of NULs stays one payload and a packet with too few NULs is an error, not a read into the next
+ *   packet (gearmand 1.1.20 reads past `size` there; we do not).
+ * - With `allowText`, a packet whose first byte is not 0 is an admin text line up to `\n`
+ *   ("gearmand looks at the first byte of each packet"): one connection can mix the two.
+ *
+ * After a ProtocolError the stream is out of sync; the parser stays failed and the owner should
+ * close the connection.
+ */
+import { ProtocolError } from '../errors.ts';
+import {
+  HEADER_LENGTH,
+  MAGIC_REQ,
+  MAGIC_RES,
+  packetInfoByCode,
+  type Magic,
+  type Packet,
+  type PacketInfo,
+} from './packets.ts';
+
+/** Default cap on a packet's declared data size: 1 GiB (gearmand has none; the field is uint32). */
+export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024 * 1024;
+/** Cap on one admin text line. */
+export const MAX_TEXT_LINE = 64 * 1024;
+
+export interface PacketParserOptions {
+  onPacket: (packet: Packet, magic: Magic) => void;
+  /** Admin text lines (without the `\n` and a trailing `\r`); required with allowText. */
+  onText?: (line: string) => void;
+  allowText?: boolean;
+  maxPacketSize?: number;
+}
+
+function hex(buf: Buffer, start: number, end: number): string {
+  return buf.subarray(start, end).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+}
+
+/** Decodes the body of a packet whose header has been validated. */
+export function decodeBody(info: PacketInfo, body: Buffer): Packet {
+  const fields: Record<string, string | Buffer> = { type: info.type };
+  const count = info.fieldCount;
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    const last = i === count - 1;
+    let end = body.length;
+    if (!last) {
+      end = body.indexOf(0, start);
+      if (end < 0) {
+        throw new ProtocolError(
+          `${info.type} expects ${count} arguments separated by NUL bytes, received ${i + 1} in ${body.length} bytes`,
+        );
+      }
+    }
+    if (info.data && last) fields['data'] = body.subarray(start, end);
+    else fields[info.args[i] as string] = body.toString('utf8', start, end);
+    start = end + 1;
+  }
+  return fields as unknown as Packet;
+}
+
+export class PacketParser {
+  readonly #onPacket: PacketParserOptions['onPacket'];
+  readonly #onText: PacketParserOptions['onText'];
+  readonly #allowText: boolean;
+  readonly #maxPacketSize: number;
+
+  /** A frame that spans chunks: its buffer (header included) and how much of it is filled. */
+  #frame: Buffer | undefined;
+  #filled = 0;
+  /** A header that spans chunks. */
+  #header = Buffer.alloc(HEADER_LENGTH);
+  #headerFilled = 0;
+  /** A text line that spans chunks. */
+  #text: Buffer[] = [];
+  #textLength = 0;
+  #failed: ProtocolError | undefined;
+
+  constructor(options: PacketParserOptions) {
+    this.#onPacket = options.onPacket;
+    this.#onText = options.onText;
+    this.#allowText = options.allowText ?? false;
+    this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
+    if (this.#allowText && !this.#onText) throw new TypeError('allowText needs an onText callback');
+  }
+
+  /** True when no partial packet or line is buffered. */
+  get idle(): boolean {
+    return this.#frame === undefined && this.#headerFilled === 0 && this.#textLength === 0;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#failed) throw this.#failed;
+    try {
+      this.#push(chunk);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.#failed = error;
+      throw error;
+    }
+  }
+
+  #push(chunk: Buffer): void {
+    let pos = 0;
+    const length = chunk.length;
+    while (pos < length) {
+      if (this.#frame) {
+        pos = this.#continueFrame(chunk, pos);
+        continue;
+      }
+      if (this.#textLength > 0) {
+        pos = this.#continueText(chunk, pos);
+        continue;
+      }
+      if (this.#headerFilled > 0) {
+        const take = Math.min(HEADER_LENGTH - this.#headerFilled, length - pos);
+        chunk.copy(this.#header, this.#headerFilled, pos, pos + take);
+        this.#headerFilled += take;
+        pos += take;
+        if (this.#headerFilled === HEADER_LENGTH) {
+          this.#headerFilled = 0;
+          const { info, size, magic } = this.#readHeader(this.#header, 0);
+          if (size === 0) this.#emit(info, magic, this.#header.subarray(0, 0));
+          else {
+            this.#frame = Buffer.allocUnsafe(HEADER_LENGTH + size);
+            this.#header.copy(this.#frame, 0);
+            this.#filled = HEADER_LENGTH;
+          }
+        }
+        continue;
+      }
+      // At a frame boundary.
+      if (chunk[pos] !== 0 && this.#allowText) {
+        pos = this.#continueText(chunk, pos);
+        continue;
+      }
+      if (length - pos < HEADER_LENGTH) {
+        if (chunk[pos] !== 0) this.#badMagic(chunk, pos, length);
+        chunk.copy(this.#header, 0, pos, length);
+        this.#headerFilled = length - pos;
+        return;
+      }
+      const { info, size, magic } = this.#readHeader(chunk, pos);
+      const end = pos + HEADER_LENGTH + size;
+      if (end <= length) {
+        this.#emit(info, magic, chunk.subarray(pos + HEADER_LENGTH, end));
+        pos = end;
+      } else {
+        this.#frame = Buffer.allocUnsafe(HEADER_LENGTH + size);
+        chunk.copy(this.#frame, 0, pos, length);
+        this.#filled = length - pos;
+        return;
+      }
+    }
+  }
+
+  #continueFrame(chunk: Buffer, pos: number): number {
+    const frame = this.#frame as Buffer;
+    const take = Math.min(frame.length - this.#filled, chunk.length - pos);
+    chunk.copy(frame, this.#filled, pos, pos + take);
+    this.#filled += take;
+    if (this.#filled === frame.length) {
+      this.#frame = undefined;
+      this.#filled = 0;
+      const { info, magic } = this.#readHeader(frame, 0);
+      this.#emit(info, magic, frame.subarray(HEADER_LENGTH));
+    }
+    return pos + take;
+  }
+
+  #continueText(chunk: Buffer, pos: number): number {
+    const newline = chunk.indexOf(10, pos);
+    const end = newline < 0 ? chunk.length : newline;
+    if (this.#textLength + (end - pos) > MAX_TEXT_LINE) {
+      throw new ProtocolError(
+        `Admin text line longer than ${MAX_TEXT_LINE} bytes without a newline (expected a command ending in \\n)`,
+      );
+    }
+    if (newline < 0) {
+      // Copy: the caller may reuse the chunk's memory.
+      this.#text.push(Buffer.from(chunk.subarray(pos)));
+      this.#textLength += chunk.length - pos;
+      return chunk.length;
+    }
+    let line: Buffer = chunk.subarray(pos, newline);
+    if (this.#textLength > 0) {
+      this.#text.push(line);
+      line = Buffer.concat(this.#text);
+      this.#text = [];
+      this.#textLength = 0;
+    }
+    let lineEnd = line.length;
+    if (lineEnd > 0 && line[lineEnd - 1] === 13) lineEnd--;
+    (this.#onText as (line: string) => void)(line.toString('utf8', 0, lineEnd));
+    return newline + 1;
+  }
+
+  #readHeader(buf: Buffer, pos: number): { info: PacketInfo; size: number; magic: Magic } {
+    const word = buf.readUInt32BE(pos);
+    let magic: Magic;
+    if (word === MAGIC_REQ) magic = 'REQ';
+    else if (word === MAGIC_RES) magic = 'RES';
+    else return this.#badMagic(buf, pos, pos + 4);
+    const code = buf.readUInt32BE(pos + 4);
+    const info = packetInfoByCode(code);
+    if (!info) {
+      throw new ProtocolError(`Unknown packet type ${code}: expected a type between 1 and 42`);
+    }
+    const size = buf.readUInt32BE(pos + 8);
+    if (size > this.#maxPacketSize) {
+      throw new ProtocolError(
+        `${info.type} packet declares ${size} bytes of data, more than the maximum of ${this.#maxPacketSize}`,
+      );
+    }
+    return { info, size, magic };
+  }
+
+  #badMagic(buf: Buffer, start: number, end: number): never {
+    throw new ProtocolError(
+      `Bad packet magic: expected 00 52 45 51 (\\0REQ) or 00 52 45 53 (\\0RES), received ${hex(buf, start, Math.min(end, start + 4))}`,
+    );
+  }
+
+  #emit(info: PacketInfo, magic: Magic, body: Buffer): void {
+    this.#onPacket(decodeBody(info, body), magic);
+  }
+}
