@@ -1,0 +1,154 @@
+/**
+ * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
+ * (0 only when the output is committed, 1 when the run failed, 2 for usage errors).
+ */
+import { parseArgs } from 'node:util';
+import { GearmanError, UsageError } from '../../errors.ts';
+import { runJob, type RunSummary } from '../../mapreduce/run-job.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIO } from '../io.ts';
+import { progressPrinter } from '../progress.ts';
+
+const HELP = `Usage: gmr run <job> --input PATH [--input PATH…] [options]
+
+<job> is a built-in job (see "gmr jobs") or a path to your own module (.ts or .js).
+
+Input and output:
+  -i, --input PATH       file, folder or glob; repeatable or comma-separated (required)
+  -o, --output DIR       write part-NNNNN files and _SUCCESS to DIR (default: result on stdout)
+      --overwrite        replace a non-empty output folder
+  -p, --param K=V        a job parameter; repeatable
+
+Execution:
+      --servers LIST     external job servers host:port,… (gearmand or gmr server); workers must be
+                         started there with: gmr worker --servers LIST --jobs <job>
+                         (default: an embedded job server and local workers)
+      --workers N        local worker processes [default: one per core]
+      --reducers N       reduce tasks (partitions) [default: number of workers]
+      --split-size SIZE  bytes per map task, e.g. 64m, 512k [default: input / (4 × workers), 1m..64m]
+      --max-attempts N   attempts per task before the run fails [default: 3]
+      --ship             send split bytes in task payloads (workers without a shared filesystem)
+
+Reporting:
+  -q, --quiet            no progress on stderr
+      --json             print a JSON summary (stdout with --output, else stderr)
+  -h, --help             show this help
+
+Exit codes: 0 output committed, 1 run failed, 2 usage error.
+`;
+
+export function parseSize(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`${flag} expects a size like 65536, 512k or 64m, received "${text}"`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? '').toLowerCase()] ?? 1;
+  const value = Math.floor(Number(match[1]) * scale);
+  if (value < 1) throw new UsageError(`${flag} must be at least 1 byte, received "${text}"`);
+  return value;
+}
+
+function parseCount(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a whole number >= 1, received "${text}"`);
+  return n;
+}
+
+function parseParams(list: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param expects KEY=VALUE, received "${item}"`);
+    params[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return params;
+}
+
+function splitList(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+export async function runCommand(argv: string[], io: CliIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        input: { type: 'string', short: 'i', multiple: true },
+        output: { type: 'string', short: 'o' },
+        overwrite: { type: 'boolean', default: false },
+        param: { type: 'string', short: 'p', multiple: true },
+        servers: { type: 'string' },
+        workers: { type: 'string' },
+        reducers: { type: 'string' },
+        'split-size': { type: 'string' },
+        'max-attempts': { type: 'string' },
+        ship: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}; see gmr run --help`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  const [job, ...extra] = positionals;
+  if (!job) throw new UsageError('gmr run needs a job: gmr run wordcount --input data/ (see gmr jobs)');
+  if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (inputs go after --input)`);
+  const input = splitList(values.input);
+  if (input.length === 0) throw new UsageError('gmr run needs --input with files, folders or globs');
+  const servers = values.servers === undefined ? undefined : splitList([values.servers]);
+  const workers = parseCount(values.workers, '--workers');
+  const reducers = parseCount(values.reducers, '--reducers');
+  const maxAttempts = parseCount(values['max-attempts'], '--max-attempts');
+  const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
+
+  const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
+  const jsonOut = values.output ? io.stdout : io.stderr;
+  let summary: RunSummary;
+  try {
+    summary = await runJob({
+      job,
+      input,
+      ...(values.output === undefined ? {} : { output: values.output }),
+      overwrite: values.overwrite,
+      params: parseParams(values.param ?? []),
+      ...(servers ? { servers } : {}),
+      ...(workers === undefined ? {} : { workers }),
+      ...(reducers === undefined ? {} : { reducers }),
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      ...(splitSize === undefined ? {} : { splitSize }),
+      ship: values.ship,
+      stdout: io.stdout,
+      onProgress: (p) => printer.update(p),
+    });
+  } catch (error) {
+    printer.done();
+    if (values.json) {
+      const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
+      jsonOut.write(`${JSON.stringify({ ok: false, code, error: (error as Error).message })}\n`);
+    }
+    if (error instanceof UsageError) {
+      io.stderr.write(`gmr: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof GearmanError) {
+      io.stderr.write(`gmr: ${error.message}\n`);
+      return EXIT_FAILED;
+    }
+    throw error;
+  }
+  printer.done();
+  if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
+  else if (!values.quiet && values.output) {
+    io.stderr.write(
+      `gmr: ${summary.job} done in ${(summary.timings.totalMs / 1000).toFixed(1)} s: ${summary.mapTasks} map, ${summary.reduceTasks} reduce tasks, output in ${summary.output}\n`,
+    );
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,74 @@
+/**
+ * gmr worker: serve map and reduce tasks for the given job modules from every job server.
+ * SIGTERM/SIGINT drain: stop taking tasks, finish the running ones, then exit.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../errors.ts';
+import { startTaskWorker } from '../../mapreduce/task-worker.ts';
+import type { CliIO } from '../io.ts';
+
+const HELP = `Usage: gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]
+
+Serves map and reduce tasks (Gearman functions gmr.map.<job> and gmr.reduce.<job>) for the job
+modules it was started with, from every job server in the list. One process uses one core: start
+one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.
+
+Options:
+  --servers LIST      job servers (gearmand or gmr server), comma-separated  [default: 127.0.0.1:4730]
+  --jobs LIST         built-in job names or paths to job modules, comma-separated (required)
+  --concurrency N     tasks at once in this process                           [default: 1]
+  --client-id ID      SET_CLIENT_ID shown by gearadmin --workers
+  --quiet             no log lines on stderr
+  -h, --help          show this help
+`;
+
+export async function workerCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      servers: { type: 'string', default: '127.0.0.1:4730' },
+      jobs: { type: 'string' },
+      concurrency: { type: 'string', default: '1' },
+      'client-id': { type: 'string' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (!values.jobs) throw new UsageError('gmr worker needs --jobs (for example --jobs wordcount,./my-job.ts)');
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UsageError(`--concurrency must be a whole number >= 1, received "${values.concurrency}"`);
+  }
+  const servers = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
+  const jobs = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
+  const log = (line: string): void => {
+    if (!values.quiet) io.stderr.write(`gmr worker: ${line}\n`);
+  };
+  const tw = await startTaskWorker({
+    servers,
+    jobs,
+    concurrency,
+    ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+  });
+  tw.worker.on('connect', (address) => log(`connected to ${address}`));
+  tw.worker.on('disconnect', (address, error) => log(`lost ${address}: ${error.message}; reconnecting`));
+  tw.worker.on('job:fail', (job, error) => log(`task ${job.unique} failed: ${error.message}`));
+  log(`serving ${tw.names.join(', ')} from ${servers.join(', ')}`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log('draining: finishing running tasks');
+  await tw.close();
+  return 0;
+}

@@ -1,0 +1,107 @@
+/**
+ * `gmr` command dispatch. Commands are small async functions over the callable core, so everything
+ * the CLI does a program can do too. Known errors (GearmanError) print one line; unknown ones print
+ * the stack. Returns the exit code; only bin/gmr.js ends the process.
+ */
+import { readFileSync } from 'node:fs';
+import { GearmanError, UsageError } from '../errors.ts';
+import { EXIT_FAILED, EXIT_USAGE, type CliIO } from './io.ts';
+
+type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: 'run a map/reduce job over input files',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
+  worker: {
+    summary: 'serve map and reduce tasks for job modules from job servers',
+    load: async () => (await import('./commands/worker.ts')).workerCommand,
+  },
+  server: {
+    summary: 'run a gearmand-compatible job server',
+    load: async () => (await import('./commands/server.ts')).serverCommand,
+  },
+  jobs: {
+    summary: 'list the built-in jobs',
+    load: async () => (await import('./commands/jobs.ts')).jobsCommand,
+  },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  // From dist/src/cli the package.json is one level further up.
+  return pkg.version ?? 'unknown';
+}
+
+function readVersion(): string {
+  try {
+    return version();
+  } catch {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  }
+}
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: gmr <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Examples:',
+    '  gmr run wordcount --input data/sample',
+    '  gmr run ./my-job.ts --input "logs/**/*.gz" --output out/ --servers a:4730,b:4730',
+    '  gmr worker --servers a:4730,b:4730 --jobs wordcount,./my-job.ts',
+    '  gmr server --port 4730',
+    '',
+    'Run "gmr <command> --help" for the options of a command.',
+  ].join('\n');
+}
+
+export function reportError(error: unknown, io: CliIO): number {
+  if (error instanceof UsageError) {
+    io.stderr.write(`gmr: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof GearmanError) {
+    io.stderr.write(`gmr: ${error.message}\n`);
+    return EXIT_FAILED;
+  }
+  io.stderr.write(`gmr: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return EXIT_FAILED;
+}
+
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${usage()}\n`);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${readVersion()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`gmr: unknown command "${name}"; available: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    const run = await command.load();
+    return await run(rest, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function defaultIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true, env: process.env };
+}
