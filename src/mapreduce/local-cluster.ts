@@ -1,0 +1,101 @@
+/**
+ * One machine, zero set-up: an embedded JobServer on 127.0.0.1 (ephemeral port) and N local
+ * `gmr worker` child processes, so map tasks really run in parallel on the cores.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RunError } from '../errors.ts';
+import { JobServer } from '../server/job-server.ts';
+
+export interface LocalClusterOptions {
+  workers: number;
+  /** What the workers load: a built-in job name or an absolute path to a job module. */
+  job: string;
+  cwd?: string;
+  /** Called with each line a worker writes to stderr (diagnostics). */
+  onWorkerLog?: (line: string) => void;
+}
+
+export interface LocalCluster {
+  servers: string[];
+  /** Rejects when every worker process has exited (a run would otherwise wait forever). */
+  allWorkersDead: Promise<never>;
+  close(): Promise<void>;
+}
+
+/** bin/gmr.js of this package, found from this module (src/ or dist/src/). */
+function gmrBin(): string {
+  for (const rel of ['../../bin/gmr.js', '../../../bin/gmr.js']) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new RunError('Cannot find bin/gmr.js next to the gmr package');
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const server = await JobServer.listen({ host: '127.0.0.1', port: 0 });
+  const address = `127.0.0.1:${server.port}`;
+  const bin = gmrBin();
+  const children: ChildProcess[] = [];
+  const tails: string[] = [];
+  let alive = 0;
+  let rejectDead: (error: Error) => void = () => {};
+  const allWorkersDead = new Promise<never>((_, reject) => {
+    rejectDead = reject;
+  });
+  allWorkersDead.catch(() => {});
+  let closing = false;
+  for (let i = 0; i < options.workers; i++) {
+    const child = spawn(
+      process.execPath,
+      [bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, '--quiet'],
+      { cwd: options.cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GMR_LOCAL_WORKER: '1' } },
+    );
+    alive++;
+    children.push(child);
+    let buffered = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => {
+      buffered += text;
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        tails.push(line);
+        if (tails.length > 20) tails.shift();
+        options.onWorkerLog?.(line);
+        newline = buffered.indexOf('\n');
+      }
+    });
+    child.once('exit', (code, signal) => {
+      alive--;
+      if (!closing && alive === 0) {
+        rejectDead(
+          new RunError(
+            `Every local worker exited (last: ${signal ?? `exit code ${code}`})${tails.length ? `:\n${tails.join('\n')}` : ''}`,
+          ),
+        );
+      }
+    });
+  }
+  return {
+    servers: [address],
+    allWorkersDead,
+    async close() {
+      closing = true;
+      await Promise.all(
+        children.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+            }),
+        ),
+      );
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Output commit: parts are written under `DIR/_temporary/<run>` and renamed into place only when
+ * the whole run succeeded, then `_SUCCESS` (a JSON manifest) is written last, so a reader that
+ * waits for `_SUCCESS` never sees half an output and a failed run leaves no part files behind.
+ * Without --output, parts are streamed to stdout: merged by key for reduce jobs, in task order for
+ * map-only jobs.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { UsageError } from '../errors.ts';
+
+export function partName(index: number): string {
+  return `part-${String(index).padStart(5, '0')}`;
+}
+
+/** Refuses an existing non-empty output folder unless overwrite is set. */
+export async function checkOutputDir(dir: string, overwrite: boolean): Promise<void> {
+  let entries: string[];
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw new UsageError(`Output path ${dir} exists and is not a folder`);
+    entries = await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const visible = entries.filter((e) => e !== '_temporary');
+  if (visible.length > 0 && !overwrite) {
+    throw new UsageError(
+      `Output folder ${dir} is not empty (${visible.slice(0, 3).join(', ')}${visible.length > 3 ? ', …' : ''}); use --overwrite to replace it`,
+    );
+  }
+}
+
+/** Moves finished parts into DIR and writes DIR/_SUCCESS. Old parts are removed with overwrite. */
+export async function commitOutput(
+  dir: string,
+  parts: Array<{ index: number; path: string | undefined }>,
+  manifest: unknown,
+  temporaryDir: string,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const entry of await readdir(dir)) {
+    if (entry === '_temporary') continue;
+    await rm(join(dir, entry), { recursive: true, force: true });
+  }
+  for (const part of parts) {
+    const target = join(dir, partName(part.index));
+    if (part.path) await rename(part.path, target);
+    else await writeFile(target, '');
+  }
+  await writeFile(join(dir, '_SUCCESS'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rm(temporaryDir, { recursive: true, force: true });
+  const rest = await readdir(join(dir, '_temporary')).catch(() => undefined);
+  if (rest && rest.length === 0) await rm(join(dir, '_temporary'), { recursive: true, force: true });
+}
+
+async function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {
+  if (!out.write(chunk)) await once(out, 'drain');
+}
+
+async function* lines(path: string): AsyncGenerator<Buffer> {
+  let rest: Buffer | undefined;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+    let start = 0;
+    let newline = data.indexOf(10, start);
+    while (newline >= 0) {
+      yield data.subarray(start, newline + 1);
+      start = newline + 1;
+      newline = data.indexOf(10, start);
+    }
+    rest = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+  }
+  if (rest && rest.length > 0) yield Buffer.concat([rest, Buffer.from('\n')]);
+}
+
+/** The key of an output line: the bytes before the first TAB (the whole line without one). */
+function lineKey(line: Buffer): Buffer {
+  const tab = line.indexOf(9);
+  return line.subarray(0, tab < 0 ? line.length - 1 : tab);
+}
+
+/** Streams parts to `out`: concatenated in order, or merged by the key column (ties by part order). */
+export async function streamParts(paths: Array<string | undefined>, out: NodeJS.WritableStream, merge: boolean): Promise<void> {
+  const present = paths.filter((p): p is string => p !== undefined);
+  if (!merge) {
+    for (const path of present) {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+        await write(out, chunk);
+      }
+    }
+    return;
+  }
+  const cursors = present.map((p) => lines(p)[Symbol.asyncIterator]());
+  const heads: Array<Buffer | undefined> = await Promise.all(cursors.map(async (c) => (await c.next()).value ?? undefined));
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (;;) {
+    let best = -1;
+    let bestKey: Buffer | undefined;
+    for (let i = 0; i < heads.length; i++) {
+      const head = heads[i];
+      if (!head) continue;
+      const key = lineKey(head);
+      if (bestKey === undefined || Buffer.compare(key, bestKey) < 0) {
+        best = i;
+        bestKey = key;
+      }
+    }
+    if (best < 0) break;
+    const line = heads[best] as Buffer;
+    pending.push(line);
+    pendingBytes += line.length;
+    if (pendingBytes >= 1 << 16) {
+      await write(out, Buffer.concat(pending));
+      pending.length = 0;
+      pendingBytes = 0;
+    }
+    heads[best] = (await (cursors[best] as AsyncIterator<Buffer>).next()).value ?? undefined;
+  }
+  if (pending.length > 0) await write(out, Buffer.concat(pending));
+}

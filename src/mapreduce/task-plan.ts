@@ -1,0 +1,172 @@
+/**
+ * Builds the Gearman payloads of a run's tasks (see task-protocol.ts): map tasks name their split
+ * (or ship its bytes), reduce tasks name the sorted runs of their partition (or ship them).
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import type { JobDefinition, Params } from './define-job.ts';
+import { alignSplit } from './record-reader.ts';
+import type { Split } from './splits.ts';
+import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from './task-protocol.ts';
+
+type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
+
+export interface PlannedTask {
+  unique: string;
+  payload: Buffer;
+  bytes: number;
+}
+
+/** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
+export function taskUnique(runId: string, phase: 'm' | 'r', index: number): string {
+  return `gmr:${runId}:${phase}:${index}`;
+}
+
+function inputFormat(definition: AnyJob, path: string, params: Params): string {
+  const input = definition.input;
+  if (typeof input === 'function') return input(path, params);
+  return input ?? 'lines';
+}
+
+async function readFirstLine(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    const end = buf.subarray(0, bytesRead).indexOf(10);
+    const line = buf.toString('utf8', 0, end < 0 ? bytesRead : end);
+    return line.endsWith('\r') ? line.slice(0, -1) : line;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Lines before each split's first record, counted in one streaming pass over each file that has
+ * several splits. The first record of a split at offset o > 0 starts after the first '\n' at or
+ * after o-1, so it is preceded by the '\n's in [0, o-1], plus one more unless byte o-1 is '\n'.
+ */
+async function lineBases(splits: Split[]): Promise<Map<number, number>> {
+  const bases = new Map<number, number>();
+  const byPath = new Map<string, Split[]>();
+  for (const s of splits) {
+    if (s.offset === 0 || s.compressed) bases.set(s.index, 0);
+    else byPath.set(s.path, [...(byPath.get(s.path) ?? []), s]);
+  }
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (const [path, list] of byPath) {
+    const handle = await open(path, 'r');
+    try {
+      let newlines = 0;
+      let fileOffset = 0;
+      let bytesRead = 0;
+      let start = 0; // bytes of buf already counted
+      for (const s of [...list].sort((a, b) => a.offset - b.offset)) {
+        // Count up to and including byte s.offset - 1.
+        for (;;) {
+          const stop = Math.min(bytesRead, s.offset - fileOffset);
+          for (let i = buf.indexOf(10, start); i >= 0 && i < stop; i = buf.indexOf(10, i + 1)) newlines++;
+          start = Math.max(start, stop);
+          if (stop < bytesRead || fileOffset + bytesRead >= s.offset) break;
+          fileOffset += bytesRead;
+          ({ bytesRead } = await handle.read(buf, 0, buf.length, fileOffset));
+          start = 0;
+          if (bytesRead === 0) break;
+        }
+        const last = s.offset - 1 - fileOffset;
+        bases.set(s.index, newlines + (last >= 0 && last < bytesRead && buf[last] === 10 ? 0 : 1));
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return bases;
+}
+
+export async function buildMapTasks(options: {
+  runId: string;
+  job: string;
+  definition: AnyJob;
+  splits: Split[];
+  params: Params;
+  partitions: number;
+  ship: boolean;
+}): Promise<PlannedTask[]> {
+  const { definition, params } = options;
+  const wantsLines = (definition as { lineNumbers?: boolean }).lineNumbers === true;
+  const bases = wantsLines ? await lineBases(options.splits) : new Map<number, number>();
+  const headers = new Map<string, string>();
+  const tasks: PlannedTask[] = [];
+  for (const split of options.splits) {
+    const header: MapTaskHeader = {
+      v: WIRE_VERSION,
+      run: options.runId,
+      job: options.job,
+      task: split.index,
+      partitions: options.partitions,
+      params,
+      split: { path: split.path, offset: split.offset, length: split.length, compressed: split.compressed },
+    };
+    const base = bases.get(split.index);
+    if (base !== undefined && base > 0) header.lineBase = base;
+    if (split.offset > 0 && !split.compressed && inputFormat(definition, split.path, params) === 'csv') {
+      let line = headers.get(split.path);
+      if (line === undefined) {
+        line = await readFirstLine(split.path);
+        headers.set(split.path, line);
+      }
+      header.header = line;
+    }
+    let body: Buffer | undefined;
+    if (options.ship) {
+      if (split.compressed) {
+        body = await readFile(split.path);
+        header.shipped = { start: 0 };
+      } else {
+        const { start, end } = await alignSplit(split);
+        body = Buffer.alloc(Math.max(0, end - start));
+        if (body.length > 0) {
+          const handle = await open(split.path, 'r');
+          try {
+            await handle.read(body, 0, body.length, start);
+          } finally {
+            await handle.close();
+          }
+        }
+        header.shipped = { start };
+      }
+    }
+    tasks.push({ unique: taskUnique(options.runId, 'm', split.index), payload: encodeTask(header, body), bytes: split.length });
+  }
+  return tasks;
+}
+
+export async function buildReduceTask(options: {
+  runId: string;
+  job: string;
+  partition: number;
+  partitions: number;
+  params: Params;
+  runs: string[];
+  ship: boolean;
+}): Promise<PlannedTask> {
+  const header: ReduceTaskHeader = {
+    v: WIRE_VERSION,
+    run: options.runId,
+    job: options.job,
+    task: options.partition,
+    partitions: options.partitions,
+    params: options.params,
+  };
+  let body: Buffer | undefined;
+  let bytes = 0;
+  if (options.ship) {
+    const contents = await Promise.all(options.runs.map((r) => readFile(r)));
+    header.shippedRuns = contents.map((c) => c.length);
+    body = Buffer.concat(contents);
+    bytes = body.length;
+  } else {
+    header.runs = options.runs;
+    for (const r of options.runs) bytes += (await stat(r)).size;
+  }
+  return { unique: taskUnique(options.runId, 'r', options.partition), payload: encodeTask(header, body), bytes };
+}

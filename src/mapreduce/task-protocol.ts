@@ -1,0 +1,127 @@
+/**
+ * The wire contract of map and reduce tasks: Gearman function names, payloads, result frames.
+ * docs/WIRE.md describes the same contract for workers written in other languages; keep them in step.
+ *
+ * - Function names: `gmr.map.<job>` and `gmr.reduce.<job>`.
+ * - Payload: one line of JSON (the task header), `\n`, then optional raw bytes (the body): shipped
+ *   split bytes for a map task, or shipped sorted runs for a reduce task (`--ship`).
+ * - The worker streams its results as WORK_DATA frames, each a header line then bytes:
+ *     `B <attempt-id>\n`          first frame of every attempt. A job server requeues a job whose
+ *                                 worker died, and the client is not told, so a driver that sees a
+ *                                 second B frame for one handle discards what the earlier attempt sent.
+ *     `P <partition>\n<records>`  sorted partial records of one partition (map with reduce).
+ *     `O\n<lines>`                output lines (map-only map tasks, and reduce tasks).
+ * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
+ * - WORK_COMPLETE: the task summary as JSON. A failure is WORK_EXCEPTION with a one-line report.
+ */
+import { TaskError } from '../errors.ts';
+import type { Params } from './define-job.ts';
+
+export const WIRE_VERSION = 1;
+export const MAP_PREFIX = 'gmr.map.';
+export const REDUCE_PREFIX = 'gmr.reduce.';
+
+export function mapFunctionName(job: string): string {
+  return `${MAP_PREFIX}${job}`;
+}
+
+export function reduceFunctionName(job: string): string {
+  return `${REDUCE_PREFIX}${job}`;
+}
+
+export interface SplitRef {
+  path: string;
+  offset: number;
+  length: number;
+  compressed: boolean;
+}
+
+export interface MapTaskHeader {
+  v: number;
+  run: string;
+  job: string;
+  task: number;
+  partitions: number;
+  params: Params;
+  split: SplitRef;
+  /** Lines in the file before the split's first record, for file-absolute line numbers. */
+  lineBase?: number;
+  /** The CSV header line of the split's file, for splits that do not start at 0. */
+  header?: string;
+  /**
+   * Present when the body carries the bytes (`--ship`): for an uncompressed file, exactly the
+   * records the split owns, starting at byte `start` of the file; for .gz, the whole compressed file.
+   */
+  shipped?: { start: number };
+}
+
+export interface ReduceTaskHeader {
+  v: number;
+  run: string;
+  job: string;
+  task: number;
+  partitions: number;
+  params: Params;
+  /** Sorted runs to merge: files on a shared filesystem ... */
+  runs?: string[];
+  /** ... or the byte lengths of the runs shipped back to back in the body. */
+  shippedRuns?: number[];
+}
+
+export function encodeTask(header: MapTaskHeader | ReduceTaskHeader, body?: Buffer): Buffer {
+  const head = Buffer.from(`${JSON.stringify(header)}\n`);
+  return body && body.length > 0 ? Buffer.concat([head, body]) : head;
+}
+
+export function decodeTask(payload: Buffer): { header: Record<string, unknown>; body: Buffer } {
+  const newline = payload.indexOf(10);
+  const end = newline < 0 ? payload.length : newline;
+  let header: unknown;
+  try {
+    header = JSON.parse(payload.toString('utf8', 0, end));
+  } catch (error) {
+    throw new TaskError(
+      `Bad task payload: expected a JSON header line, received ${JSON.stringify(payload.toString('utf8', 0, Math.min(end, 80)))}`,
+      { cause: error },
+    );
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new TaskError('Bad task payload: the header line is not a JSON object');
+  }
+  const record = header as Record<string, unknown>;
+  if (record['v'] !== WIRE_VERSION) {
+    throw new TaskError(`Bad task payload: expected wire version ${WIRE_VERSION}, received ${String(record['v'])}`);
+  }
+  return { header: record, body: newline < 0 ? Buffer.alloc(0) : payload.subarray(newline + 1) };
+}
+
+export type ResultFrame =
+  | { kind: 'begin'; attempt: string }
+  | { kind: 'partial'; partition: number; data: Buffer }
+  | { kind: 'output'; data: Buffer };
+
+export function beginFrame(attempt: string): Buffer {
+  return Buffer.from(`B ${attempt}\n`);
+}
+
+export function partialFrame(partition: number, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`P ${partition}\n`), data]);
+}
+
+export function outputFrame(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from('O\n'), data]);
+}
+
+export function decodeFrame(frame: Buffer): ResultFrame {
+  const newline = frame.indexOf(10);
+  if (newline < 1) throw new TaskError(`Bad result frame: expected "B", "P <n>" or "O" and a newline, received ${JSON.stringify(frame.toString('utf8', 0, 40))}`);
+  const head = frame.toString('latin1', 0, newline);
+  const data = frame.subarray(newline + 1);
+  if (head === 'O') return { kind: 'output', data };
+  if (head.startsWith('P ')) {
+    const partition = Number(head.slice(2));
+    if (Number.isInteger(partition) && partition >= 0) return { kind: 'partial', partition, data };
+  }
+  if (head.startsWith('B ') && head.length > 2) return { kind: 'begin', attempt: head.slice(2) };
+  throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>" or "O", received ${JSON.stringify(head.slice(0, 40))}`);
+}

@@ -1,0 +1,145 @@
+/**
+ * Runs one map or reduce task through Gearman: a foreground submit with a deterministic unique
+ * key, result frames written to files as they arrive, retries up to maxAttempts. The driver
+ * accepts one result per task: frames of an attempt that the job server silently requeued are
+ * discarded at the next `B` frame, so a task that ran twice is never counted twice.
+ */
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '../client/client.ts';
+import { GearmanError, JobExceptionError, TaskError } from '../errors.ts';
+import { decodeFrame } from './task-protocol.ts';
+
+export interface TaskAttempt {
+  attempt: number;
+  startedAt: number;
+  ms: number;
+  error?: string;
+}
+
+export interface TaskRecord {
+  phase: 'map' | 'reduce';
+  index: number;
+  /** `path@offset+length` for map tasks. */
+  input?: string;
+  attempts: TaskAttempt[];
+  /** The worker's summary (JSON of WORK_COMPLETE). */
+  summary?: Record<string, unknown>;
+  /** Files the task's result frames were written to (partition or output index → path). */
+  files: Map<number, string>;
+  bytesDone: number;
+  bytesTotal: number;
+  state: 'pending' | 'running' | 'done' | 'failed';
+}
+
+export interface RunTaskOptions {
+  client: Client;
+  fn: string;
+  unique: string;
+  payload: Buffer;
+  record: TaskRecord;
+  /** Folder for this task's result files. */
+  dir: string;
+  /** File name for output frames; partial frames go to `part-<partition>`. */
+  outputName: string;
+  maxAttempts: number;
+  signal?: AbortSignal;
+  onStatus?: (record: TaskRecord) => void;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof JobExceptionError) return error.message;
+  if (error instanceof GearmanError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One attempt: submit, write frames, resolve with the summary. */
+async function attemptTask(options: RunTaskOptions): Promise<Record<string, unknown>> {
+  const { record, dir } = options;
+  const fds = new Map<number, number>();
+  const open = (key: number, name: string): number => {
+    let fd = fds.get(key);
+    if (fd === undefined) {
+      const path = join(dir, name);
+      fd = openSync(path, 'w');
+      fds.set(key, fd);
+      record.files.set(key, path);
+    }
+    return fd;
+  };
+  const reset = (): void => {
+    for (const fd of fds.values()) closeSync(fd);
+    fds.clear();
+    for (const path of record.files.values()) rmSync(path, { force: true });
+    record.files.clear();
+  };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  let frameError: Error | undefined;
+  const handle = options.client.submit(options.fn, options.payload, {
+    unique: options.unique,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  handle.on('data', (chunk: Buffer) => {
+    if (frameError) return;
+    try {
+      const frame = decodeFrame(chunk);
+      if (frame.kind === 'begin') {
+        // A new attempt on the same handle (the server requeued the job): start over.
+        reset();
+        record.bytesDone = 0;
+      } else if (frame.kind === 'partial') {
+        writeSync(open(frame.partition, `part-${String(frame.partition).padStart(5, '0')}`), frame.data);
+      } else {
+        writeSync(open(-1, options.outputName), frame.data);
+      }
+    } catch (error) {
+      frameError = error as Error;
+    }
+  });
+  handle.on('status', (numerator: number, denominator: number) => {
+    record.bytesDone = numerator;
+    if (denominator > 0) record.bytesTotal = denominator;
+    options.onStatus?.(record);
+  });
+  try {
+    const result = await handle;
+    if (frameError) throw frameError;
+    const text = result.toString('utf8');
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new TaskError(`Task ${options.unique}: expected a JSON summary in WORK_COMPLETE, received ${JSON.stringify(text.slice(0, 80))}`);
+    }
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+}
+
+/** Runs a task to success or until maxAttempts attempts have failed (then throws TaskError). */
+export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
+  const { record } = options;
+  record.state = 'running';
+  for (let attempt = 1; ; attempt++) {
+    const startedAt = Date.now();
+    try {
+      record.summary = await attemptTask(options);
+      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt });
+      record.state = 'done';
+      record.bytesDone = record.bytesTotal;
+      options.onStatus?.(record);
+      return record;
+    } catch (error) {
+      const text = errorText(error);
+      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text });
+      if (options.signal?.aborted || attempt >= options.maxAttempts) {
+        record.state = 'failed';
+        options.onStatus?.(record);
+        throw new TaskError(
+          `${record.phase} task ${record.index}${record.input ? ` (${record.input})` : ''} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${text}`,
+          { cause: error },
+        );
+      }
+    }
+  }
+}

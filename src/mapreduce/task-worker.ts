@@ -1,0 +1,142 @@
+/**
+ * The task runtime that `gmr worker` runs: registers `gmr.map.<job>` and `gmr.reduce.<job>` for
+ * the job modules it was started with, and runs map and reduce tasks from their payloads. Nothing
+ * in a payload is ever executed as code: the payload only names a split, params and runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { TaskError } from '../errors.ts';
+import { Worker, type WorkerOptions } from '../worker/worker.ts';
+import type { WorkerJob } from '../worker/worker-job.ts';
+import type { JobDefinition, Params } from './define-job.ts';
+import { loadJob } from './load-job.ts';
+import { runMapTask, type RecordSource } from './map-task.ts';
+import { readBufferRecords, readSplit } from './record-reader.ts';
+import { runReduceTask } from './reduce-task.ts';
+import {
+  beginFrame,
+  decodeTask,
+  mapFunctionName,
+  outputFrame,
+  partialFrame,
+  reduceFunctionName,
+  type MapTaskHeader,
+  type ReduceTaskHeader,
+} from './task-protocol.ts';
+
+// eslint-style note: job definitions are generic over user types; the runtime treats them opaquely.
+type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
+
+export interface TaskWorkerOptions extends WorkerOptions {
+  /** Built-in job names or paths to job modules. */
+  jobs: string[];
+  cwd?: string;
+}
+
+export interface TaskWorker {
+  worker: Worker;
+  /** Job names this worker serves (function names are gmr.map.<name> and gmr.reduce.<name>). */
+  names: string[];
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+function attemptId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+function mapSource(header: MapTaskHeader, body: Buffer): RecordSource {
+  const split = { ...header.split, index: header.task, fileSize: header.split.offset + header.split.length };
+  if (!header.shipped) return (onRecord, onProgress) => readSplit(split, onRecord, onProgress);
+  const start = header.shipped.start;
+  return async (onRecord, onProgress) => {
+    const bytes = header.split.compressed ? gunzipSync(body) : body;
+    const result = readBufferRecords(bytes, start, onRecord);
+    onProgress?.(header.split.length);
+    return { records: result.records, bytes: header.split.length };
+  };
+}
+
+async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
+  const { header: raw, body } = decodeTask(wjob.payload);
+  const header = raw as unknown as MapTaskHeader;
+  wjob.sendData(beginFrame(attemptId()));
+  const total = header.split.length;
+  let lastStatus = -1;
+  const summary = await runMapTask(
+    definition,
+    {
+      job: header.job,
+      index: header.task,
+      partitions: header.partitions,
+      params: header.params,
+      split: header.split,
+      ...(header.lineBase === undefined ? {} : { lineBase: header.lineBase }),
+      ...(header.header === undefined ? {} : { header: header.header }),
+    },
+    mapSource(header, body),
+    (partition, chunk) => {
+      wjob.sendData(definition.reduce ? partialFrame(partition, chunk) : outputFrame(chunk));
+    },
+    {
+      onProgress: (done) => {
+        if (done !== lastStatus) {
+          lastStatus = done;
+          wjob.sendStatus(Math.min(done, total), total);
+        }
+      },
+    },
+  );
+  return Buffer.from(JSON.stringify(summary));
+}
+
+async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
+  yield buffer;
+}
+
+async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
+  const { header: raw, body } = decodeTask(wjob.payload);
+  const header = raw as unknown as ReduceTaskHeader;
+  wjob.sendData(beginFrame(attemptId()));
+  let runs: AsyncIterable<Buffer>[];
+  let total = 0;
+  if (header.shippedRuns) {
+    runs = [];
+    let pos = 0;
+    for (const length of header.shippedRuns) {
+      runs.push(once(body.subarray(pos, pos + length)));
+      pos += length;
+    }
+    total = pos;
+  } else {
+    runs = (header.runs ?? []).map((path) => createReadStream(path, { highWaterMark: 1 << 20 }));
+  }
+  wjob.sendStatus(0, total);
+  const summary = await runReduceTask(
+    definition,
+    { job: header.job, index: header.task, partitions: header.partitions, params: header.params as Params },
+    runs,
+    (chunk) => wjob.sendData(outputFrame(chunk)),
+  );
+  wjob.sendStatus(total, total);
+  return Buffer.from(JSON.stringify(summary));
+}
+
+/** Loads the job modules, registers their functions and starts serving tasks. */
+export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
+  const { jobs, cwd, ...workerOptions } = options;
+  if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
+  const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
+  const worker = new Worker(workerOptions);
+  for (const job of loaded) {
+    const definition = job.definition as unknown as AnyJob;
+    worker.register(mapFunctionName(job.name), (wjob) => runMap(definition, wjob));
+    if (definition.reduce) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(definition, wjob));
+  }
+  await worker.start();
+  return {
+    worker,
+    names: loaded.map((j) => j.name),
+    close: (closeOptions) => worker.close(closeOptions),
+  };
+}
