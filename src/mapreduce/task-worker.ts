@@ -32,6 +32,8 @@ export interface TaskWorkerOptions extends WorkerOptions {
   /** Built-in job names or paths to job modules. */
   jobs: string[];
   cwd?: string;
+  /** Which task kinds to serve (default both): a worker may serve only map or only reduce tasks. */
+  phases?: Array<'map' | 'reduce'>;
 }
 
 export interface TaskWorker {
@@ -124,14 +126,14 @@ async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
 
 /** Loads the job modules, registers their functions and starts serving tasks. */
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
-  const { jobs, cwd, ...workerOptions } = options;
+  const { jobs, cwd, phases = ['map', 'reduce'], ...workerOptions } = options;
   if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
   const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
   const worker = new Worker(workerOptions);
   for (const job of loaded) {
     const definition = job.definition as unknown as AnyJob;
-    worker.register(mapFunctionName(job.name), (wjob) => runMap(definition, wjob));
-    if (definition.reduce) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(definition, wjob));
+    if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(definition, wjob));
+    if (definition.reduce && phases.includes('reduce')) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(definition, wjob));
   }
   await worker.start();
   return {

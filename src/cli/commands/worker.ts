@@ -17,6 +17,7 @@ Options:
   --servers LIST      job servers (gearmand or gmr server), comma-separated  [default: 127.0.0.1:4730]
   --jobs LIST         built-in job names or paths to job modules, comma-separated (required)
   --concurrency N     tasks at once in this process                           [default: 1]
+  --phases LIST       serve only these task kinds: map, reduce or map,reduce  [default: map,reduce]
   --client-id ID      SET_CLIENT_ID shown by gearadmin --workers
   --quiet             no log lines on stderr
   -h, --help          show this help
@@ -29,6 +30,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
       servers: { type: 'string', default: '127.0.0.1:4730' },
       jobs: { type: 'string' },
       concurrency: { type: 'string', default: '1' },
+      phases: { type: 'string', default: 'map,reduce' },
       'client-id': { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -46,6 +48,10 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
   }
   const servers = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
   const jobs = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
+  const phases = values.phases.split(',').map((s) => s.trim());
+  for (const phase of phases) {
+    if (phase !== 'map' && phase !== 'reduce') throw new UsageError(`--phases takes map and/or reduce, received "${phase}"`);
+  }
   const log = (line: string): void => {
     if (!values.quiet) io.stderr.write(`gmr worker: ${line}\n`);
   };
@@ -53,6 +59,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     servers,
     jobs,
     concurrency,
+    phases: phases as Array<'map' | 'reduce'>,
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
   });
   tw.worker.on('connect', (address) => log(`connected to ${address}`));

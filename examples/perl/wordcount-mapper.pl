@@ -1,0 +1,102 @@
+#!/usr/bin/perl
+# A map worker for gmr's built-in wordcount job, written in Perl with Gearman::Worker, to show that
+# a worker in another language can take part in a gmr run (docs/WIRE.md is the contract).
+#
+#   perl examples/perl/wordcount-mapper.pl 127.0.0.1:4730 [more servers...]
+#
+# It serves gmr.map.wordcount: reads the split named in the payload (shared filesystem) or the
+# shipped bytes, counts words (maximal runs of Unicode letters, digits, _ and ', lower-cased),
+# and streams sorted partials per partition as WORK_DATA frames, then a JSON summary.
+use strict;
+use warnings;
+use Gearman::Worker;
+use JSON::PP;
+use Encode qw(decode encode);
+
+my @servers = @ARGV ? @ARGV : ('127.0.0.1:4730');
+my $json = JSON::PP->new->canonical;
+
+# FNV-1a 32-bit over bytes.
+sub fnv1a {
+    my ($bytes) = @_;
+    my $h = 2166136261;
+    for my $c (unpack('C*', $bytes)) {
+        $h ^= $c;
+        $h = ($h * 16777619) % 4294967296;
+    }
+    return $h;
+}
+
+# The records (lines) a split owns, Hadoop style: skip the partial first line unless at offset 0,
+# read past the end to finish the last line.
+sub split_lines {
+    my ($path, $offset, $length) = @_;
+    open(my $fh, '<:raw', $path) or die "cannot open $path: $!\n";
+    my $pos = $offset;
+    if ($offset > 0) {
+        seek($fh, $offset - 1, 0);
+        my $skipped = <$fh>;
+        $pos = $offset - 1 + (defined $skipped ? length($skipped) : 0);
+    }
+    my @lines;
+    while ($pos < $offset + $length) {
+        my $line = <$fh>;
+        last unless defined $line;
+        $pos += length($line);
+        push @lines, $line;
+    }
+    close($fh);
+    return \@lines;
+}
+
+sub map_task {
+    my ($worker, $job) = @_;
+    my $payload = ${ $job->argref };
+    my $nl = index($payload, "\n");
+    my $header = $json->decode(substr($payload, 0, $nl < 0 ? length($payload) : $nl));
+    die "wire version $header->{v} not supported\n" unless $header->{v} == 1;
+    die "compressed input is not supported by this example\n" if $header->{split}{compressed};
+    my $lines;
+    if ($header->{shipped}) {
+        my $body = substr($payload, $nl + 1);
+        $lines = [ split(/(?<=\n)/, $body) ];
+    } else {
+        $lines = split_lines($header->{split}{path}, $header->{split}{offset}, $header->{split}{length});
+    }
+    $worker->send_work_data($job, "B perl-$$-" . int(rand(1e9)) . "\n");
+    my (%count, $records);
+    for my $raw (@$lines) {
+        $records++;
+        my $line = decode('UTF-8', $raw);
+        $line =~ s/\r?\n\z//;
+        $count{ lc $1 }++ while $line =~ /([\p{L}\p{Nd}_']+)/g;
+    }
+    my $partitions = $header->{partitions};
+    my @parts = map { [] } 1 .. $partitions;
+    for my $word (keys %count) {
+        my $key = encode('UTF-8', qq{"$word"});    # JSON of a word: no character needs escaping
+        push @{ $parts[ fnv1a($key) % $partitions ] }, [ $key, $count{$word} ];
+    }
+    my @partition_records;
+    for my $p (0 .. $partitions - 1) {
+        my @sorted = sort { $a->[0] cmp $b->[0] } @{ $parts[$p] };    # byte order of the encoded key
+        push @partition_records, scalar @sorted;
+        next unless @sorted;
+        $worker->send_work_data($job, "P $p\n" . join('', map { "$_->[0]\t$_->[1]\n" } @sorted));
+    }
+    $job->set_status($header->{split}{length}, $header->{split}{length});
+    return $json->encode({
+        records => $records // 0,
+        emitted => scalar(keys %count),
+        bytesRead => $header->{split}{length},
+        counters => {},
+        partitionRecords => \@partition_records,
+        worker => 'perl',
+    });
+}
+
+my $worker = Gearman::Worker->new(job_servers => \@servers);
+$worker->register_function('gmr.map.wordcount' => sub { map_task($worker, @_) });
+$| = 1;
+print STDERR "perl wordcount mapper ready on @servers\n";
+$worker->work while 1;
