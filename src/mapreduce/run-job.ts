@@ -76,6 +76,8 @@ export interface RunSummary {
   records: number;
   outputRecords: number;
   timings: { startedAt: string; mapMs: number; reduceMs: number; totalMs: number };
+  /** Peak resident memory of the driver process (it must not grow with the input). */
+  driverMaxRssBytes: number;
   servers: string[];
   mode: 'embedded' | 'servers';
   tasks: Array<{ phase: string; index: number; input?: string; attempts: Array<{ attempt: number; ms: number; error?: string }> }>;
@@ -271,6 +273,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         ? reduceRecords.reduce((n, r) => n + num(r.summary, 'outputRecords'), 0)
         : mapRecords.reduce((n, r) => n + num(r.summary, 'emitted'), 0),
       timings: { startedAt: new Date(started).toISOString(), mapMs: mapDone - started, reduceMs: reduceDone - mapDone, totalMs: Date.now() - started },
+      driverMaxRssBytes: process.resourceUsage().maxRSS * 1024,
       servers,
       mode: cluster ? 'embedded' : 'servers',
       tasks: allTasks.map((r) => ({
@@ -287,6 +290,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     }
     committed = true;
     summary.timings.totalMs = Date.now() - started;
+    summary.driverMaxRssBytes = process.resourceUsage().maxRSS * 1024;
     return summary;
   } catch (error) {
     aborter.abort(error);

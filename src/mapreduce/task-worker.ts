@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { TaskError } from '../errors.ts';
 import { Worker, type WorkerOptions } from '../worker/worker.ts';
@@ -14,6 +15,7 @@ import { loadJob } from './load-job.ts';
 import { runMapTask, type RecordSource } from './map-task.ts';
 import { readBufferRecords, readSplit } from './record-reader.ts';
 import { runReduceTask } from './reduce-task.ts';
+import { TaskFailure } from './task-failure.ts';
 import {
   beginFrame,
   decodeTask,
@@ -59,9 +61,49 @@ function mapSource(header: MapTaskHeader, body: Buffer): RecordSource {
   };
 }
 
+/** Lines before byte `end` of a file, plus one: the 1-based line number of the record there. */
+async function lineAt(path: string, end: number): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let line = 1;
+    for (let pos = 0; pos < end; ) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) break;
+      for (let i = buf.indexOf(10); i >= 0 && i < bytesRead; i = buf.indexOf(10, i + 1)) line++;
+      pos += bytesRead;
+    }
+    return line;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A map failure names the record's line in its file. Without a lineBase from the driver the task
+ * only knows the line within its split; on failure (rare) the file is read up to the record.
+ */
+async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unknown> {
+  if (!(error instanceof TaskFailure) || header.lineBase !== undefined || header.shipped) return error;
+  if (header.split.offset === 0 || header.split.compressed) return error;
+  if (error.line === undefined || error.recordOffset === undefined || error.path === undefined) return error;
+  const line = await lineAt(error.path, error.recordOffset).catch(() => undefined);
+  if (line === undefined) return error;
+  const message = error.message.replace(`, line ${error.line} (byte`, `, line ${line} (byte`);
+  return new TaskFailure(message, { job: error.job, phase: error.phase, index: error.index, path: error.path, offset: error.offset, length: error.length, line, recordOffset: error.recordOffset }, { cause: error.cause });
+}
+
 async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
   const header = raw as unknown as MapTaskHeader;
+  try {
+    return await runMapInner(definition, wjob, header, body);
+  } catch (error) {
+    throw await withFileLine(error, header);
+  }
+}
+
+async function runMapInner(definition: AnyJob, wjob: WorkerJob, header: MapTaskHeader, body: Buffer): Promise<Buffer> {
   wjob.sendData(beginFrame(attemptId()));
   const total = header.split.length;
   let lastStatus = -1;

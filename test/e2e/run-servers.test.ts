@@ -1,0 +1,100 @@
+/**
+ * End to end on real gearmand: the driver with --servers, two separate `gmr worker` processes,
+ * a Perl mapper from examples/ taking part, and the fail-fast preflight when no worker is there.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { AdminClient } from '../../src/client/admin-client.ts';
+import { writeCorpus } from '../helpers/corpus.ts';
+import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
+import { referenceWordcount } from '../helpers/reference.ts';
+
+let dir: string;
+let files: string[];
+let expected: string;
+const servers: GearmandHandle[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gmr-e2e-servers-'));
+  files = writeCorpus(join(dir, 'in'), 11, 500);
+  expected = referenceWordcount(files);
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+  for (const server of servers.splice(0)) await server.stop();
+});
+
+/** Waits until the server's status shows `count` workers for fn. */
+async function waitForWorkers(server: GearmandHandle, fn: string, count: number): Promise<void> {
+  const admin = new AdminClient({ host: server.host, port: server.port });
+  try {
+    for (let i = 0; i < 400; i++) {
+      const status = await admin.status();
+      const row = status.find((s) => s.function === fn);
+      if (row && row.workers >= count) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no ${count} workers for ${fn} on ${server.address}`);
+  } finally {
+    await admin.close();
+  }
+}
+
+describe('gmr run --servers (real gearmand)', () => {
+  it('runs on two gmr worker processes and matches the reference', async () => {
+    const g = await startGearmand();
+    servers.push(g);
+    for (let i = 0; i < 2; i++) {
+      children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--quiet']));
+    }
+    await waitForWorkers(g, 'gmr.map.wordcount', 2);
+    await waitForWorkers(g, 'gmr.reduce.wordcount', 2);
+    const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '2k', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(expected);
+    const shipped = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '1500', '--ship', '--quiet']);
+    expect(shipped.code, shipped.stderr).toBe(0);
+    expect(shipped.stdout).toBe(expected);
+  });
+
+  it('fails fast with a message that says how to start a worker', async () => {
+    const g = await startGearmand();
+    servers.push(g);
+    const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--quiet']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${g.address} has no worker for gmr.map.wordcount`);
+    expect(r.stderr).toContain(`gmr worker --servers ${g.address} --jobs wordcount`);
+  });
+
+  it('lets a Perl Gearman::Worker mapper from examples/ take part next to gmr reducers', async () => {
+    const g = await startGearmand();
+    servers.push(g);
+    const perl = spawn('perl', [join(REPO_ROOT, 'examples/perl/wordcount-mapper.pl'), g.address], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(perl);
+    children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--phases', 'reduce', '--quiet']));
+    await waitForWorkers(g, 'gmr.map.wordcount', 1);
+    await waitForWorkers(g, 'gmr.reduce.wordcount', 1);
+    const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '3k', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(expected);
+    // Every map task was served by the Perl worker (it is the only mapper registered).
+    const summary = JSON.parse(r.stderr.trim().split('\n').pop() as string) as { mapTasks: number; records: number };
+    expect(summary.mapTasks).toBeGreaterThanOrEqual(2);
+  });
+});
