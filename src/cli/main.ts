@@ -4,7 +4,7 @@
  * the stack. Returns the exit code; only bin/gmr.js ends the process.
  */
 import { readFileSync } from 'node:fs';
-import { GearmanError, UsageError } from '../errors.ts';
+import { GearmanError, JobDefinitionError, UsageError } from '../errors.ts';
 import { EXIT_FAILED, EXIT_USAGE, type CliIO } from './io.ts';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
@@ -28,23 +28,17 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
 };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  // From dist/src/cli the package.json is one level further up.
-  return pkg.version ?? 'unknown';
-}
-
+/** The package version, from src/cli (../../package.json) or dist/src/cli (../../../package.json). */
 function readVersion(): string {
-  try {
-    return version();
-  } catch {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'gmr') return pkg.version ?? 'unknown';
+    } catch {
+      // not at this level
+    }
   }
+  return 'unknown';
 }
 
 export function usage(): string {
@@ -67,7 +61,7 @@ export function usage(): string {
 }
 
 export function reportError(error: unknown, io: CliIO): number {
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof JobDefinitionError) {
     io.stderr.write(`gmr: ${error.message}\n`);
     return EXIT_USAGE;
   }

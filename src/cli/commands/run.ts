@@ -3,7 +3,7 @@
  * (0 only when the output is committed, 1 when the run failed, 2 for usage errors).
  */
 import { parseArgs } from 'node:util';
-import { GearmanError, UsageError } from '../../errors.ts';
+import { GearmanError, JobDefinitionError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/run-job.ts';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIO } from '../io.ts';
 import { progressPrinter } from '../progress.ts';
@@ -133,7 +133,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
       jsonOut.write(`${JSON.stringify({ ok: false, code, error: (error as Error).message })}\n`);
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof JobDefinitionError) {
       io.stderr.write(`gmr: ${error.message}\n`);
       return EXIT_USAGE;
     }
