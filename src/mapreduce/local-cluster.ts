@@ -50,7 +50,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const child = spawn(
       process.execPath,
       [bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, '--quiet'],
-      { cwd: options.cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GMR_LOCAL_WORKER: '1' } },
+      // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
+      // instead of reconnecting forever to a server that is gone.
+      { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, GMR_EXIT_WITH_STDIN: '1' } },
     );
     alive++;
     children.push(child);

@@ -74,8 +74,15 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // Local workers of `gmr run` exit with their driver: its end of our stdin closes when it dies.
+    if (io.env?.['GMR_EXIT_WITH_STDIN'] === '1') {
+      process.stdin.once('end', stop);
+      process.stdin.once('close', stop);
+      process.stdin.resume();
+    }
   });
   log('draining: finishing running tasks');
   await tw.close();
+  if (io.env?.['GMR_EXIT_WITH_STDIN'] === '1') process.stdin.destroy();
   return 0;
 }
