@@ -39,7 +39,6 @@ export async function commitOutput(
   dir: string,
   parts: Array<{ index: number; path: string | undefined }>,
   manifest: unknown,
-  temporaryDir: string,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(dir)) {
@@ -52,9 +51,6 @@ export async function commitOutput(
     else await writeFile(target, '');
   }
   await writeFile(join(dir, '_SUCCESS'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await rm(temporaryDir, { recursive: true, force: true });
-  const rest = await readdir(join(dir, '_temporary')).catch(() => undefined);
-  if (rest && rest.length === 0) await rm(join(dir, '_temporary'), { recursive: true, force: true });
 }
 
 async function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {

@@ -4,6 +4,7 @@
  * partials to a run folder, runs one reduce task per partition, and commits the output.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { checkOutputDir, commitOutput, partName, streamParts } from './output-commit.ts';
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
+import { acquireOutputLock } from './run-lock.ts';
 import { runTask, type TaskRecord } from './task-runner.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
 import { mapFunctionName, reduceFunctionName } from './task-protocol.ts';
@@ -120,6 +122,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const files: InputFile[] = await resolveInputs(options.input, cwd);
   const output = options.output === undefined ? undefined : resolve(cwd, options.output);
   if (output) await checkOutputDir(output, options.overwrite ?? false);
+  const outputExisted = output !== undefined && existsSync(output);
 
   const workers = options.workers ?? availableParallelism();
   const reducers = definition.reduce ? (options.reducers ?? Math.max(1, workers)) : 0;
@@ -130,6 +133,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
 
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const temporary = output ? join(output, '_temporary', runId) : join(tmpdir(), `gmr-run-${runId}`);
+  const releaseLock = output ? await acquireOutputLock(output, runId) : async () => {};
   await mkdir(temporary, { recursive: true });
 
   // Workers load the same module: built-ins by name, user modules by absolute path.
@@ -284,7 +288,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       })),
     };
     if (output) {
-      await commitOutput(output, parts, summary, temporary);
+      await commitOutput(output, parts, summary);
     } else {
       await streamParts(parts.map((p) => p.path), options.stdout ?? process.stdout, definition.reduce !== undefined);
     }
@@ -300,8 +304,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     options.signal?.removeEventListener('abort', onAbort);
     await client?.close().catch(() => {});
     await cluster?.close().catch(() => {});
-    if (!committed || !output) await rm(temporary, { recursive: true, force: true }).catch(() => {});
+    await rm(temporary, { recursive: true, force: true }).catch(() => {});
+    await releaseLock().catch(() => {});
     // Another run may share _temporary; remove it only when it is empty.
-    if (output && !committed) await rmdir(join(output, '_temporary')).catch(() => {});
+    if (output) await rmdir(join(output, '_temporary')).catch(() => {});
+    // A failed run leaves no output behind, not even an empty folder it created.
+    if (output && !committed && !outputExisted) await rmdir(output).catch(() => {});
   }
 }
