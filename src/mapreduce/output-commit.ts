@@ -39,6 +39,7 @@ export async function commitOutput(
   dir: string,
   parts: Array<{ index: number; path: string | undefined }>,
   manifest: unknown,
+  badRecords: unknown[] = [],
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(dir)) {
@@ -49,6 +50,9 @@ export async function commitOutput(
     const target = join(dir, partName(part.index));
     if (part.path) await rename(part.path, target);
     else await writeFile(target, '');
+  }
+  if (badRecords.length > 0) {
+    await writeFile(join(dir, '_bad_records'), badRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
   await writeFile(join(dir, '_SUCCESS'), `${JSON.stringify(manifest, null, 2)}\n`);
 }

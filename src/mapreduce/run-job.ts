@@ -19,7 +19,7 @@ import { checkOutputDir, commitOutput, partName, streamParts } from './output-co
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import { acquireOutputLock } from './run-lock.ts';
-import { runTask, type TaskRecord } from './task-runner.ts';
+import { BadRecordBudget, runTask, type BadRecord, type TaskRecord } from './task-runner.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
 import { mapFunctionName, reduceFunctionName } from './task-protocol.ts';
 
@@ -34,6 +34,11 @@ export interface RunOptions {
   reducers?: number;
   splitSize?: number;
   maxAttempts?: number;
+  /**
+   * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
+   * them in `_bad_records`; the run fails above it. Undefined: any bad record fails the run.
+   */
+  maxBadRecords?: number;
   /** External job servers; without them an embedded server and local workers are started. */
   servers?: string[];
   /** Local worker processes (embedded mode). Default: one per core. */
@@ -82,6 +87,8 @@ export interface RunSummary {
   driverMaxRssBytes: number;
   servers: string[];
   mode: 'embedded' | 'servers';
+  /** Records skipped with maxBadRecords. */
+  badRecords: BadRecord[];
   tasks: Array<{ phase: string; index: number; input?: string; attempts: Array<{ attempt: number; ms: number; error?: string }> }>;
 }
 
@@ -113,6 +120,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const cwd = options.cwd ?? process.cwd();
   const maxAttempts = options.maxAttempts ?? 3;
+  if (options.maxBadRecords !== undefined && (!Number.isInteger(options.maxBadRecords) || options.maxBadRecords < 0)) {
+    throw new UsageError(`--max-bad-records must be a whole number >= 0, received ${options.maxBadRecords}`);
+  }
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new UsageError(`--max-attempts must be a whole number >= 1, received ${maxAttempts}`);
   if (options.input.length === 0) throw new UsageError('No input: give --input with files, folders or globs');
 
@@ -183,6 +193,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const report = (): void =>
       options.onProgress?.({ phase, map: phaseProgress(mapRecords), reduce: phaseProgress(reduceRecords), elapsedMs: Date.now() - started });
 
+    const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
     const fanOut = pLimit(Math.max(2, workers * 2));
     const failFast = <T>(p: Promise<T>): Promise<T> =>
       p.catch((error: unknown) => {
@@ -205,7 +216,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
                     client: client as Client,
                     fn: mapFunctionName(loaded.name),
                     unique: task.unique,
-                    payload: task.payload,
+                    payload: badRecords ? task.payloadSkipping : task.payload,
+                    ...(badRecords ? { badRecords } : {}),
                     record: mapRecords[i] as TaskRecord,
                     dir: join(temporary, `map-${String(i).padStart(5, '0')}`),
                     outputName: partName(i),
@@ -278,6 +290,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         : mapRecords.reduce((n, r) => n + num(r.summary, 'emitted'), 0),
       timings: { startedAt: new Date(started).toISOString(), mapMs: mapDone - started, reduceMs: reduceDone - mapDone, totalMs: Date.now() - started },
       driverMaxRssBytes: process.resourceUsage().maxRSS * 1024,
+      badRecords: badRecords?.records ?? [],
       servers,
       mode: cluster ? 'embedded' : 'servers',
       tasks: allTasks.map((r) => ({
@@ -288,7 +301,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       })),
     };
     if (output) {
-      await commitOutput(output, parts, summary);
+      await commitOutput(output, parts, summary, summary.badRecords);
     } else {
       await streamParts(parts.map((p) => p.path), options.stdout ?? process.stdout, definition.reduce !== undefined);
     }

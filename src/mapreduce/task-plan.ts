@@ -16,6 +16,11 @@ export interface PlannedTask {
   bytes: number;
 }
 
+export interface PlannedMapTask extends PlannedTask {
+  /** The payload with records to skip (by byte offset). */
+  payloadSkipping(skip: number[]): Buffer;
+}
+
 /** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
 export function taskUnique(runId: string, phase: 'm' | 'r', index: number): string {
   return `gmr:${runId}:${phase}:${index}`;
@@ -90,12 +95,12 @@ export async function buildMapTasks(options: {
   params: Params;
   partitions: number;
   ship: boolean;
-}): Promise<PlannedTask[]> {
+}): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
   const wantsLines = (definition as { lineNumbers?: boolean }).lineNumbers === true;
   const bases = wantsLines ? await lineBases(options.splits) : new Map<number, number>();
   const headers = new Map<string, string>();
-  const tasks: PlannedTask[] = [];
+  const tasks: PlannedMapTask[] = [];
   for (const split of options.splits) {
     const header: MapTaskHeader = {
       v: WIRE_VERSION,
@@ -135,7 +140,12 @@ export async function buildMapTasks(options: {
         header.shipped = { start };
       }
     }
-    tasks.push({ unique: taskUnique(options.runId, 'm', split.index), payload: encodeTask(header, body), bytes: split.length });
+    tasks.push({
+      unique: taskUnique(options.runId, 'm', split.index),
+      payload: encodeTask(header, body),
+      bytes: split.length,
+      payloadSkipping: (skip) => encodeTask(skip.length > 0 ? { ...header, skip } : header, body),
+    });
   }
   return tasks;
 }

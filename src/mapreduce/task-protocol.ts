@@ -11,6 +11,8 @@
  *                                 second B frame for one handle discards what the earlier attempt sent.
  *     `P <partition>\n<records>`  sorted partial records of one partition (map with reduce).
  *     `O\n<lines>`                output lines (map-only map tasks, and reduce tasks).
+ *     `E <json>\n`                sent just before WORK_EXCEPTION when a record made the task fail:
+ *                                 `{"path","line","offset","message"}`, so the driver can skip it.
  * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
  * - WORK_COMPLETE: the task summary as JSON. A failure is WORK_EXCEPTION with a one-line report.
  */
@@ -53,6 +55,8 @@ export interface MapTaskHeader {
    * records the split owns, starting at byte `start` of the file; for .gz, the whole compressed file.
    */
   shipped?: { start: number };
+  /** Byte offsets of records to skip (bad records, `--max-bad-records`). */
+  skip?: number[];
 }
 
 export interface ReduceTaskHeader {
@@ -95,8 +99,17 @@ export function decodeTask(payload: Buffer): { header: Record<string, unknown>; 
   return { header: record, body: newline < 0 ? Buffer.alloc(0) : payload.subarray(newline + 1) };
 }
 
+/** Where a record made a task fail. */
+export interface RecordFailure {
+  path: string;
+  line: number;
+  offset: number;
+  message: string;
+}
+
 export type ResultFrame =
   | { kind: 'begin'; attempt: string }
+  | { kind: 'failure'; failure: RecordFailure }
   | { kind: 'partial'; partition: number; data: Buffer }
   | { kind: 'output'; data: Buffer };
 
@@ -112,6 +125,10 @@ export function outputFrame(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from('O\n'), data]);
 }
 
+export function failureFrame(failure: RecordFailure): Buffer {
+  return Buffer.from(`E ${JSON.stringify(failure)}\n`);
+}
+
 export function decodeFrame(frame: Buffer): ResultFrame {
   const newline = frame.indexOf(10);
   if (newline < 1) throw new TaskError(`Bad result frame: expected "B", "P <n>" or "O" and a newline, received ${JSON.stringify(frame.toString('utf8', 0, 40))}`);
@@ -123,5 +140,9 @@ export function decodeFrame(frame: Buffer): ResultFrame {
     if (Number.isInteger(partition) && partition >= 0) return { kind: 'partial', partition, data };
   }
   if (head.startsWith('B ') && head.length > 2) return { kind: 'begin', attempt: head.slice(2) };
+  if (head.startsWith('E ')) {
+    const failure = JSON.parse(frame.toString('utf8', 2, newline)) as RecordFailure;
+    return { kind: 'failure', failure };
+  }
   throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>" or "O", received ${JSON.stringify(head.slice(0, 40))}`);
 }

@@ -8,7 +8,25 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '../client/client.ts';
 import { GearmanError, JobExceptionError, TaskError } from '../errors.ts';
-import { decodeFrame } from './task-protocol.ts';
+import { decodeFrame, type RecordFailure } from './task-protocol.ts';
+
+/** A record skipped with --max-bad-records. */
+export interface BadRecord extends RecordFailure {
+  task: number;
+}
+
+/** The run's allowance of bad records, shared by all map tasks. */
+export class BadRecordBudget {
+  readonly records: BadRecord[] = [];
+
+  constructor(readonly max: number) {}
+
+  /** Records a bad record; false when that exceeds the allowance. */
+  take(record: BadRecord): boolean {
+    this.records.push(record);
+    return this.records.length <= this.max;
+  }
+}
 
 export interface TaskAttempt {
   attempt: number;
@@ -36,15 +54,24 @@ export interface RunTaskOptions {
   client: Client;
   fn: string;
   unique: string;
-  payload: Buffer;
+  /** The payload, or a function building it with the byte offsets of records to skip. */
+  payload: Buffer | ((skip: number[]) => Buffer);
   record: TaskRecord;
   /** Folder for this task's result files. */
   dir: string;
   /** File name for output frames; partial frames go to `part-<partition>`. */
   outputName: string;
   maxAttempts: number;
+  /** With --max-bad-records: a record that fails maxAttempts times is skipped, within the budget. */
+  badRecords?: BadRecordBudget;
   signal?: AbortSignal;
   onStatus?: (record: TaskRecord) => void;
+}
+
+interface AttemptOutcome {
+  summary?: Record<string, unknown>;
+  error?: unknown;
+  failure?: RecordFailure;
 }
 
 function errorText(error: unknown): string {
@@ -53,8 +80,8 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** One attempt: submit, write frames, resolve with the summary. */
-async function attemptTask(options: RunTaskOptions): Promise<Record<string, unknown>> {
+/** One attempt: submit, write frames, resolve with the summary or the error. */
+async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<AttemptOutcome> {
   const { record, dir } = options;
   const fds = new Map<number, number>();
   const open = (key: number, name: string): number => {
@@ -76,7 +103,8 @@ async function attemptTask(options: RunTaskOptions): Promise<Record<string, unkn
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let frameError: Error | undefined;
-  const handle = options.client.submit(options.fn, options.payload, {
+  let failure: RecordFailure | undefined;
+  const handle = options.client.submit(options.fn, payload, {
     unique: options.unique,
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -88,6 +116,9 @@ async function attemptTask(options: RunTaskOptions): Promise<Record<string, unkn
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
         record.bytesDone = 0;
+        failure = undefined;
+      } else if (frame.kind === 'failure') {
+        failure = frame.failure;
       } else if (frame.kind === 'partial') {
         writeSync(open(frame.partition, `part-${String(frame.partition).padStart(5, '0')}`), frame.data);
       } else {
@@ -107,39 +138,65 @@ async function attemptTask(options: RunTaskOptions): Promise<Record<string, unkn
     if (frameError) throw frameError;
     const text = result.toString('utf8');
     try {
-      return JSON.parse(text) as Record<string, unknown>;
+      return { summary: JSON.parse(text) as Record<string, unknown> };
     } catch {
       throw new TaskError(`Task ${options.unique}: expected a JSON summary in WORK_COMPLETE, received ${JSON.stringify(text.slice(0, 80))}`);
     }
+  } catch (error) {
+    return { error, ...(failure ? { failure } : {}) };
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
 }
 
-/** Runs a task to success or until maxAttempts attempts have failed (then throws TaskError). */
+/**
+ * Runs a task to success or until maxAttempts attempts have failed (then throws TaskError). With
+ * a bad-record budget, a record that made maxAttempts attempts fail is skipped and the task runs
+ * again without it; the attempts count again from there.
+ */
 export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   const { record } = options;
   record.state = 'running';
+  const skip: number[] = [];
+  let failedInARow = 0;
   for (let attempt = 1; ; attempt++) {
     const startedAt = Date.now();
-    try {
-      record.summary = await attemptTask(options);
+    const payload = typeof options.payload === 'function' ? options.payload(skip) : options.payload;
+    const outcome = await attemptTask(options, payload);
+    if (outcome.summary) {
+      record.summary = outcome.summary;
       record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt });
       record.state = 'done';
       record.bytesDone = record.bytesTotal;
       options.onStatus?.(record);
       return record;
-    } catch (error) {
-      const text = errorText(error);
-      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text });
-      if (options.signal?.aborted || attempt >= options.maxAttempts) {
+    }
+    const text = errorText(outcome.error);
+    record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text });
+    failedInARow++;
+    if (options.signal?.aborted) break;
+    if (failedInARow < options.maxAttempts) continue;
+    const failure = outcome.failure;
+    if (options.badRecords && failure && !skip.includes(failure.offset)) {
+      if (!options.badRecords.take({ ...failure, task: record.index })) {
         record.state = 'failed';
         options.onStatus?.(record);
         throw new TaskError(
-          `${record.phase} task ${record.index}${record.input ? ` (${record.input})` : ''} failed after ${attempt} attempt${attempt === 1 ? '' : 's'}: ${text}`,
-          { cause: error },
+          `More than ${options.badRecords.max} bad record${options.badRecords.max === 1 ? '' : 's'} (--max-bad-records); the last: ${text}`,
+          { cause: outcome.error },
         );
       }
+      skip.push(failure.offset);
+      failedInARow = 0;
+      continue;
     }
+    break;
   }
+  const last = record.attempts[record.attempts.length - 1];
+  record.state = 'failed';
+  options.onStatus?.(record);
+  const n = record.attempts.length;
+  throw new TaskError(
+    `${record.phase} task ${record.index}${record.input ? ` (${record.input})` : ''} failed after ${n} attempt${n === 1 ? '' : 's'}: ${last?.error ?? 'unknown error'}`,
+  );
 }

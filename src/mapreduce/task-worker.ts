@@ -15,10 +15,11 @@ import { loadJob } from './load-job.ts';
 import { runMapTask, type RecordSource } from './map-task.ts';
 import { readBufferRecords, readSplit } from './record-reader.ts';
 import { runReduceTask } from './reduce-task.ts';
-import { TaskFailure } from './task-failure.ts';
+import { messageOf, TaskFailure } from './task-failure.ts';
 import {
   beginFrame,
   decodeTask,
+  failureFrame,
   mapFunctionName,
   outputFrame,
   partialFrame,
@@ -50,6 +51,17 @@ function attemptId(): string {
 }
 
 function mapSource(header: MapTaskHeader, body: Buffer): RecordSource {
+  const source = rawMapSource(header, body);
+  if (!header.skip || header.skip.length === 0) return source;
+  // Bad records the driver decided to skip (--max-bad-records), by byte offset.
+  const skip = new Set(header.skip);
+  return (onRecord, onProgress) =>
+    source((line, pos) => {
+      if (!skip.has(pos.offset)) onRecord(line, pos);
+    }, onProgress);
+}
+
+function rawMapSource(header: MapTaskHeader, body: Buffer): RecordSource {
   const split = { ...header.split, index: header.task, fileSize: header.split.offset + header.split.length };
   if (!header.shipped) return (onRecord, onProgress) => readSplit(split, onRecord, onProgress);
   const start = header.shipped.start;
@@ -99,7 +111,18 @@ async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   try {
     return await runMapInner(definition, wjob, header, body);
   } catch (error) {
-    throw await withFileLine(error, header);
+    const reported = await withFileLine(error, header);
+    if (reported instanceof TaskFailure && reported.recordOffset !== undefined) {
+      wjob.sendData(
+        failureFrame({
+          path: reported.path ?? header.split.path,
+          line: reported.line ?? 0,
+          offset: reported.recordOffset,
+          message: messageOf(reported.cause ?? reported),
+        }),
+      );
+    }
+    throw reported;
   }
 }
 

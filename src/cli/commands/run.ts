@@ -26,6 +26,8 @@ Execution:
       --reducers N       reduce tasks (partitions) [default: number of workers]
       --split-size SIZE  bytes per map task, e.g. 64m, 512k [default: input / (4 × workers), 1m..64m]
       --max-attempts N   attempts per task before the run fails [default: 3]
+      --max-bad-records N  skip up to N records whose mapper throws (listed in _bad_records)
+                         instead of failing the run [default: fail on the first]
       --ship             send split bytes in task payloads (workers without a shared filesystem)
 
 Reporting:
@@ -82,6 +84,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         reducers: { type: 'string' },
         'split-size': { type: 'string' },
         'max-attempts': { type: 'string' },
+        'max-bad-records': { type: 'string' },
         ship: { type: 'boolean', default: false },
         quiet: { type: 'boolean', short: 'q', default: false },
         json: { type: 'boolean', default: false },
@@ -106,6 +109,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const workers = parseCount(values.workers, '--workers');
   const reducers = parseCount(values.reducers, '--reducers');
   const maxAttempts = parseCount(values['max-attempts'], '--max-attempts');
+  const badText = values['max-bad-records'];
+  const maxBadRecords = badText === undefined ? undefined : Number(badText);
+  if (maxBadRecords !== undefined && (!Number.isInteger(maxBadRecords) || maxBadRecords < 0)) {
+    throw new UsageError(`--max-bad-records expects a whole number >= 0, received "${badText}"`);
+  }
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
@@ -122,6 +130,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       ...(workers === undefined ? {} : { workers }),
       ...(reducers === undefined ? {} : { reducers }),
       ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      ...(maxBadRecords === undefined ? {} : { maxBadRecords }),
       ...(splitSize === undefined ? {} : { splitSize }),
       ship: values.ship,
       stdout: io.stdout,
