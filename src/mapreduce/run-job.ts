@@ -15,10 +15,11 @@ import { RunError, UsageError } from '../errors.ts';
 import { resolveInputs, type InputFile } from './input-files.ts';
 import { loadJob, resolveParams } from './load-job.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
-import { checkOutputDir, commitOutput, partName, streamParts } from './output-commit.ts';
+import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import { acquireOutputLock } from './run-lock.ts';
+import { findResumable, loadDoneTask, markTaskDone, writePlan } from './run-state.ts';
 import { BadRecordBudget, runTask, type BadRecord, type TaskRecord } from './task-runner.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
 import { mapFunctionName, reduceFunctionName } from './task-protocol.ts';
@@ -43,6 +44,12 @@ export interface RunOptions {
   servers?: string[];
   /** Local worker processes (embedded mode). Default: one per core. */
   workers?: number;
+  /**
+   * Resume the newest unfinished run of the same job, inputs and params in `output`/_temporary:
+   * map tasks that finished are not run again. Needs `output`. A run with resume keeps its run
+   * folder when it fails, so that the next one can resume it.
+   */
+  resume?: boolean;
   /** Send split bytes in payloads, for workers that do not share the filesystem. */
   ship?: boolean;
   cwd?: string;
@@ -87,6 +94,8 @@ export interface RunSummary {
   driverMaxRssBytes: number;
   servers: string[];
   mode: 'embedded' | 'servers';
+  /** Map tasks a resumed run did not run again. */
+  resumedMapTasks: number;
   /** Records skipped with maxBadRecords. */
   badRecords: BadRecord[];
   tasks: Array<{ phase: string; index: number; input?: string; attempts: Array<{ attempt: number; ms: number; error?: string }> }>;
@@ -134,17 +143,39 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   if (output) await checkOutputDir(output, options.overwrite ?? false);
   const outputExisted = output !== undefined && existsSync(output);
 
+  if (options.resume && !output) throw new UsageError('--resume needs --output: the run folder lives in the output folder');
+  const inputs = files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
+  const previous = options.resume && output ? await findResumable(output, { job: loaded.name, inputs, params }) : undefined;
+  if (options.resume && !previous) options.onLog?.(`no unfinished run of ${loaded.name} to resume in ${output}; starting a new one`);
+
   const workers = options.workers ?? availableParallelism();
-  const reducers = definition.reduce ? (options.reducers ?? Math.max(1, workers)) : 0;
+  const reducers = previous?.reducers ?? (definition.reduce ? (options.reducers ?? Math.max(1, workers)) : 0);
   if (definition.reduce && (!Number.isInteger(reducers) || reducers < 1)) throw new UsageError(`--reducers must be a whole number >= 1, received ${reducers}`);
   const inputBytes = files.reduce((n, f) => n + f.size, 0);
-  const splitSize = options.splitSize ?? defaultSplitSize(inputBytes, workers);
+  const splitSize = previous?.splitSize ?? options.splitSize ?? defaultSplitSize(inputBytes, workers);
   const splits = planSplits(files, { splitSize, workers });
 
-  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const runId = previous?.runId ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const resumes = previous ? previous.resumes + 1 : 0;
+  // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
+  const uniqueRun = resumes > 0 ? `${runId}.${resumes}` : runId;
   const temporary = output ? join(output, '_temporary', runId) : join(tmpdir(), `gmr-run-${runId}`);
   const releaseLock = output ? await acquireOutputLock(output, runId) : async () => {};
   await mkdir(temporary, { recursive: true });
+  if (output) {
+    await writePlan(temporary, {
+      version: 1,
+      runId,
+      resumes,
+      job: loaded.name,
+      inputs,
+      params,
+      splitSize,
+      reducers,
+      ship: options.ship ?? false,
+      startedAt: previous?.startedAt ?? new Date(started).toISOString(),
+    });
+  }
 
   // Workers load the same module: built-ins by name, user modules by absolute path.
   const jobSource = loaded.source === 'builtin' || !/[/\\.]/.test(options.job) ? options.job : isAbsolute(options.job) ? options.job : resolve(cwd, options.job);
@@ -193,6 +224,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const report = (): void =>
       options.onProgress?.({ phase, map: phaseProgress(mapRecords), reduce: phaseProgress(reduceRecords), elapsedMs: Date.now() - started });
 
+    let resumedTasks = 0;
     const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
     const fanOut = pLimit(Math.max(2, workers * 2));
     const failFast = <T>(p: Promise<T>): Promise<T> =>
@@ -203,30 +235,38 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     const guard = cluster ? cluster.allWorkersDead : new Promise<never>(() => {});
 
     // Map phase.
-    const mapTasks = await buildMapTasks({ runId, job: loaded.name, definition, splits, params, partitions: reducers, ship: options.ship ?? false });
+    const mapTasks = await buildMapTasks({ runId: uniqueRun, job: loaded.name, definition, splits, params, partitions: reducers, ship: options.ship ?? false });
     await Promise.race([
       guard,
       Promise.all(
         mapTasks.map((task, i) =>
-          fanOut(() =>
-            aborter.signal.aborted
-              ? Promise.reject(aborter.signal.reason as Error)
-              : failFast(
-                  runTask({
-                    client: client as Client,
-                    fn: mapFunctionName(loaded.name),
-                    unique: task.unique,
-                    payload: badRecords ? task.payloadSkipping : task.payload,
-                    ...(badRecords ? { badRecords } : {}),
-                    record: mapRecords[i] as TaskRecord,
-                    dir: join(temporary, `map-${String(i).padStart(5, '0')}`),
-                    outputName: partName(i),
-                    maxAttempts,
-                    signal: aborter.signal,
-                    onStatus: report,
-                  }),
-                ),
-          ),
+          fanOut(async () => {
+            if (aborter.signal.aborted) throw aborter.signal.reason as Error;
+            const record = mapRecords[i] as TaskRecord;
+            const dir = join(temporary, `map-${String(i).padStart(5, '0')}`);
+            if (previous && (await loadDoneTask(dir, record))) {
+              resumedTasks++;
+              report();
+              return record;
+            }
+            await failFast(
+              runTask({
+                client: client as Client,
+                fn: mapFunctionName(loaded.name),
+                unique: task.unique,
+                payload: badRecords ? task.payloadSkipping : task.payload,
+                ...(badRecords ? { badRecords } : {}),
+                record,
+                dir,
+                outputName: 'output',
+                maxAttempts,
+                signal: aborter.signal,
+                onStatus: report,
+              }),
+            );
+            if (output) await markTaskDone(dir, record);
+            return record;
+          }),
         ),
       ),
     ]);
@@ -242,7 +282,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
           reduceRecords.map((record, p) =>
             fanOut(async () => {
               const runs = mapRecords.map((m) => m.files.get(p)).filter((f): f is string => f !== undefined);
-              const task = await buildReduceTask({ runId, job: loaded.name, partition: p, partitions: reducers, params, runs, ship: options.ship ?? false });
+              const task = await buildReduceTask({ runId: uniqueRun, job: loaded.name, partition: p, partitions: reducers, params, runs, ship: options.ship ?? false });
               record.bytesTotal = task.bytes;
               return failFast(
                 runTask({
@@ -252,7 +292,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
                   payload: task.payload,
                   record,
                   dir: join(temporary, `reduce-${String(p).padStart(5, '0')}`),
-                  outputName: partName(p),
+                  outputName: 'output',
                   maxAttempts,
                   signal: aborter.signal,
                   onStatus: report,
@@ -277,7 +317,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       runId,
       ok: true,
       output: output ?? null,
-      inputs: files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs })),
+      inputs,
       params,
       counters,
       mapTasks: mapRecords.length,
@@ -291,6 +331,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       timings: { startedAt: new Date(started).toISOString(), mapMs: mapDone - started, reduceMs: reduceDone - mapDone, totalMs: Date.now() - started },
       driverMaxRssBytes: process.resourceUsage().maxRSS * 1024,
       badRecords: badRecords?.records ?? [],
+      resumedMapTasks: resumedTasks,
       servers,
       mode: cluster ? 'embedded' : 'servers',
       tasks: allTasks.map((r) => ({
@@ -317,7 +358,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     options.signal?.removeEventListener('abort', onAbort);
     await client?.close().catch(() => {});
     await cluster?.close().catch(() => {});
-    await rm(temporary, { recursive: true, force: true }).catch(() => {});
+    if (committed || !options.resume) await rm(temporary, { recursive: true, force: true }).catch(() => {});
     await releaseLock().catch(() => {});
     // Another run may share _temporary; remove it only when it is empty.
     if (output) await rmdir(join(output, '_temporary')).catch(() => {});

@@ -104,6 +104,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<At
   mkdirSync(dir, { recursive: true });
   let frameError: Error | undefined;
   let failure: RecordFailure | undefined;
+  let begun = false;
   const handle = options.client.submit(options.fn, payload, {
     unique: options.unique,
     ...(options.signal ? { signal: options.signal } : {}),
@@ -112,7 +113,13 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<At
     if (frameError) return;
     try {
       const frame = decodeFrame(chunk);
+      if (frame.kind !== 'begin' && !begun) {
+        // Joined a job that was already running (coalesced on its unique key): the frames sent
+        // before we attached are gone, so this result would be incomplete.
+        throw new TaskError(`Task ${options.unique}: result stream started without a B frame (incomplete result); retrying`);
+      }
       if (frame.kind === 'begin') {
+        begun = true;
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
         record.bytesDone = 0;

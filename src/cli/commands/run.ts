@@ -16,6 +16,8 @@ Input and output:
   -i, --input PATH       file, folder or glob; repeatable or comma-separated (required)
   -o, --output DIR       write part-NNNNN files and _SUCCESS to DIR (default: result on stdout)
       --overwrite        replace a non-empty output folder
+      --resume           finish the newest unfinished run of the same job and inputs in the
+                         output folder, without redoing its finished map tasks
   -p, --param K=V        a job parameter; repeatable
 
 Execution:
@@ -78,6 +80,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         input: { type: 'string', short: 'i', multiple: true },
         output: { type: 'string', short: 'o' },
         overwrite: { type: 'boolean', default: false },
+        resume: { type: 'boolean', default: false },
         param: { type: 'string', short: 'p', multiple: true },
         servers: { type: 'string' },
         workers: { type: 'string' },
@@ -125,6 +128,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       input,
       ...(values.output === undefined ? {} : { output: values.output }),
       overwrite: values.overwrite,
+      resume: values.resume,
+      onLog: (line) => {
+        if (!values.quiet) io.stderr.write(`gmr: ${line}\n`);
+      },
       params: parseParams(values.param ?? []),
       ...(servers ? { servers } : {}),
       ...(workers === undefined ? {} : { workers }),

@@ -1,0 +1,74 @@
+/**
+ * What makes a run resumable (`gmr run … --output DIR --resume`): the run folder
+ * `DIR/_temporary/<run>` holds `run.json` (the plan: job, inputs, params, split size, reducers)
+ * and, in each finished map task's folder, `_DONE` (its summary and attempts) written after its
+ * result files were complete. A driver killed mid-run leaves exactly that behind.
+ */
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TaskAttempt, TaskRecord } from './task-runner.ts';
+
+export interface RunPlan {
+  version: 1;
+  runId: string;
+  /** How many times this run was resumed; part of the task unique keys of each driver. */
+  resumes: number;
+  job: string;
+  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  params: Record<string, string>;
+  splitSize: number;
+  reducers: number;
+  ship: boolean;
+  startedAt: string;
+}
+
+export async function writePlan(runDir: string, plan: RunPlan): Promise<void> {
+  await writeFile(join(runDir, 'run.json'), `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+function samePlan(a: RunPlan, b: Pick<RunPlan, 'job' | 'inputs' | 'params'>): boolean {
+  return a.job === b.job && JSON.stringify(a.inputs) === JSON.stringify(b.inputs) && JSON.stringify(a.params) === JSON.stringify(b.params);
+}
+
+/** The newest unfinished run in DIR/_temporary with the same job, inputs (size, mtime) and params. */
+export async function findResumable(
+  outputDir: string,
+  want: Pick<RunPlan, 'job' | 'inputs' | 'params'>,
+): Promise<RunPlan | undefined> {
+  const base = join(outputDir, '_temporary');
+  let best: { plan: RunPlan; mtime: number } | undefined;
+  for (const entry of await readdir(base).catch(() => [] as string[])) {
+    const path = join(base, entry, 'run.json');
+    try {
+      const plan = JSON.parse(await readFile(path, 'utf8')) as RunPlan;
+      const mtime = (await stat(path)).mtimeMs;
+      if (plan.version === 1 && samePlan(plan, want) && (!best || mtime > best.mtime)) best = { plan, mtime };
+    } catch {
+      // not a run folder
+    }
+  }
+  return best?.plan;
+}
+
+export async function markTaskDone(taskDir: string, record: TaskRecord): Promise<void> {
+  await writeFile(join(taskDir, '_DONE'), JSON.stringify({ summary: record.summary, attempts: record.attempts }));
+}
+
+/** Fills a task record from a finished task's folder; false when the task did not finish. */
+export async function loadDoneTask(taskDir: string, record: TaskRecord): Promise<boolean> {
+  let done: { summary: Record<string, unknown>; attempts: TaskAttempt[] };
+  try {
+    done = JSON.parse(await readFile(join(taskDir, '_DONE'), 'utf8')) as typeof done;
+  } catch {
+    return false;
+  }
+  record.summary = done.summary;
+  record.attempts = done.attempts;
+  record.state = 'done';
+  record.bytesDone = record.bytesTotal;
+  for (const name of await readdir(taskDir)) {
+    const match = /^part-(\d+)$/.exec(name);
+    if (match) record.files.set(Number(match[1]), join(taskDir, name));
+  }
+  return true;
+}
