@@ -1,0 +1,80 @@
+/**
+ * One job server as the worker sees it: the Connection, where the grab loop stands on it, and the
+ * jobs it has assigned to us.
+ *
+ * Grab states (reference §3.5, `GRAB_JOB → NO_JOB → PRE_SLEEP → (sleep) → NOOP → GRAB_JOB`):
+ * - `idle`: awake; the worker may send GRAB_JOB_UNIQ when it has a free slot.
+ * - `grabbing`: exactly one GRAB_JOB_UNIQ is outstanding; its answer (JOB_ASSIGN_UNIQ or NO_JOB)
+ *   is still coming ("Responses to a worker's GRAB_* requests arrive in request order").
+ * - `sleeping`: PRE_SLEEP was sent after a NO_JOB; only a NOOP makes the link idle again.
+ */
+import { Connection, type ServerAddress } from '../client/connection.ts';
+import type { Packet } from '../protocol/packets.ts';
+import { CONSTANT_PACKETS } from '../protocol/serializer.ts';
+import type { ActiveJob } from './worker-job.ts';
+
+export type GrabState = 'idle' | 'grabbing' | 'sleeping';
+
+export interface LinkOptions {
+  maxPacketSize: number | undefined;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export class ServerLink {
+  readonly address: string;
+  readonly connection: Connection;
+  state: GrabState = 'idle';
+  /** Jobs this server has assigned to us and still holds, by handle. */
+  readonly jobs = new Map<string, ActiveJob>();
+  /** The last failed connect attempt, for start()'s error message. */
+  lastError: Error | undefined;
+
+  constructor(server: ServerAddress, options: LinkOptions, onPacket: (link: ServerLink, packet: Packet) => void) {
+    this.connection = new Connection({
+      host: server.host,
+      port: server.port,
+      onPacket: (packet) => onPacket(this, packet),
+      initialBackoffMs: options.initialBackoffMs,
+      maxBackoffMs: options.maxBackoffMs,
+      ...(options.maxPacketSize === undefined ? {} : { maxPacketSize: options.maxPacketSize }),
+    });
+    this.address = this.connection.address;
+    this.connection.on('error', (error) => {
+      this.lastError = error;
+    });
+  }
+
+  get connected(): boolean {
+    return this.connection.connected;
+  }
+
+  /** Sends GRAB_JOB_UNIQ; false if the socket is down. */
+  grab(): boolean {
+    if (!this.connection.sendRaw(CONSTANT_PACKETS.GRAB_JOB_UNIQ)) return false;
+    this.state = 'grabbing';
+    return true;
+  }
+
+  /** After NO_JOB: PRE_SLEEP, then wait for NOOP. */
+  sleep(): void {
+    this.state = this.connection.sendRaw(CONSTANT_PACKETS.PRE_SLEEP) ? 'sleeping' : 'idle';
+  }
+
+  /** CAN_DO, or CAN_DO_TIMEOUT with the timeout as decimal ASCII milliseconds. */
+  canDo(fn: string, timeout: number | undefined): void {
+    if (timeout === undefined) this.connection.send({ type: 'CAN_DO', fn });
+    else this.connection.send({ type: 'CAN_DO_TIMEOUT', fn, timeout: String(timeout) });
+  }
+
+  /** Takes every held job off the link (the server requeues them when it loses or drops us). */
+  takeJobs(predicate: (job: ActiveJob) => boolean = () => true): ActiveJob[] {
+    const taken: ActiveJob[] = [];
+    for (const [handle, job] of this.jobs) {
+      if (!predicate(job)) continue;
+      this.jobs.delete(handle);
+      taken.push(job);
+    }
+    return taken;
+  }
+}

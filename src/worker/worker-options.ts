@@ -1,0 +1,102 @@
+/**
+ * Worker options: their defaults, and the validation that turns user input into a resolved,
+ * fully-populated configuration (constructors validate and merge defaults by spread).
+ */
+import { UsageError } from '../errors.ts';
+import { parseServerAddress, type ServerAddress } from '../client/connection.ts';
+
+export interface WorkerOptions {
+  /** Job servers, `host:port` or `{ host, port }`; default `['127.0.0.1:4730']`. */
+  servers?: Array<string | ServerAddress>;
+  /** Jobs run at once across all servers (default 1). */
+  concurrency?: number;
+  /** Sent as SET_CLIENT_ID on every (re)connect; shown by gearadmin --workers. */
+  clientId?: string;
+  /** Largest packet accepted from a server (default: the parser's 1 GiB). */
+  maxPacketSize?: number;
+  /** Reconnect backoff: first delay, doubled per failed attempt up to maxBackoffMs (jittered). */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** How long start() waits for the first server before it rejects (default 10 s). */
+  startTimeoutMs?: number;
+}
+
+export interface RegisterOptions {
+  /**
+   * Milliseconds a job of this function may run before gearmand takes it back and requeues it
+   * (CAN_DO_TIMEOUT, decimal text; gearmand >= 1.1.19 reads milliseconds, with a minimum of 1000).
+   */
+  timeout?: number;
+}
+
+export interface ResolvedWorkerOptions {
+  servers: ServerAddress[];
+  concurrency: number;
+  clientId: string | undefined;
+  maxPacketSize: number | undefined;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  startTimeoutMs: number;
+}
+
+const DEFAULTS = {
+  servers: ['127.0.0.1:4730'] as Array<string | ServerAddress>,
+  concurrency: 1,
+  initialBackoffMs: 50,
+  maxBackoffMs: 5000,
+  startTimeoutMs: 10_000,
+};
+
+/** gearmand 1.1.19+ has a 1000 ms minimum for CAN_DO_TIMEOUT; we refuse smaller values rather than surprise. */
+export const MIN_TIMEOUT_MS = 1000;
+/** gearmand 1.1.20 truncates SET_CLIENT_ID to 127 bytes. */
+const MAX_CLIENT_ID_BYTES = 127;
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new UsageError(`Worker option ${name} must be a positive integer, received ${String(value)}`);
+  }
+  return value;
+}
+
+function toAddress(server: string | ServerAddress): ServerAddress {
+  if (typeof server === 'string') return parseServerAddress(server);
+  if (typeof server.host !== 'string' || server.host === '' || !Number.isInteger(server.port)) {
+    throw new UsageError(`Bad server ${JSON.stringify(server)}: expected { host: string, port: number }`);
+  }
+  return { host: server.host, port: server.port };
+}
+
+export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
+  const merged = { ...DEFAULTS, ...options };
+  if (merged.servers.length === 0) throw new UsageError('Worker option servers is empty: expected at least one job server');
+  const clientId = merged.clientId;
+  if (clientId !== undefined && (clientId === '' || Buffer.byteLength(clientId) > MAX_CLIENT_ID_BYTES || clientId.includes('\0'))) {
+    throw new UsageError(`Worker option clientId must be 1-${MAX_CLIENT_ID_BYTES} bytes without NUL, received "${clientId}"`);
+  }
+  if (merged.maxPacketSize !== undefined) positiveInteger('maxPacketSize', merged.maxPacketSize);
+  return {
+    servers: merged.servers.map(toAddress),
+    concurrency: positiveInteger('concurrency', merged.concurrency),
+    clientId,
+    maxPacketSize: merged.maxPacketSize,
+    initialBackoffMs: positiveInteger('initialBackoffMs', merged.initialBackoffMs),
+    maxBackoffMs: positiveInteger('maxBackoffMs', merged.maxBackoffMs),
+    startTimeoutMs: positiveInteger('startTimeoutMs', merged.startTimeoutMs),
+  };
+}
+
+/** Validates a function name and its CAN_DO_TIMEOUT; returns the timeout (or undefined). */
+export function validateRegistration(fn: string, options: RegisterOptions | undefined): number | undefined {
+  if (typeof fn !== 'string' || fn === '' || fn.includes('\0')) {
+    throw new UsageError(`Function name must be a non-empty string without NUL, received ${JSON.stringify(fn)}`);
+  }
+  const timeout = options?.timeout;
+  if (timeout === undefined) return undefined;
+  if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS) {
+    throw new UsageError(
+      `Timeout for "${fn}" must be an integer number of milliseconds >= ${MIN_TIMEOUT_MS} (gearmand's minimum), received ${String(timeout)}`,
+    );
+  }
+  return timeout;
+}

@@ -1,0 +1,339 @@
+/**
+ * A Gearman worker: registers functions on every configured job server, grabs jobs with
+ * GRAB_JOB_UNIQ, runs at most `concurrency` handlers at once across all servers, and sends each
+ * handler's outcome back to the server that assigned the job.
+ *
+ * Grab loop (reference §3.5): a link sends at most one GRAB at a time and only while the worker
+ * has a free slot (running jobs + outstanding grabs < concurrency), so gearmand may hand one
+ * connection several jobs without us ever holding more than `concurrency`. After NO_JOB the link
+ * sends PRE_SLEEP and waits for NOOP; links are picked round-robin so servers are served fairly.
+ *
+ * Lost connections: gearmand requeues every job a worker held when the worker's connection closes
+ * (§3.7), so results of those jobs can no longer be delivered; we abort their signals and drop them
+ * quietly. On reconnect SET_CLIENT_ID and every CAN_DO / CAN_DO_TIMEOUT are sent again, because
+ * gearmand forgets them with the connection.
+ */
+import { EventEmitter } from 'node:events';
+import { AbortError, ClosedError, ConnectionError, ProtocolError, ServerError, TimeoutError, UsageError } from '../errors.ts';
+import type { Packet } from '../protocol/packets.ts';
+import { toError, toResultBuffer } from './job-result.ts';
+import { ServerLink } from './server-link.ts';
+import { ActiveJob, type WorkerJob } from './worker-job.ts';
+import { readWorkerPacket } from './worker-packet.ts';
+import { resolveWorkerOptions, validateRegistration, type RegisterOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
+
+export type { RegisterOptions, WorkerOptions } from './worker-options.ts';
+export type { WorkerJob } from './worker-job.ts';
+
+export type JobHandler = (
+  job: WorkerJob,
+) => Promise<Buffer | Uint8Array | string | void> | Buffer | Uint8Array | string | void;
+
+export interface WorkerEvents {
+  connect: [address: string];
+  disconnect: [address: string, error: Error];
+  /** Only emitted when someone listens (ERROR packets, protocol violations, throwing listeners). */
+  error: [Error];
+  'job:start': [WorkerJob];
+  'job:complete': [WorkerJob];
+  /** The handler threw, or the job was dropped (connection lost, timeout, unregister, close). */
+  'job:fail': [WorkerJob, Error];
+  /** No job is running any more. */
+  drain: [];
+}
+
+interface Registration {
+  handler: JobHandler;
+  timeout: number | undefined;
+}
+
+type Phase = 'new' | 'started' | 'draining' | 'closed';
+
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly #options: ResolvedWorkerOptions;
+  readonly #registrations = new Map<string, Registration>();
+  /** Handlers that have not settled yet, including dropped ones still running. */
+  readonly #active = new Set<ActiveJob>();
+  #links: ServerLink[] = [];
+  #phase: Phase = 'new';
+  #grabs = 0;
+  #cursor = 0;
+  #starting: Promise<void> | undefined;
+  #startSettle: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #closing: Promise<void> | undefined;
+  #onIdle: (() => void) | undefined;
+
+  constructor(options?: WorkerOptions) {
+    super();
+    this.#options = resolveWorkerOptions(options);
+  }
+
+  get running(): number {
+    return this.#active.size;
+  }
+
+  register(fn: string, handler: JobHandler, options?: RegisterOptions): this {
+    const timeout = validateRegistration(fn, options);
+    if (typeof handler !== 'function') throw new UsageError(`Handler for "${fn}" must be a function`);
+    if (this.#phase === 'closed' || this.#phase === 'draining') throw new ClosedError('Worker');
+    const previous = this.#registrations.get(fn);
+    if (previous && previous.timeout === timeout) {
+      previous.handler = handler; // gearmand counts a repeated CAN_DO twice: send nothing.
+      return this;
+    }
+    if (previous) this.#cantDo(fn, 'was registered again with another timeout');
+    this.#registrations.set(fn, { handler, timeout });
+    for (const link of this.#links) {
+      if (!link.connected) continue; // sent on connect
+      link.canDo(fn, timeout);
+      // Jobs queued before this CAN_DO do not wake a sleeping link: look for them now.
+      if (link.state === 'sleeping') link.state = 'idle';
+    }
+    this.#pump();
+    return this;
+  }
+
+  unregister(fn: string): this {
+    if (!this.#registrations.delete(fn)) return this;
+    this.#cantDo(fn, 'was unregistered');
+    return this;
+  }
+
+  /**
+   * Connects to every server (the ones that are down keep being retried) and starts grabbing.
+   * Resolves once one server is connected; rejects with a ConnectionError naming every server
+   * when none answers within startTimeoutMs (the worker can then be started again).
+   */
+  start(): Promise<void> {
+    if (this.#phase === 'draining' || this.#phase === 'closed') return Promise.reject(new ClosedError('Worker'));
+    this.#starting ??= this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    this.#phase = 'started';
+    this.#links = this.#options.servers.map((server) => this.#createLink(server));
+    const connected = new Promise<void>((resolve, reject) => {
+      this.#startSettle = { resolve, reject };
+    });
+    for (const link of this.#links) link.connection.start();
+    const ms = this.#options.startTimeoutMs;
+    const timer = setTimeout(() => {
+      const tried = this.#links.map((l) => `${l.address} (${l.lastError?.message ?? 'no answer'})`);
+      this.#startSettle?.reject(new ConnectionError(`No job server answered within ${ms} ms: ${tried.join('; ')}`));
+    }, ms);
+    try {
+      await connected;
+    } catch (error) {
+      if (this.#phase === 'started') {
+        // Give up this attempt entirely: no sockets or reconnect timers stay behind.
+        const links = this.#links;
+        this.#links = [];
+        this.#phase = 'new';
+        this.#starting = undefined;
+        await Promise.allSettled(links.map((link) => link.connection.close()));
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#startSettle = undefined;
+    }
+  }
+
+  #createLink(server: { host: string; port: number }): ServerLink {
+    const link = new ServerLink(server, this.#options, (l, packet) => this.#onPacket(l, packet));
+    link.connection.on('connect', () => {
+      link.state = 'idle';
+      if (this.#options.clientId !== undefined) link.connection.send({ type: 'SET_CLIENT_ID', id: this.#options.clientId });
+      for (const [fn, registration] of this.#registrations) link.canDo(fn, registration.timeout);
+      this.#startSettle?.resolve();
+      this.#emitSafely('connect', link.address);
+      this.#pump();
+    });
+    link.connection.on('disconnect', (error) => {
+      if (link.state === 'grabbing') this.#grabs--;
+      link.state = 'idle';
+      // gearmand requeues these jobs (§3.7); their results cannot be delivered any more.
+      for (const job of link.takeJobs()) job.drop(error);
+      if (this.#phase !== 'closed') this.#emitSafely('disconnect', link.address, error);
+      this.#checkIdle();
+      this.#pump();
+    });
+    return link;
+  }
+
+  #onPacket(link: ServerLink, packet: Packet): void {
+    const input = readWorkerPacket(packet);
+    switch (input.kind) {
+      case 'noop':
+        // One NOOP per PRE_SLEEP wakes the loop once. A NOOP that arrives while a GRAB is
+        // outstanding (it answers an earlier PRE_SLEEP) is ignored: the grab's answer is still
+        // coming, and a NO_JOB is always followed by a new PRE_SLEEP, which gearmand answers with
+        // an immediate NOOP if work is pending, so no wake-up is lost and no second grab is sent.
+        if (link.state !== 'sleeping') return;
+        link.state = 'idle';
+        return this.#pump();
+      case 'no-job':
+        if (link.state !== 'grabbing') return this.#emitError(new ProtocolError(`NO_JOB from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
+        this.#grabs--;
+        if (this.#phase === 'started') link.sleep();
+        else link.state = 'idle';
+        break;
+      case 'assign':
+        if (link.state !== 'grabbing') {
+          // We cannot hand the job back except by disconnecting, which makes gearmand requeue it.
+          this.#emitError(new ProtocolError(`${input.type} ${input.handle} from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
+          return link.connection.destroySocket();
+        }
+        this.#grabs--;
+        link.state = 'idle';
+        this.#assign(link, input.handle, input.fn, input.unique, input.payload);
+        break;
+      case 'error':
+        // E.g. JOB_NOT_FOUND for a result that raced a CAN_DO_TIMEOUT expiry on the server.
+        return this.#emitError(new ServerError(input.code, input.text));
+      case 'ignore':
+        return;
+      case 'unexpected':
+        return this.#emitError(new ProtocolError(`Unexpected ${input.type} from job server ${link.address}: a worker expects NOOP, NO_JOB, JOB_ASSIGN_UNIQ or ERROR`));
+    }
+    this.#checkIdle();
+    this.#pump();
+  }
+
+  #assign(link: ServerLink, handle: string, fn: string, unique: string, payload: Buffer): void {
+    const registration = this.#registrations.get(fn);
+    // A grab answered just before our CANT_DO reached the server: gearmand requeued the job when
+    // it processed the CANT_DO, so it is not ours to run.
+    if (!registration || this.#phase === 'closed') return;
+    const job = new ActiveJob({ handle, fn, unique, payload, server: link.address }, link.connection);
+    link.jobs.set(handle, job);
+    this.#active.add(job);
+    const timeout = registration.timeout;
+    if (timeout !== undefined) {
+      // gearmand requeues the job when CAN_DO_TIMEOUT expires and answers a late result with
+      // ERROR JOB_NOT_FOUND (§3.8): stop the handler and send nothing.
+      job.setTimer(timeout, () => {
+        if (link.jobs.get(handle) === job) link.jobs.delete(handle);
+        job.drop(new TimeoutError(`Job ${handle} of "${fn}" ran past its ${timeout} ms timeout; the job server requeues it`));
+      });
+    }
+    this.#emitSafely('job:start', job);
+    void this.#run(link, job, registration.handler);
+  }
+
+  async #run(link: ServerLink, job: ActiveJob, handler: JobHandler): Promise<void> {
+    let result: Buffer | undefined;
+    let failure: Error | undefined;
+    try {
+      result = toResultBuffer(await handler(job), job.fn);
+    } catch (thrown) {
+      failure = toError(thrown);
+    }
+    if (job.finish()) {
+      link.jobs.delete(job.handle);
+      if (failure) {
+        // WORK_EXCEPTION alone (checked against gearmand 1.1.20, §3.9): it finishes the job;
+        // clients that sent OPTION_REQ "exceptions" receive WORK_EXCEPTION with the text, every
+        // other client receives WORK_FAIL. A WORK_FAIL sent after it is answered with
+        // ERROR JOB_NOT_FOUND, so none is sent: every client gets one correct outcome.
+        link.connection.send({ type: 'WORK_EXCEPTION', handle: job.handle, data: Buffer.from(failure.message, 'utf8') });
+      } else {
+        link.connection.send({ type: 'WORK_COMPLETE', handle: job.handle, data: result ?? Buffer.alloc(0) });
+      }
+    }
+    this.#active.delete(job);
+    const reason = job.dropReason ?? failure;
+    if (reason) this.#emitSafely('job:fail', job, reason);
+    else this.#emitSafely('job:complete', job);
+    if (this.#active.size === 0) this.#emitSafely('drain');
+    this.#checkIdle();
+    this.#pump();
+  }
+
+  /** Sends GRAB_JOB_UNIQ on idle links, round-robin, while a slot is free. */
+  #pump(): void {
+    if (this.#phase !== 'started' || this.#registrations.size === 0) return;
+    const count = this.#links.length;
+    while (this.#active.size + this.#grabs < this.#options.concurrency) {
+      let picked: ServerLink | undefined;
+      for (let step = 1; step <= count && !picked; step++) {
+        const index = (this.#cursor + step) % count;
+        const link = this.#links[index];
+        if (link && link.connected && link.state === 'idle') {
+          picked = link;
+          this.#cursor = index;
+        }
+      }
+      if (!picked || !picked.grab()) return;
+      this.#grabs++;
+    }
+  }
+
+  /** CANT_DO everywhere; gearmand requeues the running jobs of `fn` on it, so we drop them. */
+  #cantDo(fn: string, why: string): void {
+    for (const link of this.#links) {
+      if (!link.connected) continue;
+      link.connection.send({ type: 'CANT_DO', fn });
+      const reason = new AbortError(`Function "${fn}" ${why}; the job server requeues its running jobs`);
+      for (const job of link.takeJobs((j) => j.fn === fn)) job.drop(reason);
+    }
+  }
+
+  /**
+   * Stops grabbing, lets running jobs (and jobs from grabs already sent) finish, then disconnects.
+   * With timeoutMs, jobs still running then are aborted and dropped (the server requeues them).
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      return Promise.reject(new UsageError(`close timeoutMs must be a non-negative number, received ${String(timeoutMs)}`));
+    }
+    this.#closing ??= this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number | undefined): Promise<void> {
+    this.#phase = 'draining';
+    this.#startSettle?.reject(new ClosedError('Worker'));
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+      if (timeoutMs !== undefined) timer = setTimeout(resolve, timeoutMs);
+      this.#checkIdle();
+    });
+    clearTimeout(timer);
+    this.#onIdle = undefined;
+    this.#phase = 'closed';
+    const errors: unknown[] = [];
+    const reason = new AbortError(`Worker closed: job still running after ${String(timeoutMs)} ms`);
+    for (const job of this.#active) {
+      try {
+        job.drop(reason);
+      } catch (error) {
+        errors.push(error); // an abort listener threw; keep cleaning up
+      }
+    }
+    for (const result of await Promise.allSettled(this.#links.map((link) => link.connection.close()))) {
+      if (result.status === 'rejected') errors.push(result.reason);
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  #checkIdle(): void {
+    if (this.#onIdle && this.#active.size === 0 && this.#grabs === 0) this.#onIdle();
+  }
+
+  #emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  /** Emits so that a throwing listener cannot break the worker's bookkeeping. */
+  #emitSafely<K extends Exclude<keyof WorkerEvents, 'error'>>(event: K, ...args: WorkerEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: WorkerEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#emitError(toError(error));
+    }
+  }
+}
