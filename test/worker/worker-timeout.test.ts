@@ -1,0 +1,65 @@
+/**
+ * CAN_DO_TIMEOUT against gearmand 1.1.20 (reference §3.8): a job that runs past the timeout is
+ * requeued by the server, not failed; the worker aborts the handler and sends nothing for it (a
+ * late result would get ERROR JOB_NOT_FOUND), and the job is served again by a second grab.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { TimeoutError, UsageError } from '../../src/errors.ts';
+import { Worker } from '../../src/worker/worker.ts';
+import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { RawClient, functionStatus } from '../helpers/raw-client.ts';
+
+let gearmand: GearmandHandle;
+let worker: Worker | undefined;
+let c: RawClient | undefined;
+
+beforeAll(async () => {
+  gearmand = await startGearmand();
+});
+afterAll(async () => {
+  await gearmand.stop();
+});
+afterEach(async () => {
+  await worker?.close({ timeoutMs: 0 });
+  await c?.close();
+});
+
+it('rejects timeouts below gearmand’s 1000 ms minimum', () => {
+  const w = new Worker({ servers: [gearmand.address] });
+  expect(() => w.register('f', () => '', { timeout: 999 })).toThrow(UsageError);
+  expect(() => w.register('f', () => '', { timeout: 1500.5 })).toThrow(UsageError);
+});
+
+it('a handler that hangs past the timeout is aborted; gearmand requeues the job and the next grab completes it once', async () => {
+  const fn = `timeout-${process.pid}`;
+  worker = new Worker({ servers: [gearmand.address] });
+  const serverErrors: Error[] = [];
+  worker.on('error', (error) => serverErrors.push(error));
+  const failures: Error[] = [];
+  worker.on('job:fail', (_job, error) => failures.push(error));
+  const attempts: string[] = [];
+  let firstReason: unknown;
+  worker.register(
+    fn,
+    async (job) => {
+      attempts.push(job.handle);
+      if (attempts.length > 1) return 'second attempt';
+      await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+      firstReason = job.signal.reason;
+      job.sendData('ignored');
+      return 'first attempt, too late';
+    },
+    { timeout: 1000 },
+  );
+  await worker.start();
+  c = await RawClient.connect(gearmand.port);
+  const handle = await c.submit(fn, 'work');
+  const packets = await c.result(handle);
+  expect(packets.map((p) => `${p.type} ${'data' in p ? p.data.toString() : ''}`)).toEqual(['WORK_COMPLETE second attempt']);
+  // The same job (same handle) was assigned twice: gearmand took it back after the timeout.
+  expect(attempts).toEqual([handle, handle]);
+  expect(firstReason).toBeInstanceOf(TimeoutError);
+  expect(failures.map((e) => e.constructor.name)).toEqual(['TimeoutError']);
+  expect(await functionStatus(gearmand.port, fn)).toEqual({ total: 0, running: 0, workers: 1 });
+  expect(serverErrors).toEqual([]);
+});
