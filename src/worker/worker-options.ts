@@ -19,6 +19,20 @@ export interface WorkerOptions {
   maxBackoffMs?: number;
   /** How long start() waits for the first server before it rejects (default 10 s). */
   startTimeoutMs?: number;
+  /**
+   * How a handler's error reaches the client (checked against gearmand 1.1.20 with the gearman CLI
+   * and Perl Gearman::Client; no single sequence serves every client):
+   * - `'WORK_FAIL'` (default): WORK_WARNING with the error message, then WORK_FAIL. Every client
+   *   gets a clean failure and can show the text (the CLI prints it, Perl calls on_warning).
+   * - `'WORK_EXCEPTION'`: WORK_EXCEPTION with the message alone. Clients that sent OPTION_REQ
+   *   "exceptions" (gmr's Client does) get the text as an exception, but gearmand 1.1.20 converts it
+   *   for every other client into a WORK_FAIL whose handle ends in a stray NUL: the gearman CLI then
+   *   waits forever and Perl Gearman::Client dies ("work_fail for unknown handle"). Use it only
+   *   when every client asks for exceptions, or with a server that omits the NUL.
+   * Never both: WORK_EXCEPTION finishes the job, and a WORK_FAIL after it is answered with
+   * ERROR JOB_NOT_FOUND.
+   */
+  failWith?: 'WORK_FAIL' | 'WORK_EXCEPTION';
 }
 
 export interface RegisterOptions {
@@ -37,6 +51,7 @@ export interface ResolvedWorkerOptions {
   initialBackoffMs: number;
   maxBackoffMs: number;
   startTimeoutMs: number;
+  failWith: 'WORK_FAIL' | 'WORK_EXCEPTION';
 }
 
 const DEFAULTS = {
@@ -45,6 +60,7 @@ const DEFAULTS = {
   initialBackoffMs: 50,
   maxBackoffMs: 5000,
   startTimeoutMs: 10_000,
+  failWith: 'WORK_FAIL' as 'WORK_FAIL' | 'WORK_EXCEPTION',
 };
 
 /** gearmand 1.1.19+ has a 1000 ms minimum for CAN_DO_TIMEOUT; we refuse smaller values rather than surprise. */
@@ -75,6 +91,9 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     throw new UsageError(`Worker option clientId must be 1-${MAX_CLIENT_ID_BYTES} bytes without NUL, received "${clientId}"`);
   }
   if (merged.maxPacketSize !== undefined) positiveInteger('maxPacketSize', merged.maxPacketSize);
+  if (merged.failWith !== 'WORK_FAIL' && merged.failWith !== 'WORK_EXCEPTION') {
+    throw new UsageError(`Worker option failWith must be "WORK_FAIL" or "WORK_EXCEPTION", received ${JSON.stringify(merged.failWith)}`);
+  }
   return {
     servers: merged.servers.map(toAddress),
     concurrency: positiveInteger('concurrency', merged.concurrency),
@@ -83,6 +102,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     initialBackoffMs: positiveInteger('initialBackoffMs', merged.initialBackoffMs),
     maxBackoffMs: positiveInteger('maxBackoffMs', merged.maxBackoffMs),
     startTimeoutMs: positiveInteger('startTimeoutMs', merged.startTimeoutMs),
+    failWith: merged.failWith,
   };
 }
 

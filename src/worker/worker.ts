@@ -233,11 +233,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (job.finish()) {
       link.jobs.delete(job.handle);
       if (failure) {
-        // WORK_EXCEPTION alone (checked against gearmand 1.1.20, §3.9): it finishes the job;
-        // clients that sent OPTION_REQ "exceptions" receive WORK_EXCEPTION with the text, every
-        // other client receives WORK_FAIL. A WORK_FAIL sent after it is answered with
-        // ERROR JOB_NOT_FOUND, so none is sent: every client gets one correct outcome.
-        link.connection.send({ type: 'WORK_EXCEPTION', handle: job.handle, data: Buffer.from(failure.message, 'utf8') });
+        // See WorkerOptions.failWith for why the default is WORK_WARNING + WORK_FAIL.
+        const text = Buffer.from(failure.message, 'utf8');
+        if (this.#options.failWith === 'WORK_EXCEPTION') {
+          link.connection.send({ type: 'WORK_EXCEPTION', handle: job.handle, data: text });
+        } else {
+          if (text.length > 0) link.connection.send({ type: 'WORK_WARNING', handle: job.handle, data: text });
+          link.connection.send({ type: 'WORK_FAIL', handle: job.handle });
+        }
       } else {
         link.connection.send({ type: 'WORK_COMPLETE', handle: job.handle, data: result ?? Buffer.alloc(0) });
       }

@@ -122,7 +122,7 @@ describe('Worker results', () => {
     expect(serverErrors).toEqual([]);
   });
 
-  it('reports a thrown error as WORK_EXCEPTION: exceptions clients get the text, others WORK_FAIL, no server error', async () => {
+  it('by default reports a thrown error as WORK_WARNING(message) + WORK_FAIL to every client, no server error', async () => {
     const fn = fnName('throws');
     const w = await startWorker();
     const failed: string[] = [];
@@ -131,25 +131,44 @@ describe('Worker results', () => {
       await Promise.resolve();
       throw new Error(`boom ${job.payload.toString()}`);
     });
+    w.register(`${fn}-ok`, () => 'ok');
     await w.start();
     const plain = await client();
     const withOption = await client();
     expect(await withOption.option('exceptions')).toBe('exceptions');
+    const shape = (packets: { type: string }[]): string[] => packets.map((p) => `${p.type} ${'data' in p && Buffer.isBuffer(p.data) ? p.data.toString() : ''}`.trim());
+    expect(shape(await plain.run(fn, 'p'))).toEqual(['WORK_WARNING boom p', 'WORK_FAIL']);
+    expect(shape(await withOption.run(fn, 'x'))).toEqual(['WORK_WARNING boom x', 'WORK_FAIL']);
+    // A server error for our packets would arrive before the answer to this later job.
+    await plain.run(`${fn}-ok`, '');
+    expect(serverErrors).toEqual([]);
+    expect(failed.sort()).toEqual(['p:boom p', 'x:boom x']);
+  });
+
+  it('with failWith WORK_EXCEPTION: exceptions clients get the text; gearmand turns it into WORK_FAIL for the others', async () => {
+    const fn = fnName('throws-exc');
+    const w = await startWorker({ failWith: 'WORK_EXCEPTION' });
+    w.register(fn, (job) => {
+      throw new Error(`boom ${job.payload.toString()}`);
+    });
+    w.register(`${fn}-ok`, () => 'ok');
+    await w.start();
+    const plain = await client();
+    const withOption = await client();
+    await withOption.option('exceptions');
     const plainResult = await plain.run(fn, 'p');
     const optionResult = await withOption.run(fn, 'x');
     expect(plainResult.map((p) => p.type)).toEqual(['WORK_FAIL']);
     expect(optionResult.map((p) => [p.type, 'data' in p ? p.data.toString() : ''])).toEqual([['WORK_EXCEPTION', 'boom x']]);
     // Had the worker sent an extra WORK_FAIL, gearmand would answer ERROR JOB_NOT_FOUND before this.
-    w.register(`${fn}-ok`, () => 'ok');
     await plain.run(`${fn}-ok`, '');
     expect(serverErrors.filter((e) => e instanceof ServerError)).toEqual([]);
-    expect(failed.sort()).toEqual(['p:boom p', 'x:boom x']);
     expect(plain.errors).toEqual([]);
   });
 
   it('sends a thrown string as the exception text', async () => {
     const fn = fnName('throws-string');
-    const w = await startWorker();
+    const w = await startWorker({ failWith: 'WORK_EXCEPTION' });
     w.register(fn, () => {
       throw 'plain string'; // eslint-disable-line no-throw-literal
     });
