@@ -1,0 +1,137 @@
+/**
+ * The Client's record of one submit (foreground or background) while it waits for a window slot,
+ * a server, its JOB_CREATED and (foreground) its result. It implements the ServerSlot's view of a
+ * job and turns WORK_* packets into JobHandle events or errors; settling goes through the Client,
+ * which owns timers, the in-flight window and failover.
+ */
+import { JobExceptionError, JobFailedError, type ServerError } from '../errors.ts';
+import type { Packet } from '../protocol/packets.ts';
+import type { JobController } from './job-handle.ts';
+import type { ServerSlot, SlotJob } from './server-slot.ts';
+
+export type Priority = 'high' | 'normal' | 'low';
+
+export type JobState = 'waiting' | 'dispatching' | 'submitted' | 'running' | 'done';
+
+export interface ClientJobSpec {
+  fn: string;
+  /** What goes on the wire ('' for none). */
+  unique: string;
+  /** True when the caller chose the unique, so resubmitting after a lost server is idempotent. */
+  callerUnique: boolean;
+  payload: Buffer;
+  priority: Priority;
+  /** Unix seconds: SUBMIT_JOB_EPOCH (background only). */
+  epoch: number | undefined;
+  timeoutMs: number | undefined;
+}
+
+export interface ClientJobOwner {
+  settle(job: ClientJob, error: Error | undefined, result: Buffer | undefined): void;
+  created(job: ClientJob, slot: ServerSlot, handle: string): void;
+}
+
+type Outcome =
+  | { foreground: true; controller: JobController }
+  | { foreground: false; resolve: (handle: string) => void; reject: (error: Error) => void };
+
+export class ClientJob implements SlotJob {
+  readonly spec: ClientJobSpec;
+  readonly outcome: Outcome;
+  state: JobState = 'waiting';
+  slot: ServerSlot | undefined;
+  handle: string | undefined;
+  holdsWindow = false;
+  timer: NodeJS.Timeout | undefined;
+  cleanupAbort: (() => void) | undefined;
+  readonly #owner: ClientJobOwner;
+
+  constructor(spec: ClientJobSpec, outcome: Outcome, owner: ClientJobOwner) {
+    this.spec = spec;
+    this.outcome = outcome;
+    this.#owner = owner;
+  }
+
+  get foreground(): boolean {
+    return this.outcome.foreground;
+  }
+
+  get live(): boolean {
+    return this.state !== 'done';
+  }
+
+  /** The bytes the server choice hashes: the payload for unique `-` (Perl's rule), else the unique. */
+  get key(): Buffer | string | undefined {
+    if (!this.spec.callerUnique) return undefined;
+    return this.spec.unique === '-' ? this.spec.payload : this.spec.unique;
+  }
+
+  /** Where the job is, for timeout and outcome messages. */
+  describe(): string {
+    switch (this.state) {
+      case 'waiting':
+        return 'waiting for a free in-flight slot (maxInFlight)';
+      case 'dispatching':
+        return 'waiting for a reachable job server';
+      case 'submitted':
+        return `waiting for JOB_CREATED from ${this.slot?.address ?? '?'}`;
+      case 'running':
+        return `running as ${this.handle ?? '?'} on ${this.slot?.address ?? '?'}`;
+      case 'done':
+        return 'done';
+      default: {
+        const exhaustive: never = this.state;
+        return exhaustive;
+      }
+    }
+  }
+
+  packet(): Packet {
+    const { fn, unique, payload: data, priority, epoch } = this.spec;
+    if (this.foreground) {
+      if (priority === 'high') return { type: 'SUBMIT_JOB_HIGH', fn, unique, data };
+      if (priority === 'low') return { type: 'SUBMIT_JOB_LOW', fn, unique, data };
+      return { type: 'SUBMIT_JOB', fn, unique, data };
+    }
+    if (epoch !== undefined) return { type: 'SUBMIT_JOB_EPOCH', fn, unique, epoch: String(epoch), data };
+    if (priority === 'high') return { type: 'SUBMIT_JOB_HIGH_BG', fn, unique, data };
+    if (priority === 'low') return { type: 'SUBMIT_JOB_LOW_BG', fn, unique, data };
+    return { type: 'SUBMIT_JOB_BG', fn, unique, data };
+  }
+
+  created(slot: ServerSlot, handle: string): void {
+    this.#owner.created(this, slot, handle);
+  }
+
+  refused(error: ServerError): void {
+    this.#owner.settle(this, error, undefined);
+  }
+
+  status(numerator: number, denominator: number): void {
+    if (this.outcome.foreground) this.outcome.controller.status(numerator, denominator);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.outcome.foreground) this.outcome.controller.data(chunk);
+  }
+
+  warning(chunk: Buffer): void {
+    if (this.outcome.foreground) this.outcome.controller.warning(chunk);
+  }
+
+  complete(result: Buffer): void {
+    this.#owner.settle(this, undefined, result);
+  }
+
+  fail(handle: string): void {
+    this.#owner.settle(
+      this,
+      new JobFailedError(handle, `Job "${this.spec.fn}" (${handle}) failed: the job server sent WORK_FAIL`),
+      undefined,
+    );
+  }
+
+  exception(handle: string, text: Buffer): void {
+    this.#owner.settle(this, new JobExceptionError(handle, text), undefined);
+  }
+}
