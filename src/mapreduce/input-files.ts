@@ -1,0 +1,142 @@
+/**
+ * Turns the user's input arguments (files, folders, globs) into the sorted list of files a run
+ * reads. Hidden names ('.') and names starting with '_' (`_SUCCESS`, `_temporary`, `_logs`) are
+ * skipped below a folder or glob, as Hadoop's FileInputFormat does, so a previous run's output
+ * folder can be used as input. A file named explicitly is always taken.
+ */
+
+import { constants, promises as fsp } from 'node:fs';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import fg from 'fast-glob';
+import { InputError } from '../errors.ts';
+
+export interface InputFile {
+  /** Absolute path. */
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** The name ends with `.gz`: the file is read whole, through gunzip. */
+  compressed: boolean;
+}
+
+/**
+ * Files, folders (recursive) and globs (fast-glob; a glob selects files, not folders). Result
+ * sorted by path (code-unit order), de-duplicated. Throws InputError for a missing path, a glob
+ * that matches nothing, an unreadable file or folder, and an input that is empty in total.
+ */
+export async function resolveInputs(patterns: string[], cwd: string = process.cwd()): Promise<InputFile[]> {
+  if (patterns.length === 0) throw new InputError('No input paths given');
+  const found = new Map<string, InputFile>();
+  for (const pattern of patterns) {
+    for (const file of await resolvePattern(pattern, cwd)) found.set(file.path, file);
+  }
+  const files = [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+  if (totalBytes === 0) {
+    throw new InputError(`Input is empty: ${patterns.join(', ')} (${files.length} files, 0 bytes)`);
+  }
+  return files;
+}
+
+async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]> {
+  if (pattern === '') throw new InputError('Input path is an empty string');
+  const absolute = path.resolve(cwd, pattern);
+  // A path that exists is taken literally, even if it contains glob characters (`data[1].txt`).
+  const stats = await statOrNull(absolute, pattern);
+  if (stats === null) {
+    if (fg.isDynamicPattern(pattern)) return resolveGlob(pattern, cwd);
+    throw new InputError(`Input path not found: ${pattern}`);
+  }
+  if (stats.isDirectory()) return walkFolder(absolute);
+  if (stats.isFile()) return [await toInputFile(absolute, stats)];
+  throw new InputError(`Input path is neither a file nor a folder: ${pattern}`);
+}
+
+async function resolveGlob(pattern: string, cwd: string): Promise<InputFile[]> {
+  const segments = pattern.split('/');
+  let baseLength = segments.findIndex((segment) => segment !== '' && fg.isDynamicPattern(segment));
+  if (baseLength < 0) baseLength = segments.length;
+  const base = path.resolve(cwd, segments.slice(0, baseLength).join('/') || '.');
+  // `data/_*.txt` asks for underscored names explicitly; `data/**/*.txt` does not.
+  const underscoreWanted = segments.slice(baseLength).some((segment) => segment.startsWith('_'));
+
+  let matches: string[];
+  try {
+    matches = await fg(pattern, { cwd, absolute: true, onlyFiles: true, dot: false, unique: true });
+  } catch (error) {
+    throw new InputError(`Cannot expand input glob ${pattern}: ${errorMessage(error)}`, { cause: error });
+  }
+  const files: string[] = [];
+  for (const match of matches) {
+    const file = path.resolve(match);
+    if (!underscoreWanted && path.relative(base, file).split(path.sep).some((name) => name.startsWith('_'))) continue;
+    files.push(file);
+  }
+  if (files.length === 0) throw new InputError(`Input glob matched no files: ${pattern}`);
+  return Promise.all(files.map(async (file) => toInputFile(file, await statInput(file))));
+}
+
+/** Every file below `root`, skipping hidden and `_` names; symlinks are followed, loops broken. */
+async function walkFolder(root: string): Promise<InputFile[]> {
+  const files: InputFile[] = [];
+  const seenFolders = new Set<string>();
+  const visit = async (folder: string, stats: Stats): Promise<void> => {
+    const id = `${stats.dev}:${stats.ino}`;
+    if (seenFolders.has(id)) return;
+    seenFolders.add(id);
+    let names: string[];
+    try {
+      names = await fsp.readdir(folder);
+    } catch (error) {
+      throw new InputError(`Cannot read input folder ${folder}: ${errorMessage(error)}`, { cause: error });
+    }
+    await Promise.all(
+      names
+        .filter((name) => !name.startsWith('.') && !name.startsWith('_'))
+        .map(async (name) => {
+          const child = path.join(folder, name);
+          const childStats = await statInput(child);
+          if (childStats.isDirectory()) await visit(child, childStats);
+          else if (childStats.isFile()) files.push(await toInputFile(child, childStats));
+          // Sockets, FIFOs and devices inside a folder are not input.
+        }),
+    );
+  };
+  await visit(root, await statInput(root));
+  return files;
+}
+
+async function toInputFile(file: string, stats: Stats): Promise<InputFile> {
+  try {
+    await fsp.access(file, constants.R_OK);
+  } catch (error) {
+    throw new InputError(`Input file is not readable: ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+  return { path: file, size: stats.size, mtimeMs: stats.mtimeMs, compressed: file.toLowerCase().endsWith('.gz') };
+}
+
+async function statOrNull(file: string, shownAs: string): Promise<Stats | null> {
+  try {
+    return await fsp.stat(file);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return null;
+    throw new InputError(`Cannot read input path ${shownAs}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+async function statInput(file: string): Promise<Stats> {
+  try {
+    return await fsp.stat(file);
+  } catch (error) {
+    throw new InputError(`Cannot read input path ${file}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

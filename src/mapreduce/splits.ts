@@ -1,0 +1,70 @@
+/**
+ * Cuts input files into splits: byte ranges that map tasks read. Cuts ignore line boundaries;
+ * the record reader aligns them to lines (see record-reader.ts), so any split size is correct.
+ */
+
+import { UsageError } from '../errors.ts';
+import type { InputFile } from './input-files.ts';
+
+export interface Split {
+  /** Position in the list planSplits returned. */
+  index: number;
+  path: string;
+  offset: number;
+  length: number;
+  compressed: boolean;
+  fileSize: number;
+}
+
+export interface SplitPlanOptions {
+  /** Bytes per split; any integer >= 1. Default: defaultSplitSize(total input bytes, workers). */
+  splitSize?: number;
+  workers: number;
+}
+
+export const MIN_DEFAULT_SPLIT_SIZE = 1024 * 1024;
+export const MAX_DEFAULT_SPLIT_SIZE = 64 * 1024 * 1024;
+/** Aim for this many splits per worker, so a slow split does not hold up the whole map phase. */
+const SPLITS_PER_WORKER = 4;
+
+/** clamp(ceil(totalBytes / (4 * workers)), 1 MiB, 64 MiB). */
+export function defaultSplitSize(totalBytes: number, workers: number): number {
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new UsageError(`workers must be an integer >= 1; received ${workers}`);
+  }
+  const even = Math.ceil(totalBytes / (SPLITS_PER_WORKER * workers));
+  return Math.min(MAX_DEFAULT_SPLIT_SIZE, Math.max(MIN_DEFAULT_SPLIT_SIZE, even));
+}
+
+/**
+ * Uncompressed files are cut into consecutive ranges of splitSize bytes (the last one shorter);
+ * a 0-byte file gives no split; a compressed file is one split covering the whole file, since
+ * gzip cannot be entered in the middle.
+ */
+export function planSplits(files: InputFile[], options: SplitPlanOptions): Split[] {
+  const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
+  const splitSize = options.splitSize ?? defaultSplitSize(totalBytes, options.workers);
+  if (!Number.isSafeInteger(splitSize) || splitSize < 1) {
+    throw new UsageError(`splitSize must be an integer >= 1; received ${splitSize}`);
+  }
+  const splits: Split[] = [];
+  const add = (file: InputFile, offset: number, length: number): void => {
+    splits.push({ index: splits.length, path: file.path, offset, length, compressed: file.compressed, fileSize: file.size });
+  };
+  for (const file of files) {
+    if (file.size === 0) continue;
+    if (file.compressed) {
+      add(file, 0, file.size);
+      continue;
+    }
+    for (let offset = 0; offset < file.size; offset += splitSize) {
+      add(file, offset, Math.min(splitSize, file.size - offset));
+    }
+  }
+  return splits;
+}
+
+/** "path@offset+length", as used in error reports. */
+export function describeSplit(split: Pick<Split, 'path' | 'offset' | 'length'>): string {
+  return `${split.path}@${split.offset}+${split.length}`;
+}
