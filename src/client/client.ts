@@ -265,7 +265,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (job.holdsWindow) {
       job.holdsWindow = false;
       this.#active--;
-      while (this.#active < this.#options.maxInFlight && this.#waiting.length > 0) {
+      while (!this.#closed && this.#active < this.#options.maxInFlight && this.#waiting.length > 0) {
         const next = this.#waiting.shift() as ClientJob;
         if (next.live) this.#take(next);
       }

@@ -75,6 +75,8 @@ export class ServerSlot {
   readonly #replies: Reply[] = [];
   readonly #running = new Map<string, Attached>();
   #started = false;
+  /** After close() the socket may still deliver replies to what was cleared: ignore them. */
+  #closed = false;
 
   constructor(options: ServerSlotOptions) {
     this.#hooks = options.hooks;
@@ -117,6 +119,7 @@ export class ServerSlot {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#rejectRequests(new ClosedError('Client'));
     this.#replies.length = 0;
     this.#running.clear();
@@ -179,6 +182,7 @@ export class ServerSlot {
   }
 
   #onPacket(packet: Packet): void {
+    if (this.#closed) return;
     switch (packet.type) {
       case 'JOB_CREATED': {
         const head = this.#replies[0];

@@ -80,6 +80,7 @@ export class RawWorker {
     this.#options = { concurrency: 1, ...options };
     this.address = `${options.host}:${options.port}`;
     this.#socket = net.connect({ host: options.host, port: options.port });
+    this.#socket.setNoDelay(true);
     this.#socket.on('error', () => {});
     this.#closed = new Promise((resolve) => this.#socket.once('close', () => resolve()));
     const parser = new PacketParser({ onPacket: (packet) => this.#onPacket(packet) });
