@@ -29,6 +29,11 @@ export interface WorkerJob {
   writeData(data: Buffer | string): Promise<void>;
 }
 
+/** A job's code: its return value is the WORK_COMPLETE result (nothing = empty); a throw fails the job. */
+export type JobHandler = (
+  job: WorkerJob,
+) => Promise<Buffer | Uint8Array | string | void> | Buffer | Uint8Array | string | void;
+
 /** How a job reaches its server: the connection it was assigned on. */
 export interface JobSink {
   send(packet: Packet): boolean;

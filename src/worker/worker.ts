@@ -3,44 +3,26 @@
  * GRAB_JOB_UNIQ, runs at most `concurrency` handlers at once across all servers, and sends each
  * handler's outcome back to the server that assigned the job.
  *
- * Grab loop (reference §3.5): a link sends at most one GRAB at a time and only while the worker
- * has a free slot (running jobs + outstanding grabs < concurrency), so gearmand may hand one
- * connection several jobs without us ever holding more than `concurrency`. After NO_JOB the link
- * sends PRE_SLEEP and waits for NOOP; links are picked round-robin so servers are served fairly.
+ * Grab loop (reference §3.5): a link has at most one GRAB outstanding, sent only while a slot is
+ * free (GrabScheduler); after NO_JOB it sends PRE_SLEEP and waits for NOOP (ServerLink states).
  *
- * Lost connections: gearmand requeues every job a worker held when the worker's connection closes
- * (§3.7), so results of those jobs can no longer be delivered; we abort their signals and drop them
- * quietly. On reconnect SET_CLIENT_ID and every CAN_DO / CAN_DO_TIMEOUT are sent again, because
- * gearmand forgets them with the connection.
+ * Lost connections: gearmand requeues the jobs of a closed worker connection (§3.7), so we abort
+ * and quietly drop them; on reconnect SET_CLIENT_ID and every CAN_DO(_TIMEOUT) are sent again.
  */
 import { EventEmitter } from 'node:events';
 import { AbortError, ClosedError, ConnectionError, ProtocolError, ServerError, TimeoutError, UsageError } from '../errors.ts';
 import type { Packet } from '../protocol/packets.ts';
+import { GrabScheduler } from './grab-scheduler.ts';
 import { toError, toResultBuffer } from './job-result.ts';
 import { ServerLink } from './server-link.ts';
-import { ActiveJob, type WorkerJob } from './worker-job.ts';
+import type { WorkerEvents } from './worker-events.ts';
+import { ActiveJob, type JobHandler } from './worker-job.ts';
 import { readWorkerPacket } from './worker-packet.ts';
 import { resolveWorkerOptions, validateRegistration, type RegisterOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.ts';
 
 export type { RegisterOptions, WorkerOptions } from './worker-options.ts';
-export type { WorkerJob } from './worker-job.ts';
-
-export type JobHandler = (
-  job: WorkerJob,
-) => Promise<Buffer | Uint8Array | string | void> | Buffer | Uint8Array | string | void;
-
-export interface WorkerEvents {
-  connect: [address: string];
-  disconnect: [address: string, error: Error];
-  /** Only emitted when someone listens (ERROR packets, protocol violations, throwing listeners). */
-  error: [Error];
-  'job:start': [WorkerJob];
-  'job:complete': [WorkerJob];
-  /** The handler threw, or the job was dropped (connection lost, timeout, unregister, close). */
-  'job:fail': [WorkerJob, Error];
-  /** No job is running any more. */
-  drain: [];
-}
+export type { JobHandler, WorkerJob } from './worker-job.ts';
+export type { WorkerEvents } from './worker-events.ts';
 
 interface Registration {
   handler: JobHandler;
@@ -56,8 +38,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly #active = new Set<ActiveJob>();
   #links: ServerLink[] = [];
   #phase: Phase = 'new';
-  #grabs = 0;
-  #cursor = 0;
+  readonly #grabs = new GrabScheduler();
   #starting: Promise<void> | undefined;
   #startSettle: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #closing: Promise<void> | undefined;
@@ -94,8 +75,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   unregister(fn: string): this {
-    if (!this.#registrations.delete(fn)) return this;
-    this.#cantDo(fn, 'was unregistered');
+    if (this.#registrations.delete(fn)) this.#cantDo(fn, 'was unregistered');
     return this;
   }
 
@@ -151,7 +131,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#pump();
     });
     link.connection.on('disconnect', (error) => {
-      if (link.state === 'grabbing') this.#grabs--;
+      if (link.state === 'grabbing') this.#grabs.settled();
       link.state = 'idle';
       // gearmand requeues these jobs (§3.7); their results cannot be delivered any more.
       for (const job of link.takeJobs()) job.drop(error);
@@ -175,7 +155,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         return this.#pump();
       case 'no-job':
         if (link.state !== 'grabbing') return this.#emitError(new ProtocolError(`NO_JOB from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
-        this.#grabs--;
+        this.#grabs.settled();
         if (this.#phase === 'started') link.sleep();
         else link.state = 'idle';
         break;
@@ -185,12 +165,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
           this.#emitError(new ProtocolError(`${input.type} ${input.handle} from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
           return link.connection.destroySocket();
         }
-        this.#grabs--;
+        this.#grabs.settled();
         link.state = 'idle';
         this.#assign(link, input.handle, input.fn, input.unique, input.payload);
         break;
-      case 'error':
-        // E.g. JOB_NOT_FOUND for a result that raced a CAN_DO_TIMEOUT expiry on the server.
+      case 'error': // e.g. JOB_NOT_FOUND for a result that raced a CAN_DO_TIMEOUT expiry on the server
         return this.#emitError(new ServerError(input.code, input.text));
       case 'ignore':
         return;
@@ -254,32 +233,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.#pump();
   }
 
-  /** Sends GRAB_JOB_UNIQ on idle links, round-robin, while a slot is free. */
+  /** Sends GRAB_JOB_UNIQ on idle links while a slot is free (see GrabScheduler). */
   #pump(): void {
     if (this.#phase !== 'started' || this.#registrations.size === 0) return;
-    const count = this.#links.length;
-    while (this.#active.size + this.#grabs < this.#options.concurrency) {
-      let picked: ServerLink | undefined;
-      for (let step = 1; step <= count && !picked; step++) {
-        const index = (this.#cursor + step) % count;
-        const link = this.#links[index];
-        if (link && link.connected && link.state === 'idle') {
-          picked = link;
-          this.#cursor = index;
-        }
-      }
-      if (!picked || !picked.grab()) return;
-      this.#grabs++;
-    }
+    this.#grabs.fill(this.#links, this.#active.size, this.#options.concurrency);
   }
 
   /** CANT_DO everywhere; gearmand requeues the running jobs of `fn` on it, so we drop them. */
   #cantDo(fn: string, why: string): void {
+    const reason = new AbortError(`Function "${fn}" ${why}; the job server requeues its running jobs`);
     for (const link of this.#links) {
-      if (!link.connected) continue;
-      link.connection.send({ type: 'CANT_DO', fn });
-      const reason = new AbortError(`Function "${fn}" ${why}; the job server requeues its running jobs`);
-      for (const job of link.takeJobs((j) => j.fn === fn)) job.drop(reason);
+      if (link.connection.send({ type: 'CANT_DO', fn })) for (const job of link.takeJobs((j) => j.fn === fn)) job.drop(reason);
     }
   }
 
@@ -308,27 +272,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     clearTimeout(timer);
     this.#onIdle = undefined;
     this.#phase = 'closed';
-    const errors: unknown[] = [];
+    // Jobs still running after timeoutMs: stop them; disconnecting makes the server requeue them.
     const reason = new AbortError(`Worker closed: job still running after ${String(timeoutMs)} ms`);
-    for (const job of this.#active) {
-      try {
-        job.drop(reason);
-      } catch (error) {
-        errors.push(error); // an abort listener threw; keep cleaning up
-      }
-    }
-    for (const result of await Promise.allSettled(this.#links.map((link) => link.connection.close()))) {
-      if (result.status === 'rejected') errors.push(result.reason);
-    }
-    if (errors.length > 0) throw errors[0];
+    for (const job of this.#active) job.drop(reason);
+    // Close every link even if one fails, then report the first failure.
+    const failed = (await Promise.allSettled(this.#links.map((link) => link.connection.close()))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   #checkIdle(): void {
-    if (this.#onIdle && this.#active.size === 0 && this.#grabs === 0) this.#onIdle();
+    if (this.#onIdle && this.#active.size === 0 && this.#grabs.outstanding === 0) this.#onIdle();
   }
 
   #emitError(error: Error): void {
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    if (this.listenerCount('error') > 0) this.emit('error', error); // never an unhandled 'error' throw
   }
 
   /** Emits so that a throwing listener cannot break the worker's bookkeeping. */
