@@ -42,6 +42,8 @@ export class ClientJob implements SlotJob {
   slot: ServerSlot | undefined;
   handle: string | undefined;
   holdsWindow = false;
+  /** Servers to try, in order (set at the first dispatch). */
+  candidates: ServerSlot[] | undefined;
   timer: NodeJS.Timeout | undefined;
   cleanupAbort: (() => void) | undefined;
   readonly #owner: ClientJobOwner;

@@ -219,7 +219,9 @@ export class Client extends EventEmitter<ClientEvents> {
   #dispatch(job: ClientJob): void {
     if (!job.live) return;
     this.#parked.delete(job);
-    let candidates = this.#pool.candidates(job.key);
+    // Chosen once per job, so that waiting and re-dispatching do not advance the round-robin.
+    job.candidates ??= this.#pool.candidates(job.key);
+    let candidates = job.candidates;
     for (;;) {
       const choice = this.#pool.choose(candidates);
       if ('slot' in choice) {
