@@ -1,0 +1,122 @@
+/**
+ * gearmand's admin text protocol on the job port (reference §2). A line is split on runs of spaces
+ * (a leading space makes an empty command, as in gearmand) and the words are case-insensitive.
+ * Note gearmand's line endings, kept byte for byte: query answers end in `\n`, mutations answer
+ * `OK\r\n`, errors are `ERR CODE text\r\n`.
+ *
+ * Beyond 1.1.20: `shutdown [graceful]` (removed from gearmand in 1.1.15; older servers and the Perl
+ * server have it), and `create function` keeps the whole name (1.1.20 drops its last character).
+ */
+import {
+  formatJobs,
+  formatPriorityStatus,
+  formatStatus,
+  formatUniqueJobs,
+  formatWorkers,
+} from './admin-format.ts';
+import type { JobBroker } from './job-broker.ts';
+import type { ServerConnection } from './server-connection.ts';
+
+/** What `version` answers: the protocol level we match, marked as ours. */
+export const SERVER_VERSION = '1.1.20+gmr';
+
+export interface AdminContext {
+  readonly broker: JobBroker;
+  connections(): Iterable<ServerConnection>;
+  /** `verbose` answers INFO when the server logs, ERROR (gearmand's default level) otherwise. */
+  readonly verbose: boolean;
+  /** Called after the `OK` reply is queued. */
+  shutdown(graceful: boolean): void;
+}
+
+const OK = 'OK\r\n';
+
+function unknownCommand(word: string): string {
+  return `ERR UNKNOWN_COMMAND Unknown+server+command${word}\r\n`;
+}
+
+function incomplete(command: string): string {
+  return `ERR INVALID_ARGUMENTS An+incomplete+set+of+arguments+was+sent+to+this+command+${command}\r\n`;
+}
+
+/** C's atoi: leading digits, else 0. */
+function atoi(text: string | undefined): number {
+  const n = Number.parseInt(text ?? '', 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** `maxqueue FN [N | H N L]`: one number applies to all priorities; 0 or less is unlimited. */
+function maxQueue(words: string[], broker: JobBroker): string {
+  const name = words[1];
+  if (name === undefined) return incomplete('maxqueue');
+  const limits: [number, number, number] = [0, 0, 0];
+  for (let priority = 0; priority < 3; priority++) {
+    const value = words.length > priority + 2 ? atoi(words[priority + 2]) : 0;
+    limits[priority] = value > 0 ? value : 0;
+  }
+  if (words.length <= 3) limits[1] = limits[2] = limits[0];
+  // "The function must already exist, otherwise it is a silent no-op."
+  const fn = broker.functions.get(name);
+  if (fn) fn.maxQueue = limits;
+  return OK;
+}
+
+export function runAdminCommand(line: string, ctx: AdminContext): string {
+  const words = line.split(/ +/);
+  while (words.length > 1 && words[words.length - 1] === '') words.pop();
+  const word = words[0] ?? '';
+  const sub = words[1]?.toLowerCase();
+  const broker = ctx.broker;
+  switch (word.toLowerCase()) {
+    case 'status':
+      return formatStatus(broker);
+    case 'prioritystatus':
+      return formatPriorityStatus(broker);
+    case 'workers':
+      return formatWorkers(ctx.connections());
+    case 'show':
+      if (sub === undefined) return unknownCommand(word);
+      if (sub === 'jobs' && words.length === 2) return formatJobs(broker);
+      if (sub === 'unique' && words[2]?.toLowerCase() === 'jobs' && words.length === 3) return formatUniqueJobs(broker);
+      return 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n';
+    case 'cancel': {
+      const handle = words[2];
+      if (sub !== 'job' || handle === undefined) return unknownCommand(word);
+      return broker.cancel(handle) ? OK : 'ERR UNKNOWN_JOB\r\n';
+    }
+    case 'maxqueue':
+      return maxQueue(words, broker);
+    case 'create': {
+      const name = words[2];
+      if (sub !== 'function' || name === undefined) return incomplete(word);
+      broker.functions.getOrCreate(name);
+      return OK;
+    }
+    case 'drop': {
+      const name = words[2];
+      if (sub !== 'function' || name === undefined) return incomplete(word);
+      switch (broker.dropFunction(name)) {
+        case 'ok':
+          return OK;
+        case 'missing':
+          return 'ERR function not found\r\n';
+        case 'busy':
+          return 'ERR there are still connected workers or executing clients\r\n';
+      }
+      break;
+    }
+    case 'getpid':
+      return `OK ${process.pid}\n`;
+    case 'verbose':
+      return `OK ${ctx.verbose ? 'INFO' : 'ERROR'}\n`;
+    case 'version':
+      return `OK ${SERVER_VERSION}\n`;
+    case 'shutdown': {
+      const graceful = sub === 'graceful';
+      if (words.length > 2 || (sub !== undefined && !graceful)) return incomplete(word);
+      ctx.shutdown(graceful);
+      return 'OK\n';
+    }
+  }
+  return unknownCommand(word);
+}

@@ -1,0 +1,353 @@
+/**
+ * The job logic of the embedded server: submits, coalescing, grabs, results, requeues, wake-ups.
+ * Like gearmand's single processing thread, it owns every queue and map and runs synchronously on
+ * the event loop; connections call it with decoded packets and it writes replies to sockets.
+ *
+ * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
+ * (PROTOCOL, 2.0.0), and registrations are served round-robin. 1.1.x took the newest CAN_DO's
+ * highest priority first; see docs/SERVER.md.
+ */
+import { createHash } from 'node:crypto';
+import { encodePacketChunks, type Packet } from '../protocol/index.ts';
+import { FunctionTable, type Ability } from './functions.ts';
+import { Job, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL, type Priority } from './job.ts';
+import type { ServerConnection } from './server-connection.ts';
+import { WorkerRegistry } from './worker-registry.ts';
+
+export type SubmitPacket = Extract<
+  Packet,
+  {
+    type:
+      | 'SUBMIT_JOB'
+      | 'SUBMIT_JOB_BG'
+      | 'SUBMIT_JOB_HIGH'
+      | 'SUBMIT_JOB_HIGH_BG'
+      | 'SUBMIT_JOB_LOW'
+      | 'SUBMIT_JOB_LOW_BG'
+      | 'SUBMIT_JOB_EPOCH'
+      | 'SUBMIT_REDUCE_JOB'
+      | 'SUBMIT_REDUCE_JOB_BACKGROUND';
+  }
+>;
+export type WorkPacket = Extract<
+  Packet,
+  { type: 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION' }
+>;
+export type GrabType = 'GRAB_JOB' | 'GRAB_JOB_UNIQ' | 'GRAB_JOB_ALL';
+
+/** gearmand answers a unique of more than 64 bytes with ARGUMENT_TOO_LARGE. */
+export const MAX_UNIQUE_BYTES = 64;
+/** setTimeout's limit; longer epoch delays are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface BrokerOptions {
+  jobHandlePrefix: string;
+  /** 0: unlimited; N: total attempts, then WORK_FAIL. */
+  jobRetries: number;
+  /** Called after timer-driven writes (epoch, CAN_DO_TIMEOUT) so batched writes reach the sockets. */
+  flush: () => void;
+  log: (line: string) => void;
+}
+
+function res(packet: Packet): Buffer[] {
+  return encodePacketChunks(packet, 'RES');
+}
+
+/** A job's payload is kept for its life: never keep a view that pins a much larger socket chunk. */
+function own(data: Buffer): Buffer {
+  return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+}
+
+function submitKind(type: SubmitPacket['type']): { priority: Priority; background: boolean } {
+  switch (type) {
+    case 'SUBMIT_JOB':
+    case 'SUBMIT_REDUCE_JOB':
+      return { priority: PRIORITY_NORMAL, background: false };
+    case 'SUBMIT_JOB_BG':
+    case 'SUBMIT_JOB_EPOCH':
+    case 'SUBMIT_REDUCE_JOB_BACKGROUND':
+      return { priority: PRIORITY_NORMAL, background: true };
+    case 'SUBMIT_JOB_HIGH':
+      return { priority: PRIORITY_HIGH, background: false };
+    case 'SUBMIT_JOB_HIGH_BG':
+      return { priority: PRIORITY_HIGH, background: true };
+    case 'SUBMIT_JOB_LOW':
+      return { priority: PRIORITY_LOW, background: false };
+    case 'SUBMIT_JOB_LOW_BG':
+      return { priority: PRIORITY_LOW, background: true };
+    default: {
+      const exhaustive: never = type;
+      throw new Error(`not a submit: ${String(exhaustive)}`);
+    }
+  }
+}
+
+export class JobBroker {
+  readonly functions = new FunctionTable();
+  /** Every live job by handle: queued, scheduled and running. */
+  readonly jobs = new Map<string, Job>();
+  readonly workers: WorkerRegistry;
+  running = 0;
+  /** `shutdown graceful`: grabs get NO_JOB while running jobs finish. */
+  draining = false;
+  onIdle: (() => void) | undefined;
+  /** After failAll(): connections closing later have nothing to requeue or notify. */
+  closed = false;
+  readonly #options: BrokerOptions;
+  #nextHandle = 0;
+
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+    this.workers = new WorkerRegistry(this.functions, (job) => this.requeue(job));
+  }
+
+  submit(conn: ServerConnection, p: SubmitPacket): void {
+    if (Buffer.byteLength(p.unique) > MAX_UNIQUE_BYTES) {
+      return conn.sendError('ARGUMENT_TOO_LARGE', 'Unique value too large');
+    }
+    const { priority, background } = submitKind(p.type);
+    const fn = this.functions.getOrCreate(p.fn);
+    // Unique '-': "the payload bytes act as the unique"; empty never coalesces (nor '-' with no data).
+    let key: string | undefined;
+    if (p.unique === '-') key = p.data.length > 0 ? `\0${createHash('sha256').update(p.data).digest('base64')}` : undefined;
+    else key = p.unique === '' ? undefined : p.unique;
+    const existing = key === undefined ? undefined : fn.uniques.get(key);
+    if (existing) {
+      // First submit wins payload and priority; every foreground submitter is attached.
+      if (background) existing.background = true;
+      else if (!existing.ignored) this.#attach(existing, conn);
+      return conn.sendChunks(res({ type: 'JOB_CREATED', handle: existing.handle }));
+    }
+    const limit = fn.maxQueue[priority];
+    if (limit > 0 && fn.total >= limit) return conn.sendError('QUEUE_ERROR', 'Job queue is full');
+    let when = 0;
+    if (p.type === 'SUBMIT_JOB_EPOCH') {
+      const epoch = Number(p.epoch);
+      when = Number.isFinite(epoch) && epoch > 0 ? epoch * 1000 : 0;
+    }
+    const job = new Job({
+      handle: `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`,
+      fn,
+      unique: p.unique,
+      key,
+      data: own(p.data),
+      reducer: p.type === 'SUBMIT_REDUCE_JOB' || p.type === 'SUBMIT_REDUCE_JOB_BACKGROUND' ? p.reducer : '',
+      priority,
+      background,
+      when,
+    });
+    this.jobs.set(job.handle, job);
+    if (key !== undefined) fn.uniques.set(key, job);
+    if (!background) this.#attach(job, conn);
+    conn.sendChunks(res({ type: 'JOB_CREATED', handle: job.handle }));
+    if (when > Date.now()) this.#schedule(job);
+    else this.#enqueue(job);
+  }
+
+  #attach(job: Job, conn: ServerConnection): void {
+    job.clients.push(conn);
+    conn.attached.add(job);
+  }
+
+  #enqueue(job: Job): void {
+    job.state = 'queued';
+    job.fn.queues[job.priority].push(job);
+    this.workers.wakeFunction(job.fn);
+  }
+
+  /** EPOCH: a real timer per job, so sleeping workers are woken when the time comes (1.1.x bug #101). */
+  #schedule(job: Job): void {
+    job.state = 'scheduled';
+    job.fn.scheduled++;
+    const arm = (): void => {
+      const delay = job.when - Date.now();
+      if (delay > 0) {
+        job.timer = setTimeout(arm, Math.min(delay, MAX_TIMER_MS));
+        return;
+      }
+      job.timer = undefined;
+      job.fn.scheduled--;
+      this.#enqueue(job);
+      this.#options.flush();
+    };
+    arm();
+  }
+
+  /** GRAB_JOB*: global priority across the worker's registrations, round-robin among them. */
+  grab(conn: ServerConnection, type: GrabType): void {
+    this.workers.awake(conn);
+    const abilities = conn.abilities;
+    const n = abilities.length;
+    if (!this.draining && n > 0) {
+      for (let priority = PRIORITY_HIGH; priority <= PRIORITY_LOW; priority++) {
+        for (let k = 0; k < n; k++) {
+          const index = (conn.nextAbility + k) % n;
+          const ability = abilities[index] as Ability;
+          const job = ability.fn.queues[priority as Priority].shift();
+          if (!job) continue;
+          conn.nextAbility = (index + 1) % n;
+          return this.#assign(conn, type, job, ability.timeoutMs);
+        }
+      }
+    }
+    conn.sendNoJob();
+  }
+
+  #assign(conn: ServerConnection, type: GrabType, job: Job, timeoutMs: number): void {
+    job.state = 'running';
+    job.worker = conn;
+    job.fn.running++;
+    this.running++;
+    conn.jobs.add(job);
+    if (timeoutMs > 0) job.timer = setTimeout(() => this.#timedOut(job), timeoutMs);
+    const { handle, fn, unique, data } = job;
+    if (type === 'GRAB_JOB') conn.sendChunks(res({ type: 'JOB_ASSIGN', handle, fn: fn.name, data }));
+    else if (type === 'GRAB_JOB_ALL' && job.reducer !== '') {
+      conn.sendChunks(res({ type: 'JOB_ASSIGN_ALL', handle, fn: fn.name, unique, reducer: job.reducer, data }));
+    } else conn.sendChunks(res({ type: 'JOB_ASSIGN_UNIQ', handle, fn: fn.name, unique, data }));
+  }
+
+  #timedOut(job: Job): void {
+    job.timer = undefined;
+    this.#options.log(`job ${job.handle} (${job.fn.name}) exceeded its CAN_DO_TIMEOUT; requeued`);
+    this.requeue(job);
+    this.#options.flush();
+  }
+
+  /** The worker's WORK_* packet. Only the connection running the job may send them. */
+  work(conn: ServerConnection, p: WorkPacket): void {
+    const job = this.jobs.get(p.handle);
+    if (!job || job.worker !== conn) return conn.sendError('JOB_NOT_FOUND', 'Job given in work result not found');
+    switch (p.type) {
+      case 'WORK_STATUS':
+        job.numerator = p.numerator;
+        job.denominator = p.denominator;
+        return this.#toClients(job, res(p));
+      case 'WORK_DATA':
+      case 'WORK_WARNING':
+        return this.#toClients(job, res(p));
+      case 'WORK_COMPLETE':
+      case 'WORK_FAIL':
+        this.#toClients(job, res(p));
+        return this.#finish(job);
+      case 'WORK_EXCEPTION': {
+        // Clients without OPTION_REQ "exceptions" get WORK_FAIL (without 1.1.20's stray NUL).
+        let exception: Buffer[] | undefined;
+        let fail: Buffer[] | undefined;
+        for (const client of job.clients) {
+          if (client.exceptions) client.sendChunks((exception ??= res(p)));
+          else client.sendChunks((fail ??= res({ type: 'WORK_FAIL', handle: job.handle })));
+        }
+        return this.#finish(job);
+      }
+      default: {
+        const exhaustive: never = p;
+        throw new Error(`not a work packet: ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  #toClients(job: Job, chunks: Buffer[]): void {
+    for (const client of job.clients) client.sendChunks(chunks);
+  }
+
+  /** Forgets a job: the handle and unique are free again, and status says unknown. */
+  #finish(job: Job): void {
+    if (job.timer) clearTimeout(job.timer);
+    job.timer = undefined;
+    if (job.queue) job.queue.remove(job);
+    if (job.state === 'scheduled') job.fn.scheduled--;
+    if (job.worker) {
+      job.worker.jobs.delete(job);
+      job.worker = undefined;
+      job.fn.running--;
+      this.running--;
+    }
+    for (const client of job.clients) client.attached.delete(job);
+    job.clients = [];
+    this.jobs.delete(job.handle);
+    if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);
+    if (this.running === 0 && this.onIdle) this.onIdle();
+  }
+
+  /**
+   * Back to the tail of its queue (worker gone, CANT_DO/RESET_ABILITIES, CAN_DO_TIMEOUT): retries+1,
+   * status reset, clients not told. Past `jobRetries` attempts it fails instead.
+   */
+  requeue(job: Job): void {
+    if (job.timer) clearTimeout(job.timer);
+    job.timer = undefined;
+    if (job.worker) {
+      job.worker.jobs.delete(job);
+      job.worker = undefined;
+      job.fn.running--;
+      this.running--;
+    }
+    job.retries++;
+    job.numerator = '0';
+    job.denominator = '0';
+    const limit = this.#options.jobRetries;
+    if (limit > 0 && job.retries >= limit) {
+      this.#options.log(`job ${job.handle} (${job.fn.name}) failed after ${job.retries} attempts`);
+      this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+      return this.#finish(job);
+    }
+    if (job.ignored || (!job.background && job.clients.length === 0)) return this.#finish(job);
+    this.#enqueue(job);
+    if (this.running === 0 && this.onIdle) this.onIdle();
+  }
+
+  /** A connection closed: its running jobs are requeued, its queued foreground jobs may be orphaned. */
+  disconnect(conn: ServerConnection): void {
+    if (this.closed) return;
+    this.workers.disconnect(conn);
+    for (const job of conn.attached) {
+      job.clients = job.clients.filter((client) => client !== conn);
+      if (job.clients.length > 0 || job.background) continue;
+      // "a queued foreground job whose clients all left is dropped"; a running one finishes unseen.
+      if (job.state === 'running') job.ignored = true;
+      else this.#finish(job);
+    }
+    conn.attached.clear();
+  }
+
+  /** Admin `cancel job`: WORK_FAIL to its clients; a queued job is dropped, a running one ignored. */
+  cancel(handle: string): boolean {
+    const job = this.jobs.get(handle);
+    if (!job || job.ignored) return false;
+    this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+    if (job.state !== 'running') {
+      this.#finish(job);
+      return true;
+    }
+    for (const client of job.clients) client.attached.delete(job);
+    job.clients = [];
+    job.ignored = true;
+    return true;
+  }
+
+  /**
+   * `close()`: every foreground client still waiting gets WORK_FAIL, all timers stop, and later
+   * disconnects change nothing. Returns how many background jobs were never run.
+   */
+  failAll(): number {
+    this.closed = true;
+    let lost = 0;
+    for (const job of this.jobs.values()) {
+      if (job.timer) clearTimeout(job.timer);
+      job.timer = undefined;
+      if (job.background && job.state !== 'running') lost++;
+      this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+    }
+    this.jobs.clear();
+    return lost;
+  }
+
+  dropFunction(name: string): 'ok' | 'missing' | 'busy' {
+    const fn = this.functions.get(name);
+    if (!fn) return 'missing';
+    if (fn.workerCount > 0 || fn.total > 0) return 'busy';
+    this.functions.delete(name);
+    return 'ok';
+  }
+}

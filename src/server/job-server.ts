@@ -1,0 +1,189 @@
+/**
+ * JobServer: an embedded, gearmand-compatible job server (gearmand 1.1.20's binary protocol and
+ * admin text protocol on one port, with 2.0's fixes). See docs/SERVER.md for what differs.
+ *
+ *   const server = await JobServer.listen({ port: 0 });
+ *   // … clients and workers connect to server.address …
+ *   await server.close();
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import os from 'node:os';
+import { ConnectionError, UsageError } from '../errors.ts';
+import { DEFAULT_PORT } from '../protocol/index.ts';
+import type { AdminContext } from './admin-commands.ts';
+import { JobBroker } from './job-broker.ts';
+import { ServerConnection, WriteBatch, type ConnectionContext } from './server-connection.ts';
+
+export interface JobServerOptions {
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 4730; 0 picks a free port. */
+  port?: number;
+  /** 0 (default, as gearmand 1.1.x): requeue forever; N: N attempts in total, then WORK_FAIL. */
+  jobRetries?: number;
+  /** Largest declared packet data size accepted; bigger packets get an ERROR and the peer is closed. */
+  maxPacketSize?: number;
+  /** Default `H:${os.hostname()}`; handles are `${prefix}:${n}`. */
+  jobHandlePrefix?: string;
+  /** Connection and error log lines; default none. */
+  logger?: (line: string) => void;
+}
+
+export interface JobServerEvents {
+  /** The admin `shutdown` command was received; close() follows. */
+  shutdown: [graceful: boolean];
+  /** close() finished: no socket or timer is left. */
+  close: [];
+}
+
+/** How long close() lets peers take the last bytes before their sockets are destroyed. */
+const CLOSE_GRACE_MS = 2000;
+
+function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`JobServer option ${name} must be a whole number from ${min} to ${max}, received ${value}`);
+  }
+}
+
+export class JobServer extends EventEmitter<JobServerEvents> {
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`, for --servers lists. */
+  readonly address: string;
+  readonly #server: net.Server;
+  readonly #broker: JobBroker;
+  readonly #batch: WriteBatch;
+  readonly #connections = new Set<ServerConnection>();
+  readonly #context: ConnectionContext;
+  readonly #log: (line: string) => void;
+  #nextId = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(server: net.Server, host: string, port: number, options: JobServerOptions) {
+    super();
+    this.#server = server;
+    this.host = host;
+    this.port = port;
+    this.address = `${host}:${port}`;
+    const logger = options.logger;
+    this.#log = (line) => {
+      if (!logger) return;
+      try {
+        logger(line);
+      } catch {
+        // a logger that throws must not take the server down
+      }
+    };
+    this.#batch = new WriteBatch();
+    this.#broker = new JobBroker({
+      jobHandlePrefix: options.jobHandlePrefix ?? `H:${os.hostname()}`,
+      jobRetries: options.jobRetries ?? 0,
+      flush: () => this.#batch.flush(),
+      log: this.#log,
+    });
+    const admin: AdminContext = {
+      broker: this.#broker,
+      connections: () => this.#connections,
+      verbose: logger !== undefined,
+      shutdown: (graceful) => queueMicrotask(() => this.#shutdown(graceful)),
+    };
+    this.#context = {
+      broker: this.#broker,
+      batch: this.#batch,
+      admin,
+      maxPacketSize: options.maxPacketSize,
+      log: this.#log,
+      onClose: (conn) => this.#connections.delete(conn),
+    };
+    server.on('connection', (socket) => this.#accept(socket));
+    server.on('error', (error) => this.#log(`server error: ${error.message}`));
+  }
+
+  static async listen(options: JobServerOptions = {}): Promise<JobServer> {
+    checkInteger('port', options.port, 0, 65535);
+    checkInteger('jobRetries', options.jobRetries, 0, 2 ** 31 - 1);
+    checkInteger('maxPacketSize', options.maxPacketSize, 1, 2 ** 32 - 1);
+    const host = options.host ?? '127.0.0.1';
+    const wanted = options.port ?? DEFAULT_PORT;
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        reject(new ConnectionError(`Cannot listen on ${host}:${wanted}: ${error.message}`, { cause: error }));
+      };
+      server.once('error', onError);
+      server.listen(wanted, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const bound = server.address();
+    const port = bound !== null && typeof bound === 'object' ? bound.port : wanted;
+    const jobServer = new JobServer(server, host, port, options);
+    jobServer.#log(`listening on ${host}:${port}`);
+    return jobServer;
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ServerConnection(++this.#nextId, socket, this.#context);
+    this.#connections.add(conn);
+    this.#log(`connection #${conn.id} from ${conn.remoteAddress}:${socket.remotePort ?? '?'}`);
+  }
+
+  /** Admin `shutdown`: now, or (graceful) once the running jobs are done, handing out no new ones. */
+  #shutdown(graceful: boolean): void {
+    if (this.#closing) return;
+    this.#log(`shutdown${graceful ? ' graceful' : ''} requested`);
+    this.emit('shutdown', graceful);
+    if (!graceful || this.#broker.running === 0) {
+      void this.close();
+      return;
+    }
+    this.#broker.draining = true;
+    this.#server.close();
+    this.#broker.onIdle = () => void this.close();
+  }
+
+  /**
+   * Stops listening, sends WORK_FAIL to every foreground client whose job is queued or running,
+   * then closes every socket. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const broker = this.#broker;
+    broker.draining = true;
+    broker.onIdle = undefined;
+    const listening = new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+    });
+    const lost = broker.failAll();
+    if (lost > 0) this.#log(`closing with ${lost} background job(s) not run`);
+    this.#batch.flush();
+    const connections = [...this.#connections];
+    const closed = connections.map(
+      (conn) => new Promise<void>((resolve) => (conn.closed || conn.socket.destroyed ? resolve() : conn.socket.once('close', () => resolve()))),
+    );
+    for (const conn of connections) conn.end();
+    const force = setTimeout(() => {
+      for (const conn of connections) conn.socket.destroy();
+    }, CLOSE_GRACE_MS);
+    try {
+      await Promise.all(closed);
+      await listening;
+    } finally {
+      clearTimeout(force);
+    }
+    this.#log('closed');
+    this.emit('close');
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * One peer of the embedded server: a client, a worker, an admin session, or all three at once
+ * ("A connection may be client and worker at once"; binary and text may be mixed on one socket).
+ *
+ * Replies are written straight to the socket. While a chunk of input is processed, every socket
+ * written to is corked, and the WriteBatch uncorks them all when the chunk is done, so a burst of
+ * pipelined packets leaves as one writev per peer instead of a syscall per packet.
+ */
+import type net from 'node:net';
+import { ProtocolError } from '../errors.ts';
+import { CONSTANT_PACKETS, PacketParser, encodePacketChunks, type Magic, type Packet } from '../protocol/index.ts';
+import { runAdminCommand, type AdminContext } from './admin-commands.ts';
+import type { Ability } from './functions.ts';
+import type { Job } from './job.ts';
+import type { JobBroker } from './job-broker.ts';
+
+/** Something that corked its socket and must be uncorked at the end of the turn. */
+export interface Corked {
+  uncork(): void;
+}
+
+/**
+ * Connections corked during the current chunk or timer callback. flush() uncorks them; it runs at
+ * the end of every input chunk, and on process.nextTick as a safety net for any other writer.
+ */
+export class WriteBatch {
+  #pending: Corked[] = [];
+  #scheduled = false;
+  readonly #tick = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+
+  add(conn: Corked): void {
+    this.#pending.push(conn);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      process.nextTick(this.#tick);
+    }
+  }
+
+  flush(): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    for (const conn of pending) conn.uncork();
+  }
+}
+
+export interface ConnectionContext {
+  readonly broker: JobBroker;
+  readonly batch: WriteBatch;
+  readonly admin: AdminContext;
+  readonly maxPacketSize: number | undefined;
+  readonly log: (line: string) => void;
+  readonly onClose: (conn: ServerConnection) => void;
+}
+
+/** gearmand's ERROR code for what our parser rejected (the parser's messages name the fault). */
+function errorFor(error: ProtocolError): [code: string, text: string] | undefined {
+  const message = error.message;
+  if (message.startsWith('Bad packet magic')) return ['INVALID_MAGIC', 'Request magic expected'];
+  if (message.startsWith('Unknown packet type')) return ['INVALID_COMMAND', 'Command not expected'];
+  if (message.includes('more than the maximum')) return ['ARGUMENT_TOO_LARGE', message];
+  if (message.startsWith('Admin text line')) return undefined;
+  return ['INVALID_PACKET', message];
+}
+
+export class ServerConnection implements Corked {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly socket: net.Socket;
+  /** Registrations, oldest first (admin `workers` lists them newest first). */
+  abilities: Ability[] = [];
+  /** Round-robin cursor into `abilities` for the next grab. */
+  nextAbility = 0;
+  sleeping = false;
+  /** OPTION_REQ "exceptions": WORK_EXCEPTION is forwarded instead of turned into WORK_FAIL. */
+  exceptions = false;
+  clientId = '-';
+  /** Jobs this connection runs as a worker. */
+  readonly jobs = new Set<Job>();
+  /** Jobs this connection waits for as a foreground client. */
+  readonly attached = new Set<Job>();
+  closed = false;
+  readonly #ctx: ConnectionContext;
+  readonly #parser: PacketParser;
+  #corked = false;
+
+  constructor(id: number, socket: net.Socket, ctx: ConnectionContext) {
+    this.id = id;
+    this.socket = socket;
+    this.#ctx = ctx;
+    this.remoteAddress = (socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
+    this.#parser = new PacketParser({
+      onPacket: (packet, magic) => this.#onPacket(packet, magic),
+      allowText: true,
+      onText: (line) => this.sendText(runAdminCommand(line, ctx.admin)),
+      ...(ctx.maxPacketSize === undefined ? {} : { maxPacketSize: ctx.maxPacketSize }),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (error) => ctx.log(`connection ${this.#name()}: ${error.message}`));
+    socket.on('close', () => this.#onClose());
+  }
+
+  #name(): string {
+    return `#${this.id} ${this.remoteAddress}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  #onData(chunk: Buffer): void {
+    try {
+      this.#parser.push(chunk);
+    } catch (error) {
+      if (error instanceof ProtocolError) this.#protocolError(error);
+      else {
+        this.#ctx.log(`connection ${this.#name()}: internal error, closing: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        this.end();
+      }
+    } finally {
+      this.#ctx.batch.flush();
+    }
+  }
+
+  /** A malformed packet ends this connection alone, after an ERROR saying why. */
+  #protocolError(error: ProtocolError): void {
+    this.#ctx.log(`connection ${this.#name()}: ${error.message}; closing`);
+    const reply = errorFor(error);
+    if (reply) this.sendError(reply[0], reply[1]);
+    this.end();
+  }
+
+  #onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#ctx.log(`connection ${this.#name()} closed`);
+    this.#ctx.broker.disconnect(this);
+    this.#ctx.onClose(this);
+    this.#ctx.batch.flush();
+  }
+
+  #onPacket(p: Packet, magic: Magic): void {
+    if (magic !== 'REQ') return this.sendError('INVALID_MAGIC', 'Request magic expected');
+    const broker = this.#ctx.broker;
+    switch (p.type) {
+      case 'CAN_DO':
+        return broker.workers.canDo(this, p.fn);
+      case 'CAN_DO_TIMEOUT': {
+        const ms = Number.parseInt(p.timeout, 10);
+        return broker.workers.canDo(this, p.fn, Number.isFinite(ms) && ms > 0 ? ms : 0);
+      }
+      case 'CANT_DO':
+        return broker.workers.cantDo(this, p.fn);
+      case 'RESET_ABILITIES':
+        return broker.workers.reset(this);
+      case 'PRE_SLEEP':
+        return broker.workers.preSleep(this);
+      case 'GRAB_JOB':
+      case 'GRAB_JOB_UNIQ':
+      case 'GRAB_JOB_ALL':
+        return broker.grab(this, p.type);
+      case 'SUBMIT_JOB':
+      case 'SUBMIT_JOB_BG':
+      case 'SUBMIT_JOB_HIGH':
+      case 'SUBMIT_JOB_HIGH_BG':
+      case 'SUBMIT_JOB_LOW':
+      case 'SUBMIT_JOB_LOW_BG':
+      case 'SUBMIT_JOB_EPOCH':
+      case 'SUBMIT_REDUCE_JOB':
+      case 'SUBMIT_REDUCE_JOB_BACKGROUND':
+        return broker.submit(this, p);
+      case 'WORK_STATUS':
+      case 'WORK_DATA':
+      case 'WORK_WARNING':
+      case 'WORK_COMPLETE':
+      case 'WORK_FAIL':
+      case 'WORK_EXCEPTION':
+        return broker.work(this, p);
+      case 'GET_STATUS': {
+        const job = broker.jobs.get(p.handle);
+        return this.sendPacket({
+          type: 'STATUS_RES',
+          handle: p.handle,
+          known: job ? '1' : '0',
+          running: job?.state === 'running' ? '1' : '0',
+          numerator: job?.numerator ?? '0',
+          denominator: job?.denominator ?? '0',
+        });
+      }
+      case 'GET_STATUS_UNIQUE': {
+        // "Looked up by unique across all functions (the first match wins)".
+        let job: Job | undefined;
+        for (const fn of broker.functions.values()) if ((job = fn.uniques.get(p.unique))) break;
+        return this.sendPacket({
+          type: 'STATUS_RES_UNIQUE',
+          unique: p.unique,
+          known: job ? '1' : '0',
+          running: job?.state === 'running' ? '1' : '0',
+          numerator: job?.numerator ?? '0',
+          denominator: job?.denominator ?? '0',
+          clientCount: String(job?.clients.length ?? 0),
+        });
+      }
+      case 'ECHO_REQ':
+        return this.sendPacket({ type: 'ECHO_RES', data: p.data });
+      case 'SET_CLIENT_ID':
+        this.clientId = p.id === '' ? '-' : p.id.slice(0, 127);
+        return;
+      case 'OPTION_REQ':
+        if (p.option.toLowerCase() !== 'exceptions') {
+          return this.sendError('UNKNOWN_OPTION', 'Server does not recognize given option');
+        }
+        this.exceptions = true;
+        return this.sendPacket({ type: 'OPTION_RES', option: p.option });
+      // Type 5, ALL_YOURS and SUBMIT_JOB_SCHED are not implemented by gearmand either, and the
+      // rest are packets only a server sends.
+      case 'UNUSED':
+      case 'ALL_YOURS':
+      case 'SUBMIT_JOB_SCHED':
+      case 'NOOP':
+      case 'JOB_CREATED':
+      case 'NO_JOB':
+      case 'JOB_ASSIGN':
+      case 'ECHO_RES':
+      case 'ERROR':
+      case 'STATUS_RES':
+      case 'OPTION_RES':
+      case 'JOB_ASSIGN_UNIQ':
+      case 'JOB_ASSIGN_ALL':
+      case 'STATUS_RES_UNIQUE':
+        return this.sendError('INVALID_COMMAND', 'Command not expected');
+      default: {
+        const exhaustive: never = p;
+        throw new Error(`unhandled packet ${JSON.stringify(exhaustive)}`);
+      }
+    }
+  }
+
+  #write(chunk: Buffer | string): void {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      this.#ctx.batch.add(this);
+    }
+    this.socket.write(chunk);
+  }
+
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.socket.uncork();
+  }
+
+  sendChunks(chunks: Buffer[]): void {
+    for (const chunk of chunks) this.#write(chunk);
+  }
+
+  sendPacket(packet: Packet): void {
+    this.sendChunks(encodePacketChunks(packet, 'RES'));
+  }
+
+  sendError(code: string, text: string): void {
+    this.sendPacket({ type: 'ERROR', code, text });
+  }
+
+  sendNoop(): void {
+    this.#write(CONSTANT_PACKETS.NOOP);
+  }
+
+  sendNoJob(): void {
+    this.#write(CONSTANT_PACKETS.NO_JOB);
+  }
+
+  sendText(text: string): void {
+    this.#write(text);
+  }
+
+  /** Closes after pending writes; the 'close' handler does the cleanup. */
+  end(): void {
+    if (this.socket.destroyed) return;
+    this.socket.end(() => this.socket.destroy());
+  }
+}
