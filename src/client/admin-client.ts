@@ -74,7 +74,9 @@ export class AdminClient {
     }
     for (const name of ['connectTimeoutMs', 'timeoutMs'] as const) {
       const value = this.#options[name];
-      if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number, received ${value}`);
+      if (!(Number.isFinite(value) && value > 0)) {
+        throw new RangeError(`${name} must be a positive number, received ${value}`);
+      }
     }
   }
 
@@ -110,7 +112,9 @@ export class AdminClient {
   async getpid(): Promise<number> {
     const text = await this.#ok('getpid');
     const pid = Number(text);
-    if (!Number.isInteger(pid) || pid <= 0) throw new ProtocolError(`getpid: expected "OK <pid>", received "OK ${text}"`);
+    if (!Number.isInteger(pid) || pid <= 0) {
+      throw new ProtocolError(`getpid: expected "OK <pid>", received "OK ${text}"`);
+    }
     return pid;
   }
 
@@ -178,7 +182,9 @@ export class AdminClient {
       if (this.#closing) return reject(new ClosedError('AdminClient'));
       const pending: Pending = { command, list, lines: [], resolve, reject, timer: undefined };
       pending.timer = setTimeout(() => {
-        const error = new TimeoutError(`Admin command "${command}" got no answer from ${this.address} within ${this.#options.timeoutMs} ms`);
+        const error = new TimeoutError(
+          `Admin command "${command}" got no answer from ${this.address} within ${this.#options.timeoutMs} ms`,
+        );
         this.#socket?.destroy(error);
         this.#failAll(error);
       }, this.#options.timeoutMs);
@@ -214,9 +220,8 @@ export class AdminClient {
     socket.once('close', () => {
       if (this.#socket === socket) this.#socket = undefined;
       const cause = socket.errored ?? undefined;
-      this.#failAll(
-        new ConnectionError(`Admin connection to ${this.address} closed${cause ? `: ${cause.message}` : ''}`, { cause }),
-      );
+      const message = `Admin connection to ${this.address} closed${cause ? `: ${cause.message}` : ''}`;
+      this.#failAll(new ConnectionError(message, { cause }));
     });
     return socket;
   }

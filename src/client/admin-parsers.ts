@@ -48,7 +48,9 @@ export interface JobInfo {
 function count(line: string, field: string | undefined, name: string): number {
   const value = Number(field);
   if (field === undefined || field === '' || !Number.isInteger(value)) {
-    throw new ProtocolError(`Bad admin line ${JSON.stringify(line)}: expected an integer ${name}, received ${JSON.stringify(field)}`);
+    throw new ProtocolError(
+      `Bad admin line ${JSON.stringify(line)}: expected an integer ${name}, received ${JSON.stringify(field)}`,
+    );
   }
   return value;
 }
@@ -57,7 +59,8 @@ function fields(line: string, expected: number, format: string): string[] {
   const parts = line.split('\t');
   if (parts.length !== expected) {
     throw new ProtocolError(
-      `Bad admin line ${JSON.stringify(line)}: expected ${expected} tab-separated fields (${format}), received ${parts.length}`,
+      `Bad admin line ${JSON.stringify(line)}: expected ${expected} tab-separated fields (${format}), ` +
+        `received ${parts.length}`,
     );
   }
   return parts;
@@ -110,7 +113,9 @@ export function parsePriorityStatusLines(lines: readonly string[]): PriorityStat
 
 function flag(line: string, field: string | undefined, name: string): boolean {
   if (field !== '0' && field !== '1') {
-    throw new ProtocolError(`Bad admin line ${JSON.stringify(line)}: expected ${name} 0 or 1, received ${JSON.stringify(field)}`);
+    throw new ProtocolError(
+      `Bad admin line ${JSON.stringify(line)}: expected ${name} 0 or 1, received ${JSON.stringify(field)}`,
+    );
   }
   return field === '1';
 }
@@ -149,5 +154,7 @@ export function parseOkLine(line: string): string {
   if (error) throw error;
   if (line === 'OK') return '';
   if (line.startsWith('OK ')) return line.slice(3);
-  throw new ProtocolError(`Bad admin reply ${JSON.stringify(line)}: expected "OK", "OK <value>" or "ERR <CODE> <text>"`);
+  throw new ProtocolError(
+    `Bad admin reply ${JSON.stringify(line)}: expected "OK", "OK <value>" or "ERR <CODE> <text>"`,
+  );
 }

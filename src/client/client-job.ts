@@ -4,7 +4,14 @@
  * job and turns WORK_* packets into JobHandle events or errors; settling goes through the Client,
  * which owns timers, the in-flight window and failover.
  */
-import { JobExceptionError, JobFailedError, type ServerError } from '../errors.ts';
+import {
+  AbortError,
+  JobExceptionError,
+  JobFailedError,
+  OutcomeUnknownError,
+  TimeoutError,
+  type ServerError,
+} from '../errors.ts';
 import type { Packet } from '../protocol/packets.ts';
 import type { JobController } from './job-handle.ts';
 import type { ServerSlot, SlotJob } from './server-slot.ts';
@@ -44,8 +51,8 @@ export class ClientJob implements SlotJob {
   holdsWindow = false;
   /** Servers to try, in order (set at the first dispatch). */
   candidates: ServerSlot[] | undefined;
-  timer: NodeJS.Timeout | undefined;
-  cleanupAbort: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #cleanupAbort: (() => void) | undefined;
   readonly #owner: ClientJobOwner;
 
   constructor(spec: ClientJobSpec, outcome: Outcome, owner: ClientJobOwner) {
@@ -86,6 +93,43 @@ export class ClientJob implements SlotJob {
         return exhaustive;
       }
     }
+  }
+
+  /** Starts the job's timeout and abort listener; both end in `fail` (the Client's settle). */
+  arm(signal: AbortSignal | undefined, fail: (error: Error) => void, notConnected: () => string): void {
+    const { fn, timeoutMs } = this.spec;
+    if (signal) {
+      const onAbort = (): void => {
+        fail(new AbortError(`Job "${fn}" was aborted while ${this.describe()}`, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#cleanupAbort = () => signal.removeEventListener('abort', onAbort);
+    }
+    if (timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        fail(
+          new TimeoutError(`Job "${fn}" did not finish within ${timeoutMs} ms: it was ${this.describe()}${notConnected()}`),
+        );
+      }, timeoutMs);
+    }
+  }
+
+  /** Clears the timer and the abort listener (idempotent). */
+  disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#cleanupAbort?.();
+    this.#cleanupAbort = undefined;
+  }
+
+  /** The error for a keyless job whose server was lost while it was in flight. */
+  outcomeUnknown(address: string, where: string, cause: Error): OutcomeUnknownError {
+    return new OutcomeUnknownError(
+      `Outcome unknown for job "${this.spec.fn}": it was in flight on ${address} (${where}) when ` +
+        `the connection was lost (${cause.message}); it has no unique key, so it was not resubmitted ` +
+        'and may or may not have run',
+      { cause },
+    );
   }
 
   packet(): Packet {

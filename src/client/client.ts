@@ -16,8 +16,6 @@ import {
   AbortError,
   ClosedError,
   ConnectionError,
-  OutcomeUnknownError,
-  TimeoutError,
   type GearmanError,
 } from '../errors.ts';
 import { ClientJob } from './client-job.ts';
@@ -183,27 +181,13 @@ export class Client extends EventEmitter<ClientEvents> {
   #start(job: ClientJob, signal: AbortSignal | undefined): void {
     this.#jobs.add(job);
     if (this.#closed) return this.#settle(job, new ClosedError('Client'), undefined);
-    const { fn, timeoutMs } = job.spec;
     if (signal?.aborted) {
-      const error = new AbortError(`Job "${fn}" was aborted before it was submitted`, { cause: signal.reason });
+      const error = new AbortError(`Job "${job.spec.fn}" was aborted before it was submitted`, {
+        cause: signal.reason,
+      });
       return this.#settle(job, error, undefined);
     }
-    if (signal) {
-      const onAbort = (): void => {
-        const error = new AbortError(`Job "${fn}" was aborted while ${job.describe()}`, { cause: signal.reason });
-        this.#settle(job, error, undefined);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      job.cleanupAbort = () => signal.removeEventListener('abort', onAbort);
-    }
-    if (timeoutMs !== undefined) {
-      job.timer = setTimeout(() => {
-        const error = new TimeoutError(
-          `Job "${fn}" did not finish within ${timeoutMs} ms: it was ${job.describe()}${this.#downList()}`,
-        );
-        this.#settle(job, error, undefined);
-      }, timeoutMs);
-    }
+    job.arm(signal, (error) => this.#settle(job, error, undefined), () => this.#downList());
     this.#pool.start();
     if (this.#active < this.#options.maxInFlight) this.#take(job);
     else this.#waiting.push(job);
@@ -258,10 +242,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #settle(job: ClientJob, error: Error | undefined, result: Buffer | undefined): void {
     if (!job.live) return;
     job.state = 'done';
-    clearTimeout(job.timer);
-    job.timer = undefined;
-    job.cleanupAbort?.();
-    job.cleanupAbort = undefined;
+    job.disarm();
     this.#parked.delete(job);
     this.#jobs.delete(job);
     if (job.holdsWindow) {
@@ -298,12 +279,7 @@ export class Client extends EventEmitter<ClientEvents> {
         job.state = 'dispatching';
         this.#dispatch(job);
       } else {
-        const unknown = new OutcomeUnknownError(
-          `Outcome unknown for job "${job.spec.fn}": it was in flight on ${slot.address} (${where}) when ` +
-            `the connection was lost (${error.message}); it has no unique key, so it was not resubmitted ` +
-            'and may or may not have run',
-          { cause: error },
-        );
+        const unknown = job.outcomeUnknown(slot.address, where, error);
         this.#settle(job, unknown, undefined);
       }
     }
