@@ -194,7 +194,8 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
   const { jobs, cwd, phases = ['map', 'reduce'], ...workerOptions } = options;
   if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
   const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
-  const worker = new Worker(workerOptions);
+  // The driver's Client always asks for exceptions, so the failure report travels as WORK_EXCEPTION text.
+  const worker = new Worker({ failWith: 'WORK_EXCEPTION', ...workerOptions });
   for (const job of loaded) {
     const definition = job.definition as unknown as AnyJob;
     if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(definition, wjob));

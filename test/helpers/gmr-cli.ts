@@ -14,10 +14,19 @@ export interface GmrResult {
   stderr: string;
 }
 
+/** The test runner's environment without vitest's own variables: gmr runs as a user would run it. */
+export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('VITEST') && k !== 'TEST' && k !== 'NODE_ENV') env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
 export function spawnGmr(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
   return spawn(process.execPath, [GMR_BIN, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...options.env },
+    env: userEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
