@@ -173,19 +173,24 @@ export class JobBroker {
     arm();
   }
 
-  /** GRAB_JOB*: global priority across the worker's registrations, round-robin among them. */
+  /**
+   * GRAB_JOB*: the highest priority across all the worker's functions; among functions, newest
+   * registration first, and the one served moves to the end of the order (round-robin).
+   */
   grab(conn: ServerConnection, type: GrabType): void {
     this.workers.awake(conn);
-    const abilities = conn.abilities;
-    const n = abilities.length;
+    const order = conn.grabOrder;
+    const n = order.length;
     if (!this.draining && n > 0) {
       for (let priority = PRIORITY_HIGH; priority <= PRIORITY_LOW; priority++) {
-        for (let k = 0; k < n; k++) {
-          const index = (conn.nextAbility + k) % n;
-          const ability = abilities[index] as Ability;
+        for (let i = 0; i < n; i++) {
+          const ability = order[i] as Ability;
           const job = ability.fn.queues[priority as Priority].shift();
           if (!job) continue;
-          conn.nextAbility = (index + 1) % n;
+          if (i < n - 1) {
+            order.splice(i, 1);
+            order.push(ability);
+          }
           return this.#assign(conn, type, job, ability.timeoutMs);
         }
       }

@@ -72,8 +72,11 @@ export class ServerConnection implements Corked {
   readonly socket: net.Socket;
   /** Registrations, oldest first (admin `workers` lists them newest first). */
   abilities: Ability[] = [];
-  /** Round-robin cursor into `abilities` for the next grab. */
-  nextAbility = 0;
+  /**
+   * The same registrations in grab order: newest first, and the one a job was taken from moves to
+   * the end (gearmand 2.0's always-on round-robin).
+   */
+  grabOrder: Ability[] = [];
   sleeping = false;
   /** OPTION_REQ "exceptions": WORK_EXCEPTION is forwarded instead of turned into WORK_FAIL. */
   exceptions = false;

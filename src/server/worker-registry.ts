@@ -25,7 +25,9 @@ export class WorkerRegistry {
   canDo(conn: ServerConnection, name: string, timeoutMs = 0): void {
     const fn = this.#functions.getOrCreate(name);
     const timeout = timeoutMs > 0 ? Math.max(timeoutMs, MIN_TIMEOUT_MS) : 0;
-    conn.abilities.push({ fn, timeoutMs: timeout });
+    const ability = { fn, timeoutMs: timeout };
+    conn.abilities.push(ability);
+    conn.grabOrder.unshift(ability);
     fn.workerCount++;
     if (conn.sleeping) fn.sleepers.add(conn);
   }
@@ -37,8 +39,8 @@ export class WorkerRegistry {
     const before = conn.abilities.length;
     conn.abilities = conn.abilities.filter((ability) => ability.fn !== fn);
     fn.workerCount -= before - conn.abilities.length;
+    conn.grabOrder = conn.grabOrder.filter((ability) => ability.fn !== fn);
     fn.sleepers.delete(conn);
-    conn.nextAbility = 0;
     for (const job of [...conn.jobs]) if (job.fn === fn) this.#requeue(job);
   }
 
@@ -47,7 +49,7 @@ export class WorkerRegistry {
     this.awake(conn);
     for (const ability of conn.abilities) ability.fn.workerCount--;
     conn.abilities = [];
-    conn.nextAbility = 0;
+    conn.grabOrder = [];
     for (const job of [...conn.jobs]) this.#requeue(job);
   }
 
