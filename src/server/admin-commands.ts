@@ -95,15 +95,11 @@ export function runAdminCommand(line: string, ctx: AdminContext): string {
     case 'drop': {
       const name = words[2];
       if (sub !== 'function' || name === undefined) return incomplete(word);
-      switch (broker.dropFunction(name)) {
-        case 'ok':
-          return OK;
-        case 'missing':
-          return 'ERR function not found\r\n';
-        case 'busy':
-          return 'ERR there are still connected workers or executing clients\r\n';
-      }
-      break;
+      const fn = broker.functions.get(name);
+      if (!fn) return 'ERR function not found\r\n';
+      if (fn.workerCount > 0 || fn.total > 0) return 'ERR there are still connected workers or executing clients\r\n';
+      broker.functions.delete(name);
+      return OK;
     }
     case 'getpid':
       return `OK ${process.pid}\n`;

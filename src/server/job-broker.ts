@@ -4,39 +4,19 @@
  * the event loop; connections call it with decoded packets and it writes replies to sockets.
  *
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
- * (PROTOCOL, 2.0.0), and registrations are served round-robin. 1.1.x took the newest CAN_DO's
- * highest priority first; see docs/SERVER.md.
+ * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
-import { createHash } from 'node:crypto';
 import { encodePacketChunks, type Packet } from '../protocol/index.ts';
 import { FunctionTable, type Ability } from './functions.ts';
-import { Job, PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL, type Priority } from './job.ts';
+import { Job, PRIORITY_HIGH, PRIORITY_LOW, type Priority } from './job.ts';
+import { MAX_UNIQUE_BYTES, coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
 import type { ServerConnection } from './server-connection.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
-export type SubmitPacket = Extract<
-  Packet,
-  {
-    type:
-      | 'SUBMIT_JOB'
-      | 'SUBMIT_JOB_BG'
-      | 'SUBMIT_JOB_HIGH'
-      | 'SUBMIT_JOB_HIGH_BG'
-      | 'SUBMIT_JOB_LOW'
-      | 'SUBMIT_JOB_LOW_BG'
-      | 'SUBMIT_JOB_EPOCH'
-      | 'SUBMIT_REDUCE_JOB'
-      | 'SUBMIT_REDUCE_JOB_BACKGROUND';
-  }
->;
-export type WorkPacket = Extract<
-  Packet,
-  { type: 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION' }
->;
+type WorkType = 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION';
+export type WorkPacket = Extract<Packet, { type: WorkType }>;
 export type GrabType = 'GRAB_JOB' | 'GRAB_JOB_UNIQ' | 'GRAB_JOB_ALL';
 
-/** gearmand answers a unique of more than 64 bytes with ARGUMENT_TOO_LARGE. */
-export const MAX_UNIQUE_BYTES = 64;
 /** setTimeout's limit; longer epoch delays are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -51,35 +31,6 @@ export interface BrokerOptions {
 
 function res(packet: Packet): Buffer[] {
   return encodePacketChunks(packet, 'RES');
-}
-
-/** A job's payload is kept for its life: never keep a view that pins a much larger socket chunk. */
-function own(data: Buffer): Buffer {
-  return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
-}
-
-function submitKind(type: SubmitPacket['type']): { priority: Priority; background: boolean } {
-  switch (type) {
-    case 'SUBMIT_JOB':
-    case 'SUBMIT_REDUCE_JOB':
-      return { priority: PRIORITY_NORMAL, background: false };
-    case 'SUBMIT_JOB_BG':
-    case 'SUBMIT_JOB_EPOCH':
-    case 'SUBMIT_REDUCE_JOB_BACKGROUND':
-      return { priority: PRIORITY_NORMAL, background: true };
-    case 'SUBMIT_JOB_HIGH':
-      return { priority: PRIORITY_HIGH, background: false };
-    case 'SUBMIT_JOB_HIGH_BG':
-      return { priority: PRIORITY_HIGH, background: true };
-    case 'SUBMIT_JOB_LOW':
-      return { priority: PRIORITY_LOW, background: false };
-    case 'SUBMIT_JOB_LOW_BG':
-      return { priority: PRIORITY_LOW, background: true };
-    default: {
-      const exhaustive: never = type;
-      throw new Error(`not a submit: ${String(exhaustive)}`);
-    }
-  }
 }
 
 export class JobBroker {
@@ -107,30 +58,25 @@ export class JobBroker {
     }
     const { priority, background } = submitKind(p.type);
     const fn = this.functions.getOrCreate(p.fn);
-    // Unique '-': "the payload bytes act as the unique"; empty never coalesces (nor '-' with no data).
-    let key: string | undefined;
-    if (p.unique === '-') key = p.data.length > 0 ? `\0${createHash('sha256').update(p.data).digest('base64')}` : undefined;
-    else key = p.unique === '' ? undefined : p.unique;
+    const key = coalescingKey(p.unique, p.data);
     const existing = key === undefined ? undefined : fn.uniques.get(key);
     if (existing) {
-      // First submit wins payload and priority; every foreground submitter is attached.
+      // First submit wins payload and priority; every foreground submitter is attached, and a
+      // running job whose clients had all left is wanted again.
+      existing.ignored = false;
       if (background) existing.background = true;
-      else if (!existing.ignored) this.#attach(existing, conn);
+      else this.#attach(existing, conn);
       return conn.sendChunks(res({ type: 'JOB_CREATED', handle: existing.handle }));
     }
     const limit = fn.maxQueue[priority];
     if (limit > 0 && fn.total >= limit) return conn.sendError('QUEUE_ERROR', 'Job queue is full');
-    let when = 0;
-    if (p.type === 'SUBMIT_JOB_EPOCH') {
-      const epoch = Number(p.epoch);
-      when = Number.isFinite(epoch) && epoch > 0 ? epoch * 1000 : 0;
-    }
+    const when = p.type === 'SUBMIT_JOB_EPOCH' ? epochMs(p.epoch) : 0;
     const job = new Job({
       handle: `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`,
       fn,
       unique: p.unique,
       key,
-      data: own(p.data),
+      data: ownPayload(p.data),
       reducer: p.type === 'SUBMIT_REDUCE_JOB' || p.type === 'SUBMIT_REDUCE_JOB_BACKGROUND' ? p.reducer : '',
       priority,
       background,
@@ -328,6 +274,8 @@ export class JobBroker {
     for (const client of job.clients) client.attached.delete(job);
     job.clients = [];
     job.ignored = true;
+    // A new submit with this unique starts a new job instead of joining the cancelled one.
+    if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);
     return true;
   }
 
@@ -346,13 +294,5 @@ export class JobBroker {
     }
     this.jobs.clear();
     return lost;
-  }
-
-  dropFunction(name: string): 'ok' | 'missing' | 'busy' {
-    const fn = this.functions.get(name);
-    if (!fn) return 'missing';
-    if (fn.workerCount > 0 || fn.total > 0) return 'busy';
-    this.functions.delete(name);
-    return 'ok';
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * What a SUBMIT_* packet means: priority and background flag by type, the coalescing key of its
+ * unique, its epoch, and a payload copy safe to keep for the life of the job.
+ */
+import { createHash } from 'node:crypto';
+import type { Packet } from '../protocol/index.ts';
+import { PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL, type Priority } from './job.ts';
+
+export type SubmitPacket = Extract<
+  Packet,
+  {
+    type:
+      | 'SUBMIT_JOB'
+      | 'SUBMIT_JOB_BG'
+      | 'SUBMIT_JOB_HIGH'
+      | 'SUBMIT_JOB_HIGH_BG'
+      | 'SUBMIT_JOB_LOW'
+      | 'SUBMIT_JOB_LOW_BG'
+      | 'SUBMIT_JOB_EPOCH'
+      | 'SUBMIT_REDUCE_JOB'
+      | 'SUBMIT_REDUCE_JOB_BACKGROUND';
+  }
+>;
+
+/** gearmand answers a unique of more than 64 bytes with ARGUMENT_TOO_LARGE. */
+export const MAX_UNIQUE_BYTES = 64;
+
+/** HIGH: SUBMIT_JOB_HIGH*; LOW: SUBMIT_JOB_LOW*; NORMAL: the rest (EPOCH and REDUCE included). */
+export function submitKind(type: SubmitPacket['type']): { priority: Priority; background: boolean } {
+  switch (type) {
+    case 'SUBMIT_JOB':
+    case 'SUBMIT_REDUCE_JOB':
+      return { priority: PRIORITY_NORMAL, background: false };
+    case 'SUBMIT_JOB_BG':
+    case 'SUBMIT_JOB_EPOCH':
+    case 'SUBMIT_REDUCE_JOB_BACKGROUND':
+      return { priority: PRIORITY_NORMAL, background: true };
+    case 'SUBMIT_JOB_HIGH':
+      return { priority: PRIORITY_HIGH, background: false };
+    case 'SUBMIT_JOB_HIGH_BG':
+      return { priority: PRIORITY_HIGH, background: true };
+    case 'SUBMIT_JOB_LOW':
+      return { priority: PRIORITY_LOW, background: false };
+    case 'SUBMIT_JOB_LOW_BG':
+      return { priority: PRIORITY_LOW, background: true };
+    default: {
+      const exhaustive: never = type;
+      throw new Error(`not a submit: ${String(exhaustive)}`);
+    }
+  }
+}
+
+/**
+ * The key jobs coalesce on within a function, or undefined when this submit never coalesces.
+ * "Empty unique: never coalesced." "Unique `-`: the payload bytes act as the unique" (an empty
+ * payload then counts as no unique). Payload keys are a digest, in their own key space (a leading
+ * NUL, which a decoded unique argument cannot start with), so a big payload is not copied into a
+ * string.
+ */
+export function coalescingKey(unique: string, data: Buffer): string | undefined {
+  if (unique === '') return undefined;
+  if (unique !== '-') return unique;
+  if (data.length === 0) return undefined;
+  return `\0${createHash('sha256').update(data).digest('base64')}`;
+}
+
+/** SUBMIT_JOB_EPOCH's decimal seconds as ms since 1970; 0 (run now) for nonsense, like strtoul. */
+export function epochMs(epoch: string): number {
+  const seconds = Number.parseInt(epoch, 10);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
+}
+
+/**
+ * A job's payload is kept until the job ends: never keep a small view that pins a much larger
+ * socket chunk; copy it. Big payloads assembled by the parser are their own buffer and are kept.
+ */
+export function ownPayload(data: Buffer): Buffer {
+  return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+}
