@@ -1,8 +1,17 @@
 export const x = 1;
-export { Worker } from './worker/worker.ts';
-export type { JobHandler, WorkerEvents } from './worker/worker.ts';
-export type { RegisterOptions, WorkerOptions } from './worker/worker-options.ts';
-export type { WorkerJob } from './worker/worker-job.ts';
+export { defineJob } from './mapreduce/define-job.ts';
+export type {
+  InputFormat,
+  JobDefinition,
+  MapContext,
+  ParamSpec,
+  Params,
+  RecordLocation,
+  ReduceContext,
+  SplitInfo,
+  TaskContext,
+  TaskInfo,
+} from './mapreduce/define-job.ts';
 export { Client } from './client/client.ts';
 export type {
   BackgroundSubmitOptions,
