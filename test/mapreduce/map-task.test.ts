@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import { defineJob } from 'gmr';
+import type { JobDefinition } from 'gmr';
+import { CHUNK_SIZE } from '../../src/mapreduce/encoding.ts';
+import { runMapTask } from '../../src/mapreduce/map-task.ts';
+import type { MapTaskSpec, RecordSource } from '../../src/mapreduce/map-task.ts';
+import { TaskFailure } from '../../src/mapreduce/task-failure.ts';
+import { TaskError } from '../../src/errors.ts';
+
+/** Records from an array; offsets as if each line were followed by '\n' (ASCII-sized is enough here). */
+function arraySource(lines: string[], baseOffset = 0): RecordSource {
+  return async (onRecord, onProgress) => {
+    let offset = baseOffset;
+    lines.forEach((line, i) => {
+      onRecord(line, { line: i + 1, offset });
+      offset += Buffer.byteLength(line) + 1;
+    });
+    onProgress?.(offset - baseOffset);
+    return { records: lines.length, bytes: offset - baseOffset };
+  };
+}
+
+function spec(overrides: Partial<MapTaskSpec> = {}): MapTaskSpec {
+  return { job: 'j', index: 3, partitions: 2, params: {}, split: { path: 'in/a.txt', offset: 0, length: 1000 }, ...overrides };
+}
+
+async function run<Rec, K, V, Out>(job: JobDefinition<Rec, K, V, Out>, lines: string[], s: MapTaskSpec = spec()) {
+  const chunks = new Map<number, Buffer[]>();
+  const summary = await runMapTask(job, s, arraySource(lines, s.split.offset), (p, chunk) => {
+    chunks.set(p, [...(chunks.get(p) ?? []), chunk]);
+  });
+  const parts = new Map<number, string[]>();
+  for (const [p, list] of chunks) parts.set(p, Buffer.concat(list).toString('utf8').split('\n').slice(0, -1));
+  return { summary, parts };
+}
+
+/** FNV-1a 32 via BigInt, written independently of encoding.ts. */
+function fnv(s: string): number {
+  let h = 2166136261n;
+  for (const b of Buffer.from(s)) h = ((h ^ BigInt(b)) * 16777619n) & 0xffffffffn;
+  return Number(h);
+}
+
+const counting = defineJob<string, unknown, number>({
+  map(line, ctx) {
+    for (const word of line.split(' ')) {
+      if (word === '') continue;
+      ctx.emit(/^\d+$/.test(word) ? Number(word) : word === 'obj' ? { o: [1, 'x'] } : word, 1);
+    }
+  },
+  combine: (a, b) => a + b,
+  reduce: (_k, vs) => vs.reduce((a, b) => a + b, 0),
+});
+
+describe('runMapTask with reduce', () => {
+  const lines = ['b a 😀 \uffff 10 9', 'a obj é', '', 'a b obj 10'];
+
+  it('writes one combined partial line per key, routed by FNV-1a and sorted by UTF-8 bytes', async () => {
+    const { summary, parts } = await run(counting, lines);
+    const all = [...(parts.get(0) ?? []), ...(parts.get(1) ?? [])];
+    const expected = new Map([['"a"', 3], ['"b"', 2], ['"😀"', 1], ['"\uffff"', 1], ['10', 2], ['9', 1], ['{"o":[1,"x"]}', 2], ['"é"', 1]]);
+    expect(new Map(all.map((l) => [l.split('\t')[0], Number(l.split('\t')[1])]))).toEqual(expected);
+    expect(all.length).toBe(expected.size);
+    for (const [p, part] of parts) {
+      const keys = part.map((l) => l.split('\t')[0] as string);
+      for (const k of keys) expect(fnv(k) % 2).toBe(p);
+      const sorted = [...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      expect(keys).toEqual(sorted);
+    }
+    expect(summary).toMatchObject({ records: 4, emitted: 13, bytesRead: 39, counters: {} });
+    expect(summary.partitionRecords.reduce((a, b) => a + b)).toBe(expected.size);
+    expect(summary.partitionBytes[0]).toBe(Buffer.byteLength((parts.get(0) ?? []).map((l) => `${l}\n`).join('')));
+  });
+
+  it('writes every pair as its own line without a combiner, equal keys adjacent in emit order', async () => {
+    const job = defineJob<string, string, string>({
+      map: (line, ctx) => ctx.emit(line.split(':')[0] ?? '', line),
+      reduce: (_k, vs) => vs.join(),
+    });
+    const { parts } = await run(job, ['k:1', 'j:1', 'k:2', 'k:3', 'j:2'], spec({ partitions: 1 }));
+    expect(parts.get(0)).toEqual(['"j"\t"j:1"', '"j"\t"j:2"', '"k"\t"k:1"', '"k"\t"k:2"', '"k"\t"k:3"']);
+  });
+
+  it('keeps chunks near 1 MiB and never builds one giant buffer', async () => {
+    const job = defineJob<string, string, string>({
+      map: (line, ctx) => {
+        for (let i = 0; i < 20000; i++) ctx.emit(`${line}-${i}`, 'v'.repeat(100));
+      },
+      reduce: (_k, vs) => vs[0],
+    });
+    const chunks: Buffer[] = [];
+    await runMapTask(job, spec({ partitions: 1 }), arraySource(['a', 'b']), (_p, c) => chunks.push(c));
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+    for (const c of chunks) expect(c.length).toBeLessThanOrEqual(CHUNK_SIZE);
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBeGreaterThan(4 * 1000 * 1000);
+  });
+
+  it('lets teardown emit and reports counters and the latest status', async () => {
+    const statuses: string[] = [];
+    const job = defineJob<string, string, number>({
+      map(line, ctx) {
+        ctx.count('lines');
+        ctx.count('chars', line.length);
+        ctx.status(`at ${ctx.position.line}`);
+      },
+      teardown(ctx) {
+        if ('emit' in ctx) ctx.emit('total', 7);
+      },
+      reduce: (_k, vs) => vs[0],
+    });
+    const chunks: Buffer[] = [];
+    const summary = await runMapTask(job, spec({ partitions: 1, lineBase: 10 }), arraySource(['ab', 'cde']), (_p, c) => chunks.push(c), {
+      onStatus: (m) => statuses.push(m),
+    });
+    expect(Buffer.concat(chunks).toString()).toBe('"total"\t7\n');
+    expect(summary.counters).toEqual({ lines: 2, chars: 5 });
+    expect(summary.status).toBe('at 12');
+    expect(statuses).toEqual(['at 11', 'at 12']);
+  });
+
+  it('fails with the job, split, line and byte when map throws', async () => {
+    const job = defineJob<string, string, number>({
+      map(line) {
+        if (line === 'bad') throw new RangeError('boom');
+      },
+      reduce: () => 1,
+    });
+    const s = spec({ split: { path: 'in/a.txt', offset: 500, length: 100 }, lineBase: 40 });
+    const err = await run(job, ['ok', 'fine', 'bad', 'never'], s).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskFailure);
+    expect(err).toBeInstanceOf(TaskError);
+    const f = err as TaskFailure;
+    expect(f.message).toBe('j map task 3 failed on in/a.txt@500+100, line 43 (byte 508): boom');
+    expect(f).toMatchObject({ code: 'GMR_ERR_TASK', job: 'j', phase: 'map', index: 3, path: 'in/a.txt', offset: 500, length: 100, line: 43, recordOffset: 508 });
+    expect(f.cause).toBeInstanceOf(RangeError);
+  });
+
+  it('reports the failure even when the source swallows the callback error', async () => {
+    const job = defineJob({ map: () => { throw new Error('nope'); }, reduce: () => 1 });
+    const swallowing: RecordSource = async (onRecord) => {
+      for (let i = 0; i < 3; i++) {
+        try {
+          onRecord('x', { line: i + 1, offset: i * 2 });
+        } catch {
+          // a careless source
+        }
+      }
+      return { records: 3, bytes: 6 };
+    };
+    await expect(runMapTask(job, spec(), swallowing, () => undefined)).rejects.toThrow('line 1 (byte 0): nope');
+  });
+
+  it('fails on a key JSON cannot encode, and on a partition out of range', async () => {
+    const undef = defineJob<string, unknown, number>({ map: (_l, ctx) => ctx.emit(undefined, 1), reduce: () => 1 });
+    await expect(run(undef, ['x'])).rejects.toThrow(/line 1 \(byte 0\): expected a JSON-encodable key, received undefined/);
+    const badPartition = defineJob<string, string, number>({ map: (l, ctx) => ctx.emit(l, 1), reduce: () => 1, partition: () => 5 });
+    await expect(run(badPartition, ['x'])).rejects.toThrow(/while partitioning key "x": expected partition\(\) to return an integer in \[0, 2\), received 5/);
+  });
+});
+
+describe('runMapTask without reduce (map-only)', () => {
+  it('formats each emit right away, in record order, into partition 0', async () => {
+    const job = defineJob<string, string, number>({
+      map: (line, ctx) => ctx.emit(`${ctx.split.path}:${ctx.position.line}`, line.length),
+    });
+    const { parts, summary } = await run(job, ['zz', 'a', 'mmm'], spec({ partitions: 5 }));
+    expect([...parts.keys()]).toEqual([0]);
+    expect(parts.get(0)).toEqual(['in/a.txt:1\t2', 'in/a.txt:2\t1', 'in/a.txt:3\t3']);
+    expect(summary.partitionRecords).toEqual([3]);
+  });
+});
+
+describe('input formats', () => {
+  it('csv: the first line of a split at offset 0 is the header, records are objects', async () => {
+    const seen: unknown[] = [];
+    const job = defineJob<Record<string, string>, string, number>({ input: 'csv', map: (r) => void seen.push({ ...r }) });
+    await run(job, ['name,"note, quoted"', 'a,"x ""y"""', 'b,', '']);
+    expect(seen).toEqual([{ name: 'a', 'note, quoted': 'x "y"' }, { name: 'b', 'note, quoted': '' }]);
+  });
+
+  it('csv: a split further in takes the header from the spec, and needs it', async () => {
+    const seen: unknown[] = [];
+    const job = defineJob<Record<string, string>, string, number>({ input: () => 'csv', map: (r) => void seen.push({ ...r }) });
+    const s = spec({ split: { path: 'd.csv', offset: 20, length: 10 }, header: '\ufeffk,v' });
+    await run(job, ['1,2'], s);
+    expect(seen).toEqual([{ k: '1', v: '2' }]);
+    const noHeader = spec({ split: { path: 'd.csv', offset: 20, length: 10 } });
+    await expect(run(job, ['1,2'], noHeader)).rejects.toThrow(/line 1 \(byte 20\): csv input: expected the header line/);
+  });
+
+  it('csv: wrong field count and unterminated quotes fail with the position', async () => {
+    const job = defineJob<Record<string, string>, string, number>({ input: 'csv', map: () => undefined });
+    await expect(run(job, ['a,b', '1,2,3'])).rejects.toThrow(/line 2 \(byte 4\): csv: expected 2 fields \(as in the header\), received 3/);
+    await expect(run(job, ['a,b', '"1,2'])).rejects.toThrow(/line 2 \(byte 4\): unterminated quoted field/);
+  });
+
+  it('json: parses each non-empty line; a parse error is a TaskFailure', async () => {
+    const seen: unknown[] = [];
+    const job = defineJob<unknown, string, number>({ input: 'json', map: (r) => void seen.push(r) });
+    const { summary } = await run(job, ['{"a":1}', '', '  ', '[2]', '"s"']);
+    expect(seen).toEqual([{ a: 1 }, [2], 's']);
+    expect(summary.records).toBe(3);
+    const err = await run(job, ['{"a":1}', '{oops'], spec()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskFailure);
+    expect((err as TaskFailure).message).toMatch(/line 2 \(byte 8\): expected a JSON value, received "\{oops"/);
+  });
+});
