@@ -1,0 +1,176 @@
+/**
+ * Finds and loads job modules.
+ *
+ * A name without '/' (or '\') and without an extension is a built-in job: a module in the `jobs/`
+ * folder next to the package. From `src/mapreduce/load-job.ts` that is `<repo>/jobs/*.ts`; from the
+ * compiled `dist/src/mapreduce/load-job.js` it is `dist/jobs/*.js`; `<name>.js` is tried first.
+ * Anything else is a path relative to `cwd`: `.ts`/`.mts`/`.cts` load through tsx (so user modules
+ * in TypeScript need no build step), `.js`/`.mjs`/`.cjs` through `import()`.
+ * The module's default export must be a job definition: an object with a `map` function.
+ */
+
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { JobDefinitionError, UsageError } from '../errors.ts';
+import type { JobDefinition, LoadedJobDefinition, Params } from './define-job.ts';
+
+export interface LoadedJob {
+  /** The name as given (`wordcount`, `./jobs/top.ts`). */
+  name: string;
+  /** The absolute path of the module file. */
+  source: string;
+  definition: LoadedJobDefinition;
+}
+
+const BUILTIN_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url));
+const BUILTIN_EXTENSIONS = ['.js', '.ts'];
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
+
+export function isBuiltinName(nameOrPath: string): boolean {
+  return !nameOrPath.includes('/') && !nameOrPath.includes('\\') && path.extname(nameOrPath) === '' && nameOrPath !== '';
+}
+
+export async function loadJob(nameOrPath: string, cwd: string = process.cwd()): Promise<LoadedJob> {
+  let source: string;
+  if (isBuiltinName(nameOrPath)) {
+    const found = await findBuiltin(nameOrPath);
+    if (found === undefined) {
+      const available = (await builtinFiles()).map((f) => f.name);
+      throw new JobDefinitionError(`Unknown job "${nameOrPath}"; available: ${available.join(', ')}`);
+    }
+    source = found;
+  } else {
+    source = path.resolve(cwd, nameOrPath);
+    const ext = path.extname(source);
+    if (!TS_EXTENSIONS.has(ext) && !JS_EXTENSIONS.has(ext)) {
+      throw new JobDefinitionError(`Job module ${source}: expected a .ts, .mts, .js or .mjs file, received "${ext || 'no extension'}"`);
+    }
+    if (!(await isFile(source))) throw new JobDefinitionError(`Job module not found: ${source}`);
+  }
+  const definition = await importDefinition(source);
+  return { name: nameOrPath, source, definition };
+}
+
+/** The built-in jobs with their descriptions, sorted by name. */
+export async function listBuiltinJobs(): Promise<Array<{ name: string; description: string }>> {
+  const jobs: Array<{ name: string; description: string }> = [];
+  for (const { name, file } of await builtinFiles()) {
+    const def = await importDefinition(file);
+    jobs.push({ name, description: def.description ?? '' });
+  }
+  return jobs;
+}
+
+/**
+ * Applies the job's param defaults to `given` and checks it: every required param present, and —
+ * when the job declares `params` — no unknown names (a typo would otherwise be silently ignored).
+ * Throws UsageError naming the missing or unknown params and the known ones.
+ */
+export function resolveParams<Rec, K, V, Out>(
+  def: JobDefinition<Rec, K, V, Out>,
+  given: Readonly<Record<string, string>>,
+  jobName = 'this job',
+): Params {
+  const specs = def.params;
+  if (specs === undefined) return Object.freeze({ ...given });
+  const forJob = jobName === 'this job' ? 'for this job' : `for job ${jobName}`;
+  const known = Object.keys(specs);
+  const problems: string[] = [];
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(specs, name)) {
+      problems.push(`Unknown param "${name}" ${forJob}; known: ${known.length > 0 ? known.join(', ') : '(none)'}`);
+    }
+  }
+  const params: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = Object.hasOwn(given, name) ? given[name] : spec.default;
+    if (value !== undefined) params[name] = value;
+    else if (spec.required === true) missing.push(`${name} (${spec.description})`);
+  }
+  if (missing.length > 0) {
+    problems.push(`Missing required param${missing.length > 1 ? 's' : ''} ${forJob}: ${missing.join(', ')}; pass --param name=value`);
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return Object.freeze(params);
+}
+
+async function findBuiltin(name: string): Promise<string | undefined> {
+  for (const ext of BUILTIN_EXTENSIONS) {
+    const file = path.join(BUILTIN_DIR, name + ext);
+    if (await isFile(file)) return file;
+  }
+  return undefined;
+}
+
+/** Job modules directly in the jobs folder (not lib/, not .d.ts), one per name, sorted. */
+async function builtinFiles(): Promise<Array<{ name: string; file: string }>> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir(BUILTIN_DIR);
+  } catch {
+    return [];
+  }
+  const names = new Set<string>();
+  for (const entry of entries) {
+    if (entry.endsWith('.d.ts')) continue;
+    const ext = path.extname(entry);
+    if (BUILTIN_EXTENSIONS.includes(ext)) names.add(entry.slice(0, -ext.length));
+  }
+  const files: Array<{ name: string; file: string }> = [];
+  for (const name of [...names].sort()) {
+    const file = await findBuiltin(name);
+    if (file !== undefined) files.push({ name, file });
+  }
+  return files;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    await fsp.access(file, fsConstants.R_OK);
+    return (await fsp.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function importDefinition(file: string): Promise<LoadedJobDefinition> {
+  const url = pathToFileURL(file).href;
+  let mod: unknown;
+  try {
+    mod = TS_EXTENSIONS.has(path.extname(file)) ? await importTypeScript(url) : ((await import(url)) as unknown);
+  } catch (err) {
+    throw new JobDefinitionError(`Job module ${file} failed to load: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  const def = (mod as { default?: unknown } | null)?.default;
+  if (typeof def !== 'object' || def === null || typeof (def as { map?: unknown }).map !== 'function') {
+    throw new JobDefinitionError(
+      `Job module ${file}: expected a default export made with defineJob({ map, ... }) (an object with a map function), received ${describe(def)}`,
+    );
+  }
+  return def as LoadedJobDefinition;
+}
+
+/**
+ * Imports a TypeScript module. When the host already runs TypeScript (vitest, or tsx itself), a
+ * plain import() works and resolves 'gmr' the host's way (vitest: to the source); otherwise tsx's
+ * tsImport compiles it on the fly.
+ */
+async function importTypeScript(url: string): Promise<unknown> {
+  if (process.env['VITEST'] !== undefined) return (await import(url)) as unknown;
+  const { tsImport } = await import('tsx/esm/api');
+  return (await tsImport(url, import.meta.url)) as unknown;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'default export is undefined (no `export default`)';
+  if (value === null) return 'default export is null';
+  if (typeof value === 'function') return 'default export is a function (call defineJob with an object, do not export a factory)';
+  if (typeof value !== 'object') return `default export is a ${typeof value} (${String(value).slice(0, 40)})`;
+  const keys = Object.keys(value);
+  return `default export is an object without a map function (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
+}
