@@ -1,0 +1,37 @@
+/**
+ * grep: the lines that match a regular expression (map-only, in input order per split).
+ * Params: pattern (required, a JavaScript RegExp source), ignoreCase=true (optional).
+ * Output: `path:line:text`, path relative to the current directory when the file is under it
+ * (else absolute), line the 1-based line number.
+ */
+
+import { defineJob } from 'gmr';
+import type { TaskContext } from 'gmr';
+import { displayPath } from './lib/display-path.ts';
+
+interface GrepState {
+  regex: RegExp;
+  prefix: string;
+}
+
+const states = new WeakMap<TaskContext, GrepState>();
+
+export default defineJob<string, string, string>({
+  description: 'Print the lines matching --param pattern=REGEX (ignoreCase=true to fold case); output path:line:text',
+  params: {
+    pattern: { description: 'JavaScript regular expression to search for', required: true },
+    ignoreCase: { description: 'true to match case-insensitively', default: 'false' },
+  },
+  setup(ctx) {
+    if (!('emit' in ctx)) return;
+    const pattern = ctx.params['pattern'] ?? '';
+    const regex = new RegExp(pattern, ctx.params['ignoreCase'] === 'true' ? 'i' : '');
+    states.set(ctx, { regex, prefix: `${displayPath(ctx.split.path)}:` });
+  },
+  map(line, ctx) {
+    const state = states.get(ctx);
+    if (state === undefined) throw new Error('grep: setup did not run');
+    if (state.regex.test(line)) ctx.emit(`${state.prefix}${ctx.position.line}`, line);
+  },
+  format: (where, line) => `${where}:${line}`,
+});

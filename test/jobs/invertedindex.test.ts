@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import invertedindex from '../../jobs/invertedindex.ts';
+import { parseTsv, runLocal } from './run-local.ts';
+import { generateText, tempFiles } from './text-data.ts';
+
+const PROSE = 'test/fixtures/text/prose.txt';
+
+/** Reference: Perl collects word → set of files; paths printed as given (absolute or cwd-relative). */
+function perlIndex(files: string[]): Map<string, string> {
+  const script =
+    'while (/([\\p{L}\\p{Nd}_\\x27]+)/g) { $f{lc $1}{$ARGV} = 1 } END { print "$_\\t", join("\\t", sort keys %{$f{$_}}), "\\n" for keys %f }';
+  return parseTsv(execFileSync('perl', ['-CSDA', '-ne', script, ...files], { encoding: 'utf8' }));
+}
+
+let cleanup: string | undefined;
+afterEach(async () => {
+  if (cleanup !== undefined) await rm(cleanup, { recursive: true, force: true });
+  cleanup = undefined;
+});
+
+describe('invertedindex', () => {
+  it('matches a Perl reference over generated files and the prose fixture', async () => {
+    const { dir, paths } = await tempFiles({
+      'one.txt': generateText(11, 40),
+      'two.txt': generateText(12, 400),
+      'three.txt': generateText(13, 5),
+    });
+    cleanup = dir;
+    const files = [...paths, PROSE];
+    const run = await runLocal(invertedindex, files, { splitsPerFile: 2, partitions: 3, rechunk: 300 });
+    const reference = perlIndex(files);
+    expect(parseTsv(run.output)).toEqual(reference);
+    expect(parseTsv(run.output).get('hélène')).toBe(PROSE);
+  });
+
+  it('gives the same output with and without the combiner', async () => {
+    const { dir, paths } = await tempFiles({ 'a.txt': generateText(14, 300), 'b.txt': generateText(15, 300) });
+    cleanup = dir;
+    const combined = await runLocal(invertedindex, paths, { partitions: 2 });
+    const uncombined = await runLocal({ ...invertedindex, combine: undefined }, paths, { partitions: 2 });
+    expect(uncombined.output).toBe(combined.output);
+  });
+});
