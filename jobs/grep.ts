@@ -17,6 +17,7 @@ interface GrepState {
 const states = new WeakMap<TaskContext, GrepState>();
 
 export default defineJob<string, string, string>({
+  lineNumbers: true,
   description: 'Print the lines matching --param pattern=REGEX (ignoreCase=true to fold case); output path:line:text',
   params: {
     pattern: { description: 'JavaScript regular expression to search for', required: true },

@@ -82,6 +82,12 @@ export interface ReduceContext extends TaskContext {}
 
 export interface JobDefinition<Rec = string, K = string, V = unknown, Out = V> {
   description?: string;
+  /**
+   * Set when map reads `ctx.position.line` for its output (grep does): the driver then counts the
+   * lines before every split so that line numbers are the file's. Otherwise `position.line` is
+   * the line within the split for splits not at offset 0 (failure reports still name file lines).
+   */
+  lineNumbers?: boolean;
   /** Input format, or a function choosing it per file (e.g. by extension). Default 'lines'. */
   input?: InputFormat | ((path: string, params: Params) => InputFormat);
   /**

@@ -16,7 +16,11 @@ import { JobDefinitionError, UsageError } from '../errors.ts';
 import type { JobDefinition, LoadedJobDefinition, Params } from './define-job.ts';
 
 export interface LoadedJob {
-  /** The name as given (`wordcount`, `./jobs/top.ts`). */
+  /**
+   * The job's name: a built-in's name, or a module's file name without its extension
+   * (`./jobs/top-referrers.ts` → `top-referrers`). Task functions are gmr.map.<name> and
+   * gmr.reduce.<name>, so a driver and workers that name the module differently still agree.
+   */
   name: string;
   /** The absolute path of the module file. */
   source: string;
@@ -50,7 +54,8 @@ export async function loadJob(nameOrPath: string, cwd: string = process.cwd()): 
     if (!(await isFile(source))) throw new JobDefinitionError(`Job module not found: ${source}`);
   }
   const definition = await importDefinition(source);
-  return { name: nameOrPath, source, definition };
+  const name = isBuiltinName(nameOrPath) ? nameOrPath : path.basename(source, path.extname(source));
+  return { name, source, definition };
 }
 
 /** The built-in jobs with their descriptions, sorted by name. */
@@ -146,7 +151,12 @@ async function importDefinition(file: string): Promise<LoadedJobDefinition> {
       cause: err,
     });
   }
-  const def = (mod as { default?: unknown } | null)?.default;
+  let def = (mod as { default?: unknown } | null)?.default;
+  // A .ts file outside an ESM package compiles as CommonJS: its `export default` then arrives as
+  // module.exports.default, one level down.
+  if (typeof def === 'object' && def !== null && !('map' in def) && 'default' in def) {
+    def = (def as { default: unknown }).default;
+  }
   if (typeof def !== 'object' || def === null || typeof (def as { map?: unknown }).map !== 'function') {
     throw new JobDefinitionError(
       `Job module ${file}: expected a default export made with defineJob({ map, ... }) (an object with a map function), received ${describe(def)}`,

@@ -8,12 +8,12 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { Client } from '../client/client.ts';
 import { RunError, UsageError } from '../errors.ts';
 import { resolveInputs, type InputFile } from './input-files.ts';
-import { loadJob, resolveParams } from './load-job.ts';
+import { isBuiltinName, loadJob, resolveParams } from './load-job.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
@@ -137,7 +137,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
 
   const loaded = await loadJob(options.job, cwd);
   const definition = loaded.definition;
-  const params = resolveParams(definition, options.params ?? {}) as Record<string, string>;
+  const params = resolveParams(definition, options.params ?? {}, loaded.name) as Record<string, string>;
   const files: InputFile[] = await resolveInputs(options.input, cwd);
   const output = options.output === undefined ? undefined : resolve(cwd, options.output);
   if (output) await checkOutputDir(output, options.overwrite ?? false);
@@ -178,7 +178,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   }
 
   // Workers load the same module: built-ins by name, user modules by absolute path.
-  const jobSource = loaded.source === 'builtin' || !/[/\\.]/.test(options.job) ? options.job : isAbsolute(options.job) ? options.job : resolve(cwd, options.job);
+  const jobSource = isBuiltinName(options.job) ? options.job : loaded.source;
   let cluster: LocalCluster | undefined;
   let client: Client | undefined;
   const aborter = new AbortController();

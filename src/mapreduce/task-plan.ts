@@ -97,7 +97,7 @@ export async function buildMapTasks(options: {
   ship: boolean;
 }): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
-  const wantsLines = (definition as { lineNumbers?: boolean }).lineNumbers === true;
+  const wantsLines = definition.lineNumbers === true;
   const bases = wantsLines ? await lineBases(options.splits) : new Map<number, number>();
   const headers = new Map<string, string>();
   const tasks: PlannedMapTask[] = [];

@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { REPO_ROOT, runGmr } from '../helpers/gmr-cli.ts';
@@ -122,6 +123,17 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
       expect(r.stdout).toBe('long\t2\nshort\t3\n');
     } finally {
       rmSync(userDir, { recursive: true, force: true });
+    }
+  });
+
+  it('grep prints file line numbers like grep -n, whatever the split size (map-only)', async () => {
+    const reference = execFileSync('grep', ['-n', 'café', 'a.txt', 'sub/b.txt'], { cwd: join(dir, 'in'), encoding: 'utf8' })
+      .replace(/\r$/gm, '');
+    expect(reference.split('\n').length).toBeGreaterThan(10);
+    for (const size of ['41', '4k']) {
+      const r = await runGmr(['run', 'grep', '--input', 'a.txt', '--input', 'sub/b.txt', '--param', 'pattern=café', '--workers', '2', '--split-size', size, '--quiet'], { cwd: join(dir, 'in') });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(reference);
     }
   });
 
