@@ -63,7 +63,7 @@ async function generate(path: string, bytes: number): Promise<void> {
     }
     const chunk = `${lines.join('\n')}\n`;
     written += Buffer.byteLength(chunk);
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(r));
 }

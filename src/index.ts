@@ -1,4 +1,40 @@
-export const x = 1;
+/**
+ * The public surface of gmr, exported by name so it can be read in one screen.
+ */
+export {
+  AbortError,
+  ClosedError,
+  ConnectionError,
+  GearmanError,
+  InputError,
+  JobDefinitionError,
+  JobExceptionError,
+  JobFailedError,
+  OutcomeUnknownError,
+  ProtocolError,
+  RunError,
+  ServerError,
+  TaskError,
+  TimeoutError,
+  UsageError,
+} from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export {
+  CONSTANT_PACKETS,
+  DEFAULT_PORT,
+  PacketParser,
+  encodePacket,
+  encodePacketChunks,
+  packetInfo,
+} from './protocol/index.ts';
+export type { Magic, Packet, PacketOf, PacketType } from './protocol/index.ts';
+export { JobServer } from './server/job-server.ts';
+export type { JobServerOptions } from './server/job-server.ts';
+export { runJob } from './mapreduce/run-job.ts';
+export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/run-job.ts';
+export { startTaskWorker } from './mapreduce/task-worker.ts';
+export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task-worker.ts';
+export { loadJob, listBuiltinJobs } from './mapreduce/load-job.ts';
 export { defineJob } from './mapreduce/define-job.ts';
 export type {
   InputFormat,

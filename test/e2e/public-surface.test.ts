@@ -1,0 +1,36 @@
+/**
+ * The public surface: a plain Node script in the project folder imports gmr by name (the compiled
+ * package, as `npm install` builds it) and gets the documented classes and functions.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, userEnv } from '../helpers/gmr-cli.ts';
+
+describe("import from 'gmr'", () => {
+  it('exposes Client, Worker, AdminClient, JobServer, defineJob and runJob to plain Node', () => {
+    const script = `
+      import { Client, Worker, AdminClient, JobServer, defineJob, runJob, PacketParser, GearmanError } from 'gmr';
+      const job = defineJob({ map(line, ctx) { ctx.emit(line, 1); } });
+      console.log(JSON.stringify([typeof Client, typeof Worker, typeof AdminClient, typeof JobServer, typeof runJob,
+        typeof PacketParser, typeof GearmanError, typeof job.map, typeof JobServer.listen]));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: userEnv(), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function', 'function', 'function', 'function', 'function', 'function', 'function']);
+  });
+
+  it('runs a job end to end through the programmatic core with an embedded server', async () => {
+    const script = `
+      import { runJob } from 'gmr';
+      import { Writable } from 'node:stream';
+      let text = '';
+      const stdout = new Writable({ write(chunk, _e, cb) { text += chunk; cb(); } });
+      const summary = await runJob({ job: 'wordcount', input: ['data/sample/licenses/BSD.txt'], workers: 2, reducers: 2, splitSize: 300, stdout });
+      console.log(JSON.stringify({ lines: text.split('\\n').filter(Boolean).length, mapTasks: summary.mapTasks, reduceTasks: summary.reduceTasks }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: userEnv(), encoding: 'utf8' });
+    const result = JSON.parse(out) as { lines: number; mapTasks: number; reduceTasks: number };
+    expect(result.reduceTasks).toBe(2);
+    expect(result.mapTasks).toBeGreaterThan(2);
+    expect(result.lines).toBeGreaterThan(50);
+  });
+});
