@@ -35,6 +35,8 @@ export interface RunOptions {
   reducers?: number;
   splitSize?: number;
   maxAttempts?: number;
+  /** Abandon a task attempt that takes longer than this (ms) and run it again. Default: no limit. */
+  taskTimeoutMs?: number;
   /**
    * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
    * them in `_bad_records`; the run fails above it. Undefined: any bad record fails the run.
@@ -98,7 +100,12 @@ export interface RunSummary {
   resumedMapTasks: number;
   /** Records skipped with maxBadRecords. */
   badRecords: BadRecord[];
-  tasks: Array<{ phase: string; index: number; input?: string; attempts: Array<{ attempt: number; ms: number; error?: string }> }>;
+  tasks: Array<{
+    phase: string;
+    index: number;
+    input?: string;
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number }>;
+  }>;
 }
 
 function phaseProgress(records: TaskRecord[]): PhaseProgress {
@@ -260,6 +267,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
                 dir,
                 outputName: 'output',
                 maxAttempts,
+                ...(options.taskTimeoutMs === undefined ? {} : { timeoutMs: options.taskTimeoutMs }),
                 signal: aborter.signal,
                 onStatus: report,
               }),
@@ -294,6 +302,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
                   dir: join(temporary, `reduce-${String(p).padStart(5, '0')}`),
                   outputName: 'output',
                   maxAttempts,
+                  ...(options.taskTimeoutMs === undefined ? {} : { timeoutMs: options.taskTimeoutMs }),
                   signal: aborter.signal,
                   onStatus: report,
                 }),
@@ -338,7 +347,12 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         phase: r.phase,
         index: r.index,
         ...(r.input ? { input: r.input } : {}),
-        attempts: r.attempts.map((a) => ({ attempt: a.attempt, ms: a.ms, ...(a.error ? { error: a.error } : {}) })),
+        attempts: r.attempts.map((a) => ({
+          attempt: a.attempt,
+          ms: a.ms,
+          ...(a.error ? { error: a.error } : {}),
+          ...(a.restarts ? { restarts: a.restarts } : {}),
+        })),
       })),
     };
     if (output) {

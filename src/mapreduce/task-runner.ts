@@ -33,6 +33,11 @@ export interface TaskAttempt {
   startedAt: number;
   ms: number;
   error?: string;
+  /**
+   * Times a job server ran this attempt again on another worker (its worker died or timed out):
+   * each restart begins with a new B frame, and what the earlier run sent was discarded.
+   */
+  restarts?: number;
 }
 
 export interface TaskRecord {
@@ -62,6 +67,8 @@ export interface RunTaskOptions {
   /** File name for output frames; partial frames go to `part-<partition>`. */
   outputName: string;
   maxAttempts: number;
+  /** Abandon an attempt after this long (--task-timeout) and run the task again. */
+  timeoutMs?: number;
   /** With --max-bad-records: a record that fails maxAttempts times is skipped, within the budget. */
   badRecords?: BadRecordBudget;
   signal?: AbortSignal;
@@ -72,6 +79,7 @@ interface AttemptOutcome {
   summary?: Record<string, unknown>;
   error?: unknown;
   failure?: RecordFailure;
+  restarts: number;
 }
 
 function errorText(error: unknown): string {
@@ -81,7 +89,7 @@ function errorText(error: unknown): string {
 }
 
 /** One attempt: submit, write frames, resolve with the summary or the error. */
-async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<AttemptOutcome> {
+async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: number): Promise<AttemptOutcome> {
   const { record, dir } = options;
   const fds = new Map<number, number>();
   const open = (key: number, name: string): number => {
@@ -105,9 +113,13 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<At
   let frameError: Error | undefined;
   let failure: RecordFailure | undefined;
   let begun = false;
+  let restarts = 0;
+  // A later attempt gets its own unique key: an abandoned (timed-out) attempt may still be queued
+  // or running on the server, and must not swallow the new one by coalescing.
   const handle = options.client.submit(options.fn, payload, {
-    unique: options.unique,
+    unique: attempt === 1 ? options.unique : `${options.unique}:${attempt}`,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
   handle.on('data', (chunk: Buffer) => {
     if (frameError) return;
@@ -119,6 +131,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<At
         throw new TaskError(`Task ${options.unique}: result stream started without a B frame (incomplete result); retrying`);
       }
       if (frame.kind === 'begin') {
+        if (begun) restarts++;
         begun = true;
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
@@ -145,12 +158,12 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer): Promise<At
     if (frameError) throw frameError;
     const text = result.toString('utf8');
     try {
-      return { summary: JSON.parse(text) as Record<string, unknown> };
+      return { summary: JSON.parse(text) as Record<string, unknown>, restarts };
     } catch {
       throw new TaskError(`Task ${options.unique}: expected a JSON summary in WORK_COMPLETE, received ${JSON.stringify(text.slice(0, 80))}`);
     }
   } catch (error) {
-    return { error, ...(failure ? { failure } : {}) };
+    return { error, restarts, ...(failure ? { failure } : {}) };
   } finally {
     for (const fd of fds.values()) closeSync(fd);
   }
@@ -169,17 +182,18 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   for (let attempt = 1; ; attempt++) {
     const startedAt = Date.now();
     const payload = typeof options.payload === 'function' ? options.payload(skip) : options.payload;
-    const outcome = await attemptTask(options, payload);
+    const outcome = await attemptTask(options, payload, attempt);
+    const restarts = outcome.restarts > 0 ? { restarts: outcome.restarts } : {};
     if (outcome.summary) {
       record.summary = outcome.summary;
-      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt });
+      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, ...restarts });
       record.state = 'done';
       record.bytesDone = record.bytesTotal;
       options.onStatus?.(record);
       return record;
     }
     const text = errorText(outcome.error);
-    record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text });
+    record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text, ...restarts });
     failedInARow++;
     if (options.signal?.aborted) break;
     if (failedInARow < options.maxAttempts) continue;

@@ -28,6 +28,7 @@ Execution:
       --reducers N       reduce tasks (partitions) [default: number of workers]
       --split-size SIZE  bytes per map task, e.g. 64m, 512k [default: input / (4 × workers), 1m..64m]
       --max-attempts N   attempts per task before the run fails [default: 3]
+      --task-timeout SECS  abandon a task attempt that runs longer and run it again
       --max-bad-records N  skip up to N records whose mapper throws (listed in _bad_records)
                          instead of failing the run [default: fail on the first]
       --ship             send split bytes in task payloads (workers without a shared filesystem)
@@ -88,6 +89,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         'split-size': { type: 'string' },
         'max-attempts': { type: 'string' },
         'max-bad-records': { type: 'string' },
+        'task-timeout': { type: 'string' },
         ship: { type: 'boolean', default: false },
         quiet: { type: 'boolean', short: 'q', default: false },
         json: { type: 'boolean', default: false },
@@ -117,6 +119,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   if (maxBadRecords !== undefined && (!Number.isInteger(maxBadRecords) || maxBadRecords < 0)) {
     throw new UsageError(`--max-bad-records expects a whole number >= 0, received "${badText}"`);
   }
+  const timeoutText = values['task-timeout'];
+  const taskTimeoutMs = timeoutText === undefined ? undefined : Math.round(Number(timeoutText) * 1000);
+  if (taskTimeoutMs !== undefined && (!Number.isFinite(taskTimeoutMs) || taskTimeoutMs <= 0)) {
+    throw new UsageError(`--task-timeout expects seconds > 0, received "${timeoutText}"`);
+  }
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
@@ -138,6 +145,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       ...(reducers === undefined ? {} : { reducers }),
       ...(maxAttempts === undefined ? {} : { maxAttempts }),
       ...(maxBadRecords === undefined ? {} : { maxBadRecords }),
+      ...(taskTimeoutMs === undefined ? {} : { taskTimeoutMs }),
       ...(splitSize === undefined ? {} : { splitSize }),
       ship: values.ship,
       stdout: io.stdout,
