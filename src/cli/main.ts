@@ -4,8 +4,8 @@
  * the stack. Returns the exit code; only bin/gmr.js ends the process.
  */
 import { readFileSync } from 'node:fs';
-import { GearmanError, JobDefinitionError, UsageError } from '../errors.ts';
-import { EXIT_FAILED, EXIT_USAGE, type CliIO } from './io.ts';
+import { EXIT_USAGE, type CliIO } from './io.ts';
+import { reportError } from './report-error.ts';
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
 
@@ -58,19 +58,6 @@ export function usage(): string {
     '',
     'Run "gmr <command> --help" for the options of a command.',
   ].join('\n');
-}
-
-export function reportError(error: unknown, io: CliIO): number {
-  if (error instanceof UsageError || error instanceof JobDefinitionError) {
-    io.stderr.write(`gmr: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (error instanceof GearmanError) {
-    io.stderr.write(`gmr: ${error.message}\n`);
-    return EXIT_FAILED;
-  }
-  io.stderr.write(`gmr: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  return EXIT_FAILED;
 }
 
 export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {

@@ -3,9 +3,10 @@
  * (0 only when the output is committed, 1 when the run failed, 2 for usage errors).
  */
 import { parseArgs } from 'node:util';
-import { GearmanError, JobDefinitionError, UsageError } from '../../errors.ts';
+import { GearmanError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/run-job.ts';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIO } from '../io.ts';
+import { EXIT_OK, type CliIO } from '../io.ts';
+import { reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
 
 const HELP = `Usage: gmr run <job> --input PATH [--input PATH…] [options]
@@ -157,15 +158,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
       jsonOut.write(`${JSON.stringify({ ok: false, code, error: (error as Error).message })}\n`);
     }
-    if (error instanceof UsageError || error instanceof JobDefinitionError) {
-      io.stderr.write(`gmr: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    if (error instanceof GearmanError) {
-      io.stderr.write(`gmr: ${error.message}\n`);
-      return EXIT_FAILED;
-    }
-    throw error;
+    return reportError(error, io);
   }
   printer.done();
   if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
