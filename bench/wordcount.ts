@@ -94,10 +94,15 @@ interface Tool {
 
 function tools(corpus: string, dir: string): Tool[] {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  // Programs in files: parallel re-quotes its command, which the ' in the word class would break.
+  const count = join(dir, 'count.awk');
+  const merge = join(dir, 'merge.awk');
+  writeFileSync(count, MAWK_COUNT);
+  writeFileSync(merge, MAWK_MERGE);
   return [
     { name: `gmr run wordcount (embedded, ${CORES} workers)`, command: `node ${q(GMR)} run wordcount --input ${q(corpus)} --quiet --json 2> ${q(join(dir, 'gmr-summary.json'))}` },
-    { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk ${q(MAWK_COUNT)} | mawk ${q(MAWK_MERGE)}` },
-    { name: 'mawk (one process)', command: `mawk ${q(MAWK_COUNT)} ${q(corpus)}` },
+    { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk -f ${q(count)} | mawk -f ${q(merge)}` },
+    { name: 'mawk (one process)', command: `mawk -f ${q(count)} ${q(corpus)}` },
     { name: 'node script (readline + regex + Map)', command: `node -e ${q(NODE_SCRIPT)} ${q(corpus)}` },
     { name: "tr | sort | uniq -c", command: `tr -cs "A-Za-z0-9_'" '\\n' < ${q(corpus)} | tr A-Z a-z | LC_ALL=C sort -S 2G | uniq -c | mawk 'NF == 2 { print $2 "\\t" $1 }'` },
   ];
