@@ -6,7 +6,7 @@
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
  * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
-import { encodePacketChunks, type Packet } from '../protocol/index.ts';
+import { PACKETS, type Packet } from '../protocol/index.ts';
 import { FunctionTable, type Ability } from './functions.ts';
 import { Job, PRIORITY_HIGH, PRIORITY_LOW, type Priority } from './job.ts';
 import { MAX_UNIQUE_BYTES, coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
@@ -29,9 +29,8 @@ export interface BrokerOptions {
   log: (line: string) => void;
 }
 
-function res(packet: Packet): Buffer[] {
-  return encodePacketChunks(packet, 'RES');
-}
+const JOB_CREATED = PACKETS.JOB_CREATED.code;
+const WORK_FAIL = PACKETS.WORK_FAIL.code;
 
 export class JobBroker {
   readonly functions = new FunctionTable();
@@ -66,7 +65,7 @@ export class JobBroker {
       existing.ignored = false;
       if (background) existing.background = true;
       else this.#attach(existing, conn);
-      return conn.sendChunks(res({ type: 'JOB_CREATED', handle: existing.handle }));
+      return conn.send(JOB_CREATED, undefined, existing.handle);
     }
     const limit = fn.maxQueue[priority];
     if (limit > 0 && fn.total >= limit) return conn.sendError('QUEUE_ERROR', 'Job queue is full');
@@ -85,7 +84,7 @@ export class JobBroker {
     this.jobs.set(job.handle, job);
     if (key !== undefined) fn.uniques.set(key, job);
     if (!background) this.#attach(job, conn);
-    conn.sendChunks(res({ type: 'JOB_CREATED', handle: job.handle }));
+    conn.send(JOB_CREATED, undefined, job.handle);
     if (when > Date.now()) this.#schedule(job);
     else this.#enqueue(job);
   }
@@ -152,10 +151,10 @@ export class JobBroker {
     conn.jobs.add(job);
     if (timeoutMs > 0) job.timer = setTimeout(() => this.#timedOut(job), timeoutMs);
     const { handle, fn, unique, data } = job;
-    if (type === 'GRAB_JOB') conn.sendChunks(res({ type: 'JOB_ASSIGN', handle, fn: fn.name, data }));
+    if (type === 'GRAB_JOB') conn.send(PACKETS.JOB_ASSIGN.code, data, handle, fn.name);
     else if (type === 'GRAB_JOB_ALL' && job.reducer !== '') {
-      conn.sendChunks(res({ type: 'JOB_ASSIGN_ALL', handle, fn: fn.name, unique, reducer: job.reducer, data }));
-    } else conn.sendChunks(res({ type: 'JOB_ASSIGN_UNIQ', handle, fn: fn.name, unique, data }));
+      conn.send(PACKETS.JOB_ASSIGN_ALL.code, data, handle, fn.name, unique, job.reducer);
+    } else conn.send(PACKETS.JOB_ASSIGN_UNIQ.code, data, handle, fn.name, unique);
   }
 
   #timedOut(job: Job): void {
@@ -173,24 +172,24 @@ export class JobBroker {
       case 'WORK_STATUS':
         job.numerator = p.numerator;
         job.denominator = p.denominator;
-        return this.#toClients(job, res(p));
+        for (const client of job.clients) client.send(PACKETS.WORK_STATUS.code, undefined, p.handle, p.numerator, p.denominator);
+        return;
       case 'WORK_DATA':
       case 'WORK_WARNING':
-        return this.#toClients(job, res(p));
+        return this.#toClients(job, PACKETS[p.type].code, p.data);
       case 'WORK_COMPLETE':
-      case 'WORK_FAIL':
-        this.#toClients(job, res(p));
+        this.#toClients(job, PACKETS.WORK_COMPLETE.code, p.data);
         return this.#finish(job);
-      case 'WORK_EXCEPTION': {
+      case 'WORK_FAIL':
+        this.#toClients(job, WORK_FAIL, undefined);
+        return this.#finish(job);
+      case 'WORK_EXCEPTION':
         // Clients without OPTION_REQ "exceptions" get WORK_FAIL (without 1.1.20's stray NUL).
-        let exception: Buffer[] | undefined;
-        let fail: Buffer[] | undefined;
         for (const client of job.clients) {
-          if (client.exceptions) client.sendChunks((exception ??= res(p)));
-          else client.sendChunks((fail ??= res({ type: 'WORK_FAIL', handle: job.handle })));
+          if (client.exceptions) client.send(PACKETS.WORK_EXCEPTION.code, p.data, job.handle);
+          else client.send(WORK_FAIL, undefined, job.handle);
         }
         return this.#finish(job);
-      }
       default: {
         const exhaustive: never = p;
         throw new Error(`not a work packet: ${JSON.stringify(exhaustive)}`);
@@ -198,8 +197,9 @@ export class JobBroker {
     }
   }
 
-  #toClients(job: Job, chunks: Buffer[]): void {
-    for (const client of job.clients) client.sendChunks(chunks);
+  /** A packet about the job (its handle, then `data` if given) to every attached client. */
+  #toClients(job: Job, code: number, data: Buffer | undefined): void {
+    for (const client of job.clients) client.send(code, data, job.handle);
   }
 
   /** Forgets a job: the handle and unique are free again, and status says unknown. */
@@ -240,7 +240,7 @@ export class JobBroker {
     const limit = this.#options.jobRetries;
     if (limit > 0 && job.retries >= limit) {
       this.#options.log(`job ${job.handle} (${job.fn.name}) failed after ${job.retries} attempts`);
-      this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+      this.#toClients(job, WORK_FAIL, undefined);
       return this.#finish(job);
     }
     if (job.ignored || (!job.background && job.clients.length === 0)) return this.#finish(job);
@@ -266,7 +266,7 @@ export class JobBroker {
   cancel(handle: string): boolean {
     const job = this.jobs.get(handle);
     if (!job || job.ignored) return false;
-    this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+    this.#toClients(job, WORK_FAIL, undefined);
     if (job.state !== 'running') {
       this.#finish(job);
       return true;
@@ -290,7 +290,7 @@ export class JobBroker {
       if (job.timer) clearTimeout(job.timer);
       job.timer = undefined;
       if (job.background && job.state !== 'running') lost++;
-      this.#toClients(job, res({ type: 'WORK_FAIL', handle: job.handle }));
+      this.#toClients(job, WORK_FAIL, undefined);
     }
     this.jobs.clear();
     return lost;

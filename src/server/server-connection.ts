@@ -2,48 +2,52 @@
  * One peer of the embedded server: a client, a worker, an admin session, or all three at once
  * ("A connection may be client and worker at once"; binary and text may be mixed on one socket).
  *
- * Replies are written straight to the socket. While a chunk of input is processed, every socket
- * written to is corked, and the WriteBatch uncorks them all when the chunk is done, so a burst of
- * pipelined packets leaves as one writev per peer instead of a syscall per packet.
+ * Replies are written straight to the socket, corked until the WriteBatch flushes at the end of
+ * the event-loop turn, so a burst of pipelined packets leaves as one writev per peer instead of a
+ * syscall per packet.
  */
 import type net from 'node:net';
 import { ProtocolError } from '../errors.ts';
-import { CONSTANT_PACKETS, PacketParser, encodePacketChunks, type Magic, type Packet } from '../protocol/index.ts';
+import { CONSTANT_PACKETS, PACKETS, PacketParser, encodePacket, type Magic, type Packet } from '../protocol/index.ts';
 import { runAdminCommand, type AdminContext } from './admin-commands.ts';
 import type { Ability } from './functions.ts';
 import type { Job } from './job.ts';
 import type { JobBroker } from './job-broker.ts';
+import { Outbox } from './outbox.ts';
 
-/** Something that corked its socket and must be uncorked at the end of the turn. */
-export interface Corked {
-  uncork(): void;
+/** Something with output queued, to be written at the end of the turn. */
+export interface Flushable {
+  flush(): void;
 }
 
 /**
- * Connections corked during the current chunk or timer callback. flush() uncorks them; it runs at
- * the end of every input chunk, and on process.nextTick as a safety net for any other writer.
+ * Connections with output queued since the last flush. The flush runs once per event-loop turn (setImmediate,
+ * after the poll phase), so the replies caused by every socket that was readable in this turn
+ * leave together: a client whose jobs were completed by several workers gets one write, not one
+ * per worker packet. That batching is what keeps the syscall count, and the CPU, per job low.
  */
 export class WriteBatch {
-  #pending: Corked[] = [];
-  #scheduled = false;
-  readonly #tick = (): void => {
-    this.#scheduled = false;
+  #pending: Flushable[] = [];
+  #immediate: NodeJS.Immediate | undefined;
+  readonly #run = (): void => {
+    this.#immediate = undefined;
     this.flush();
   };
 
-  add(conn: Corked): void {
+  add(conn: Flushable): void {
     this.#pending.push(conn);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      process.nextTick(this.#tick);
-    }
+    this.#immediate ??= setImmediate(this.#run);
   }
 
   flush(): void {
+    if (this.#immediate) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
     const pending = this.#pending;
     if (pending.length === 0) return;
     this.#pending = [];
-    for (const conn of pending) conn.uncork();
+    for (const conn of pending) conn.flush();
   }
 }
 
@@ -66,7 +70,7 @@ function errorFor(error: ProtocolError): [code: string, text: string] | undefine
   return ['INVALID_PACKET', message];
 }
 
-export class ServerConnection implements Corked {
+export class ServerConnection implements Flushable {
   readonly id: number;
   readonly remoteAddress: string;
   readonly socket: net.Socket;
@@ -88,7 +92,8 @@ export class ServerConnection implements Corked {
   closed = false;
   readonly #ctx: ConnectionContext;
   readonly #parser: PacketParser;
-  #corked = false;
+  readonly #outbox = new Outbox();
+  #queued = false;
 
   constructor(id: number, socket: net.Socket, ctx: ConnectionContext) {
     this.id = id;
@@ -120,8 +125,6 @@ export class ServerConnection implements Corked {
         this.#ctx.log(`connection ${this.#name()}: internal error, closing: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         this.end();
       }
-    } finally {
-      this.#ctx.batch.flush();
     }
   }
 
@@ -139,7 +142,6 @@ export class ServerConnection implements Corked {
     this.#ctx.log(`connection ${this.#name()} closed`);
     this.#ctx.broker.disconnect(this);
     this.#ctx.onClose(this);
-    this.#ctx.batch.flush();
   }
 
   #onPacket(p: Packet, magic: Magic): void {
@@ -205,7 +207,7 @@ export class ServerConnection implements Corked {
         });
       }
       case 'ECHO_REQ':
-        return this.sendPacket({ type: 'ECHO_RES', data: p.data });
+        return this.send(PACKETS.ECHO_RES.code, p.data);
       case 'SET_CLIENT_ID':
         this.clientId = p.id === '' ? '-' : p.id.slice(0, 127);
         return;
@@ -214,7 +216,7 @@ export class ServerConnection implements Corked {
           return this.sendError('UNKNOWN_OPTION', 'Server does not recognize given option');
         }
         this.exceptions = true;
-        return this.sendPacket({ type: 'OPTION_RES', option: p.option });
+        return this.send(PACKETS.OPTION_RES.code, undefined, p.option);
       // Type 5, ALL_YOURS and SUBMIT_JOB_SCHED are not implemented by gearmand either, and the
       // rest are packets only a server sends.
       case 'UNUSED':
@@ -239,49 +241,60 @@ export class ServerConnection implements Corked {
     }
   }
 
-  #write(chunk: Buffer | string): void {
-    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
+  /** Output is queued in the outbox; the WriteBatch flushes it at the end of the turn. */
+  #queue(): boolean {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return false;
+    if (!this.#queued) {
+      this.#queued = true;
       this.#ctx.batch.add(this);
     }
-    this.socket.write(chunk);
+    return true;
   }
 
-  uncork(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
+  flush(): void {
+    this.#queued = false;
+    if (this.#outbox.empty) return;
+    const chunks = this.#outbox.take();
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0] as Buffer);
+      return;
+    }
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
     this.socket.uncork();
   }
 
-  sendChunks(chunks: Buffer[]): void {
-    for (const chunk of chunks) this.#write(chunk);
+  /** A RES packet of up to four text arguments and an optional trailing payload. */
+  send(code: number, data: Buffer | undefined, a?: string, b?: string, c?: string, d?: string): void {
+    if (this.#queue()) this.#outbox.packet(code, data, a, b, c, d);
   }
 
+  /** Any packet, through the generic encoder (for the rare replies with more arguments). */
   sendPacket(packet: Packet): void {
-    this.sendChunks(encodePacketChunks(packet, 'RES'));
+    if (this.#queue()) this.#outbox.bytes(encodePacket(packet, 'RES'));
   }
 
   sendError(code: string, text: string): void {
-    this.sendPacket({ type: 'ERROR', code, text });
+    this.send(PACKETS.ERROR.code, undefined, code, text);
   }
 
   sendNoop(): void {
-    this.#write(CONSTANT_PACKETS.NOOP);
+    if (this.#queue()) this.#outbox.bytes(CONSTANT_PACKETS.NOOP);
   }
 
   sendNoJob(): void {
-    this.#write(CONSTANT_PACKETS.NO_JOB);
+    if (this.#queue()) this.#outbox.bytes(CONSTANT_PACKETS.NO_JOB);
   }
 
   sendText(text: string): void {
-    this.#write(text);
+    if (this.#queue()) this.#outbox.text(text);
   }
 
   /** Closes after pending writes; the 'close' handler does the cleanup. */
   end(): void {
     if (this.socket.destroyed) return;
+    this.flush();
     this.socket.end(() => this.socket.destroy());
   }
 }

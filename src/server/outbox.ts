@@ -1,0 +1,104 @@
+/**
+ * A connection's pending output. Response packets are encoded straight into a slab (no Buffer per
+ * packet), and everything queued since the last flush leaves in one socket.write: with thousands
+ * of small packets a second, Node's per-write stream work costs more than the job logic itself.
+ *
+ * Written regions of a slab are never reused (the socket may still hold them); when a slab is
+ * full a new one is started. Big payloads are queued as their own chunk, never copied.
+ */
+import { HEADER_LENGTH, MAGIC_RES } from '../protocol/index.ts';
+
+const SLAB_BYTES = 16 * 1024;
+/** Payloads at least this big are queued by reference instead of copied into the slab. */
+const COPY_LIMIT = 8 * 1024;
+
+export class Outbox {
+  #slab: Buffer | undefined;
+  /** Start of the part of the slab not yet handed out, and the write position. */
+  #start = 0;
+  #pos = 0;
+  /** Chunks handed out but not yet taken (a full slab's tail, big payloads). */
+  #chunks: Buffer[] = [];
+
+  get empty(): boolean {
+    return this.#pos === this.#start && this.#chunks.length === 0;
+  }
+
+  #reserve(bytes: number): Buffer {
+    const slab = this.#slab;
+    if (slab && this.#pos + bytes <= slab.length) return slab;
+    this.#cut();
+    const fresh = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+    this.#slab = fresh;
+    this.#start = this.#pos = 0;
+    return fresh;
+  }
+
+  /** Moves the slab's unsent bytes to the chunk list. */
+  #cut(): void {
+    if (this.#slab && this.#pos > this.#start) {
+      this.#chunks.push(this.#slab.subarray(this.#start, this.#pos));
+      this.#start = this.#pos;
+    }
+  }
+
+  /**
+   * Appends a RES packet: the text arguments in order (stop at the first undefined), then `data`
+   * (when given) as the last argument. A UTF-16 unit is at most 3 UTF-8 bytes, which bounds the
+   * space to reserve before the real size is known.
+   */
+  packet(code: number, data: Buffer | undefined, a?: string, b?: string, c?: string, d?: string): void {
+    const big = data !== undefined && data.length >= COPY_LIMIT;
+    const textBound = ((a?.length ?? 0) + (b?.length ?? 0) + (c?.length ?? 0) + (d?.length ?? 0)) * 3 + 4;
+    const slab = this.#reserve(HEADER_LENGTH + textBound + (data !== undefined && !big ? data.length : 0));
+    const head = this.#pos;
+    let pos = head + HEADER_LENGTH;
+    if (a !== undefined) {
+      pos += slab.write(a, pos);
+      if (b !== undefined) {
+        slab[pos++] = 0;
+        pos += slab.write(b, pos);
+        if (c !== undefined) {
+          slab[pos++] = 0;
+          pos += slab.write(c, pos);
+          if (d !== undefined) {
+            slab[pos++] = 0;
+            pos += slab.write(d, pos);
+          }
+        }
+      }
+    }
+    if (data !== undefined) {
+      if (a !== undefined) slab[pos++] = 0;
+      if (!big) pos += data.copy(slab, pos);
+    }
+    slab.writeUInt32BE(MAGIC_RES, head);
+    slab.writeUInt32BE(code, head + 4);
+    slab.writeUInt32BE(pos - head - HEADER_LENGTH + (big ? data.length : 0), head + 8);
+    this.#pos = pos;
+    if (big) {
+      this.#cut();
+      this.#chunks.push(data);
+    }
+  }
+
+  /** Appends bytes as they are (constant packets). */
+  bytes(chunk: Buffer): void {
+    const slab = this.#reserve(chunk.length);
+    this.#pos += chunk.copy(slab, this.#pos);
+  }
+
+  /** Appends admin text. */
+  text(text: string): void {
+    const slab = this.#reserve(text.length * 3);
+    this.#pos += slab.write(text, this.#pos);
+  }
+
+  /** Everything queued since the last take, in order. */
+  take(): Buffer[] {
+    this.#cut();
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    return chunks;
+  }
+}
