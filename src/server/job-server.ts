@@ -13,7 +13,8 @@ import { ConnectionError, UsageError } from '../errors.ts';
 import { DEFAULT_PORT } from '../protocol/index.ts';
 import type { AdminContext } from './admin-commands.ts';
 import { JobBroker } from './job-broker.ts';
-import { ServerConnection, WriteBatch, type ConnectionContext } from './server-connection.ts';
+import { ServerConnection, type ConnectionContext } from './server-connection.ts';
+import { WriteBatch } from './write-batch.ts';
 
 export interface JobServerOptions {
   /** Default '127.0.0.1'. */
