@@ -46,6 +46,16 @@ export interface TaskWorker {
   close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * Waits two turns of the event loop. A task's records run synchronously, so a SIGTERM (or the
+ * driver's stdin closing) that arrives meanwhile is only seen in the poll phase of the next turn;
+ * the worker would otherwise deliver the result and grab the next task first, and a draining
+ * worker would run one more task. Two setImmediate hops put that poll phase before the result.
+ */
+async function letSignalsIn(): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 function attemptId(): string {
   return randomBytes(6).toString('hex');
 }
@@ -154,6 +164,7 @@ async function runMapInner(definition: AnyJob, wjob: WorkerJob, header: MapTaskH
       },
     },
   );
+  await letSignalsIn();
   return Buffer.from(JSON.stringify(summary));
 }
 
@@ -186,6 +197,7 @@ async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
     (chunk) => wjob.sendData(outputFrame(chunk)),
   );
   wjob.sendStatus(total, total);
+  await letSignalsIn();
   return Buffer.from(JSON.stringify(summary));
 }
 
