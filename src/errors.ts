@@ -29,10 +29,16 @@ export class GearmanError extends Error {
   }
 }
 
+/** What was wrong with the bytes: lets a server answer with gearmand's matching ERROR code. */
+export type ProtocolFault = 'magic' | 'type' | 'size' | 'arguments' | 'text' | 'other';
+
 /** Bytes on the wire that do not form a valid packet or admin line. */
 export class ProtocolError extends GearmanError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly fault: ProtocolFault;
+
+  constructor(message: string, options?: { cause?: unknown; fault?: ProtocolFault }) {
     super('GMR_ERR_PROTOCOL', message, options);
+    this.fault = options?.fault ?? 'other';
   }
 }
 

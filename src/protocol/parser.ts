@@ -25,6 +25,8 @@ import {
 
 /** Default cap on a packet's declared data size: 1 GiB (gearmand has none; the field is uint32). */
 export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024 * 1024;
+/** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
+const INITIAL_FRAME_CAPACITY = 64 * 1024;
 /** Cap on one admin text line. */
 export const MAX_TEXT_LINE = 64 * 1024;
 
@@ -53,6 +55,7 @@ export function decodeBody(info: PacketInfo, body: Buffer): Packet {
       if (end < 0) {
         throw new ProtocolError(
           `${info.type} expects ${count} arguments separated by NUL bytes, received ${i + 1} in ${body.length} bytes`,
+          { fault: 'arguments' },
         );
       }
     }
@@ -69,9 +72,14 @@ export class PacketParser {
   readonly #allowText: boolean;
   readonly #maxPacketSize: number;
 
-  /** A frame that spans chunks: its buffer (header included) and how much of it is filled. */
+  /**
+   * A frame that spans chunks: its buffer (header included), how much of it is filled, and its
+   * final length. The buffer grows (doubling) with the bytes that really arrive, so a header that
+   * declares a huge size costs memory only as its data comes in.
+   */
   #frame: Buffer | undefined;
   #filled = 0;
+  #frameLength = 0;
   /** A header that spans chunks. */
   #header = Buffer.alloc(HEADER_LENGTH);
   #headerFilled = 0;
@@ -125,8 +133,7 @@ export class PacketParser {
           const { info, size, magic } = this.#readHeader(this.#header, 0);
           if (size === 0) this.#emit(info, magic, this.#header.subarray(0, 0));
           else {
-            this.#frame = Buffer.allocUnsafe(HEADER_LENGTH + size);
-            this.#header.copy(this.#frame, 0);
+            this.#header.copy(this.#startFrame(HEADER_LENGTH + size), 0);
             this.#filled = HEADER_LENGTH;
           }
         }
@@ -149,24 +156,42 @@ export class PacketParser {
         this.#emit(info, magic, chunk.subarray(pos + HEADER_LENGTH, end));
         pos = end;
       } else {
-        this.#frame = Buffer.allocUnsafe(HEADER_LENGTH + size);
-        chunk.copy(this.#frame, 0, pos, length);
+        this.#startFrame(HEADER_LENGTH + size);
+        chunk.copy(this.#reserve(length - pos), 0, pos, length);
         this.#filled = length - pos;
         return;
       }
     }
   }
 
-  #continueFrame(chunk: Buffer, pos: number): number {
+  #startFrame(length: number): Buffer {
+    this.#frameLength = length;
+    const frame = Buffer.allocUnsafe(Math.min(length, INITIAL_FRAME_CAPACITY));
+    this.#frame = frame;
+    return frame;
+  }
+
+  /** Makes room for `bytes` more bytes in the spanning frame; returns its (maybe new) buffer. */
+  #reserve(bytes: number): Buffer {
     const frame = this.#frame as Buffer;
-    const take = Math.min(frame.length - this.#filled, chunk.length - pos);
+    const need = this.#filled + bytes;
+    if (need <= frame.length) return frame;
+    const grown = Buffer.allocUnsafe(Math.min(this.#frameLength, Math.max(need, frame.length * 2)));
+    frame.copy(grown, 0, 0, this.#filled);
+    this.#frame = grown;
+    return grown;
+  }
+
+  #continueFrame(chunk: Buffer, pos: number): number {
+    const take = Math.min(this.#frameLength - this.#filled, chunk.length - pos);
+    const frame = this.#reserve(take);
     chunk.copy(frame, this.#filled, pos, pos + take);
     this.#filled += take;
-    if (this.#filled === frame.length) {
+    if (this.#filled === this.#frameLength) {
       this.#frame = undefined;
       this.#filled = 0;
       const { info, magic } = this.#readHeader(frame, 0);
-      this.#emit(info, magic, frame.subarray(HEADER_LENGTH));
+      this.#emit(info, magic, frame.subarray(HEADER_LENGTH, this.#frameLength));
     }
     return pos + take;
   }
@@ -177,6 +202,7 @@ export class PacketParser {
     if (this.#textLength + (end - pos) > MAX_TEXT_LINE) {
       throw new ProtocolError(
         `Admin text line longer than ${MAX_TEXT_LINE} bytes without a newline (expected a command ending in \\n)`,
+        { fault: 'text' },
       );
     }
     if (newline < 0) {
@@ -207,12 +233,13 @@ export class PacketParser {
     const code = buf.readUInt32BE(pos + 4);
     const info = packetInfoByCode(code);
     if (!info) {
-      throw new ProtocolError(`Unknown packet type ${code}: expected a type between 1 and 42`);
+      throw new ProtocolError(`Unknown packet type ${code}: expected a type between 1 and 42`, { fault: 'type' });
     }
     const size = buf.readUInt32BE(pos + 8);
     if (size > this.#maxPacketSize) {
       throw new ProtocolError(
         `${info.type} packet declares ${size} bytes of data, more than the maximum of ${this.#maxPacketSize}`,
+        { fault: 'size' },
       );
     }
     return { info, size, magic };
@@ -221,6 +248,7 @@ export class PacketParser {
   #badMagic(buf: Buffer, start: number, end: number): never {
     throw new ProtocolError(
       `Bad packet magic: expected 00 52 45 51 (\\0REQ) or 00 52 45 53 (\\0RES), received ${hex(buf, start, Math.min(end, start + 4))}`,
+      { fault: 'magic' },
     );
   }
 

@@ -25,14 +25,25 @@ export interface ConnectionContext {
   readonly onClose: (conn: ServerConnection) => void;
 }
 
-/** gearmand's ERROR code for what our parser rejected (the parser's messages name the fault). */
+/** gearmand's ERROR code for what our parser rejected. */
 function errorFor(error: ProtocolError): [code: string, text: string] | undefined {
-  const message = error.message;
-  if (message.startsWith('Bad packet magic')) return ['INVALID_MAGIC', 'Request magic expected'];
-  if (message.startsWith('Unknown packet type')) return ['INVALID_COMMAND', 'Command not expected'];
-  if (message.includes('more than the maximum')) return ['ARGUMENT_TOO_LARGE', message];
-  if (message.startsWith('Admin text line')) return undefined;
-  return ['INVALID_PACKET', message];
+  switch (error.fault) {
+    case 'magic':
+      return ['INVALID_MAGIC', 'Request magic expected'];
+    case 'type':
+      return ['INVALID_COMMAND', 'Command not expected'];
+    case 'size':
+      return ['ARGUMENT_TOO_LARGE', error.message];
+    case 'text':
+      return undefined;
+    case 'arguments':
+    case 'other':
+      return ['INVALID_PACKET', error.message];
+    default: {
+      const unexpected: never = error.fault;
+      return ['INVALID_PACKET', String(unexpected)];
+    }
+  }
 }
 
 export class ServerConnection implements Flushable {
