@@ -1,8 +1,8 @@
 /**
  * Where the next GRAB_JOB_UNIQ goes. A grab is sent only while the worker has a free slot
  * (running jobs + outstanding grabs < concurrency), so however the servers answer, the worker
- * never holds more than `concurrency` jobs; gearmand lets one connection hold several (§3.2), so a
- * link grabs again as soon as its previous grab is answered. Links are taken round-robin, starting
+ * never holds more than `concurrency` jobs; gearmand lets one connection hold several (§3.2), and
+ * a link that is being assigned jobs pipelines its grabs (ServerLink.canGrab). Links are taken round-robin, starting
  * after the one that grabbed last, so every server gets its turn.
  */
 import type { ServerLink } from './server-link.ts';
@@ -24,7 +24,7 @@ export class GrabScheduler {
       for (let step = 1; step <= count && !picked; step++) {
         const index = (this.#cursor + step) % count;
         const link = links[index];
-        if (link && link.connected && link.state === 'idle') {
+        if (link && link.canGrab) {
           picked = link;
           this.#cursor = index;
         }
@@ -34,8 +34,8 @@ export class GrabScheduler {
     }
   }
 
-  /** A grab was answered (JOB_ASSIGN_UNIQ or NO_JOB), or lost with its connection. */
-  settled(): void {
-    this.#outstanding--;
+  /** `count` grabs were answered (JOB_ASSIGN_UNIQ or NO_JOB), or lost with their connection. */
+  settled(count = 1): void {
+    this.#outstanding -= count;
   }
 }

@@ -4,16 +4,21 @@
  *
  * Grab states (reference §3.5, `GRAB_JOB → NO_JOB → PRE_SLEEP → (sleep) → NOOP → GRAB_JOB`):
  * - `idle`: awake; the worker may send GRAB_JOB_UNIQ when it has a free slot.
- * - `grabbing`: exactly one GRAB_JOB_UNIQ is outstanding; its answer (JOB_ASSIGN_UNIQ or NO_JOB)
- *   is still coming ("Responses to a worker's GRAB_* requests arrive in request order").
+ * - `draining`: a NO_JOB came back while other grabs are still outstanding; no new grabs, and
+ *   PRE_SLEEP follows when the last one is answered.
  * - `sleeping`: PRE_SLEEP was sent after a NO_JOB; only a NOOP makes the link idle again.
+ *
+ * Grabs are pipelined ("Responses to a worker's GRAB_* requests arrive in request order"): after a
+ * wake-up a link probes with one grab; once the server has assigned a job it may have as many
+ * grabs outstanding as the worker has free slots, so a busy worker does not pay a round trip per
+ * job, and an idle one does not flood the server with grabs that all come back NO_JOB.
  */
 import { Connection, type ServerAddress } from '../client/connection.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { CONSTANT_PACKETS } from '../protocol/serializer.ts';
 import type { ActiveJob } from './worker-job.ts';
 
-export type GrabState = 'idle' | 'grabbing' | 'sleeping';
+export type GrabState = 'idle' | 'draining' | 'sleeping';
 
 export interface LinkOptions {
   maxPacketSize: number | undefined;
@@ -25,6 +30,10 @@ export class ServerLink {
   readonly address: string;
   readonly connection: Connection;
   state: GrabState = 'idle';
+  /** GRAB_JOB_UNIQs sent and not yet answered. */
+  pending = 0;
+  /** True once the server assigned a job since the last wake-up: grabs may then be pipelined. */
+  burst = false;
   /** Jobs this server has assigned to us and still holds, by handle. */
   readonly jobs = new Map<string, ActiveJob>();
   /** The last failed connect attempt, for start()'s error message. */
@@ -49,16 +58,31 @@ export class ServerLink {
     return this.connection.connected;
   }
 
+  /** May this link take another grab now? */
+  get canGrab(): boolean {
+    return this.state === 'idle' && this.connected && (this.burst || this.pending === 0);
+  }
+
   /** Sends GRAB_JOB_UNIQ; false if the socket is down. */
   grab(): boolean {
     if (!this.connection.sendRaw(CONSTANT_PACKETS.GRAB_JOB_UNIQ)) return false;
-    this.state = 'grabbing';
+    this.pending++;
     return true;
   }
 
   /** After NO_JOB: PRE_SLEEP, then wait for NOOP. */
   sleep(): void {
+    this.burst = false;
     this.state = this.connection.sendRaw(CONSTANT_PACKETS.PRE_SLEEP) ? 'sleeping' : 'idle';
+  }
+
+  /** The connection is new or lost: nothing outstanding, awake. Returns the grabs that were pending. */
+  reset(): number {
+    const pending = this.pending;
+    this.pending = 0;
+    this.burst = false;
+    this.state = 'idle';
+    return pending;
   }
 
   /** CAN_DO, or CAN_DO_TIMEOUT with the timeout as decimal ASCII milliseconds. */

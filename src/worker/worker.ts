@@ -123,7 +123,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   #createLink(server: { host: string; port: number }): ServerLink {
     const link = new ServerLink(server, this.#options, (l, packet) => this.#onPacket(l, packet));
     link.connection.on('connect', () => {
-      link.state = 'idle';
+      this.#grabs.settled(link.reset());
       if (this.#options.clientId !== undefined) link.connection.send({ type: 'SET_CLIENT_ID', id: this.#options.clientId });
       for (const [fn, registration] of this.#registrations) link.canDo(fn, registration.timeout);
       this.#startSettle?.resolve();
@@ -131,8 +131,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#pump();
     });
     link.connection.on('disconnect', (error) => {
-      if (link.state === 'grabbing') this.#grabs.settled();
-      link.state = 'idle';
+      this.#grabs.settled(link.reset());
       // gearmand requeues these jobs (§3.7); their results cannot be delivered any more.
       for (const job of link.takeJobs()) job.drop(error);
       if (this.#phase !== 'closed') this.#emitSafely('disconnect', link.address, error);
@@ -154,19 +153,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
         link.state = 'idle';
         return this.#pump();
       case 'no-job':
-        if (link.state !== 'grabbing') return this.#emitError(new ProtocolError(`NO_JOB from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
+        if (link.pending === 0) return this.#emitError(new ProtocolError(`NO_JOB from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
+        link.pending--;
         this.#grabs.settled();
-        if (this.#phase === 'started') link.sleep();
+        link.burst = false;
+        if (link.pending > 0) link.state = 'draining';
+        else if (this.#phase === 'started') link.sleep();
         else link.state = 'idle';
         break;
       case 'assign':
-        if (link.state !== 'grabbing') {
+        if (link.pending === 0) {
           // We cannot hand the job back except by disconnecting, which makes gearmand requeue it.
           this.#emitError(new ProtocolError(`${input.type} ${input.handle} from ${link.address} without an outstanding GRAB_JOB_UNIQ`));
           return link.connection.destroySocket();
         }
+        link.pending--;
         this.#grabs.settled();
-        link.state = 'idle';
+        if (link.state === 'draining') {
+          if (link.pending === 0) {
+            if (this.#phase === 'started') link.sleep();
+            else link.state = 'idle';
+          }
+        } else link.burst = true;
         this.#assign(link, input.handle, input.fn, input.unique, input.payload);
         break;
       case 'error': // e.g. JOB_NOT_FOUND for a result that raced a CAN_DO_TIMEOUT expiry on the server

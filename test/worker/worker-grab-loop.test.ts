@@ -1,8 +1,8 @@
 /**
  * The PRE_SLEEP/NOOP loop against a scripted fake job server (reference §3.5). gearmand rarely puts
  * a NOOP between a GRAB and its answer, so a fake server does it on purpose and the test checks
- * the exact packet sequence the worker wrote: one outstanding grab at a time, every job handled
- * exactly once, one grab per wake-up.
+ * the exact packet sequence the worker wrote: one probing grab per wake-up, pipelined grabs (never
+ * more than the free slots) once the server assigns jobs, every job handled exactly once.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,7 +109,7 @@ describe('Worker grab loop against a scripted server', () => {
     ]);
   });
 
-  it('with free slots, grabs again while a job runs, still one GRAB outstanding at a time', async () => {
+  it('with free slots, pipelines grabs once the server assigns jobs, never more than the free slots', async () => {
     const { handled, fake: f, worker: w } = await run(
       [
         [NOOP, assign('H:1', 'a')],
@@ -121,9 +121,15 @@ describe('Worker grab loop against a scripted server', () => {
     await waitFor(() => f.log.includes('PRE_SLEEP') && f.log.filter((t) => t.startsWith('WORK_COMPLETE')).length === 2, 'both jobs and a sleep');
     await w.close();
     expect(handled.sort()).toEqual(['H:1', 'H:2']);
-    // Grabs are strictly sequential: each one follows the previous answer.
+    // One probing grab first; after its assignment the free slots (3 - 1 running) are filled with
+    // pipelined grabs; the last NO_JOB ends in one PRE_SLEEP.
     const grabsAndSleeps = f.log.filter((t) => t === 'GRAB_JOB_UNIQ' || t === 'PRE_SLEEP');
-    expect(grabsAndSleeps).toEqual(['GRAB_JOB_UNIQ', 'GRAB_JOB_UNIQ', 'GRAB_JOB_UNIQ', 'PRE_SLEEP']);
+    expect(grabsAndSleeps[0]).toBe('GRAB_JOB_UNIQ');
+    expect(grabsAndSleeps.at(-1)).toBe('PRE_SLEEP');
+    expect(grabsAndSleeps.filter((t) => t === 'PRE_SLEEP')).toHaveLength(1);
+    // Script: grab 1 → H:1, grab 2 → H:2, grab 3 → NO_JOB, any later grab → NO_JOB.
+    expect(grabsAndSleeps.filter((t) => t === 'GRAB_JOB_UNIQ').length).toBeGreaterThanOrEqual(3);
+    expect(grabsAndSleeps.filter((t) => t === 'GRAB_JOB_UNIQ').length).toBeLessThanOrEqual(4);
     expect(f.log.filter((t) => t.startsWith('WORK_COMPLETE')).sort()).toEqual(['WORK_COMPLETE H:1', 'WORK_COMPLETE H:2']);
   });
 
@@ -149,5 +155,75 @@ describe('Worker grab loop against a scripted server', () => {
     await waitFor(() => f.log.includes('PRE_SLEEP'), 'the worker to sleep');
     await worker.close();
     expect(f.log).toEqual(['CAN_DO', 'GRAB_JOB_UNIQ', 'WORK_COMPLETE H:1', 'GRAB_JOB_UNIQ', 'PRE_SLEEP']);
+  });
+});
+
+describe('Worker grab pipelining against a scripted server', () => {
+  let fake: FakeServer | undefined;
+  let worker: Worker | undefined;
+
+  afterEach(async () => {
+    await worker?.close({ timeoutMs: 1000 });
+    await fake?.close();
+    worker = undefined;
+    fake = undefined;
+  });
+
+  it('has at most one grab outstanding while probing, then up to the free slots', async () => {
+    // Count grabs written before any answer to the second one arrives: the server holds its
+    // answers to grabs 2..n until the test releases them.
+    const log: string[] = [];
+    const held: Array<() => void> = [];
+    const sockets = new Set<net.Socket>();
+    let grabs = 0;
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      const parser = new PacketParser({
+        onPacket: (packet: Packet) => {
+          log.push(packet.type);
+          if (packet.type !== 'GRAB_JOB_UNIQ') return;
+          const n = ++grabs;
+          const reply = n <= 5 ? assign(`H:${n}`, 'x') : NO_JOB;
+          if (n === 1) socket.write(reply);
+          else held.push(() => socket.write(reply));
+        },
+      });
+      socket.on('data', (chunk: Buffer) => parser.push(chunk));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    fake = {
+      port,
+      log,
+      push: () => {},
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    };
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    worker = new Worker({ servers: [`127.0.0.1:${port}`], concurrency: 4 });
+    const done: string[] = [];
+    worker.register('fake-fn', async (job) => {
+      await gate;
+      done.push(job.handle);
+      return 'ok';
+    });
+    await worker.start();
+    // H:1 runs (held by the gate); 3 slots are free, so 3 pipelined grabs go out unanswered.
+    await waitFor(() => log.filter((t) => t === 'GRAB_JOB_UNIQ').length === 4, 'three pipelined grabs');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(log.filter((t) => t === 'GRAB_JOB_UNIQ')).toHaveLength(4);
+    release();
+    // Answer every grab from now on as it comes, until all jobs ran and the worker sleeps.
+    await waitFor(() => {
+      for (const answer of held.splice(0)) answer();
+      return done.length === 5 && log.includes('PRE_SLEEP');
+    }, 'five jobs and a sleep');
+    expect(done.sort()).toEqual(['H:1', 'H:2', 'H:3', 'H:4', 'H:5']);
   });
 });
