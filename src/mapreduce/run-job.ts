@@ -35,7 +35,7 @@ export interface RunOptions {
   reducers?: number;
   splitSize?: number;
   maxAttempts?: number;
-  /** Abandon a task attempt that takes longer than this (ms) and run it again. Default: no limit. */
+  /** Abandon a task attempt that runs on a worker (time in the queue does not count) longer than this (ms) and run it again. Default: no limit. */
   taskTimeoutMs?: number;
   /**
    * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing

@@ -67,7 +67,7 @@ export interface RunTaskOptions {
   /** File name for output frames; partial frames go to `part-<partition>`. */
   outputName: string;
   maxAttempts: number;
-  /** Abandon an attempt after this long (--task-timeout) and run the task again. */
+  /** Abandon an attempt that runs (from its B frame) longer than this (--task-timeout) and run the task again. */
   timeoutMs?: number;
   /** With --max-bad-records: a record that fails maxAttempts times is skipped, within the budget. */
   badRecords?: BadRecordBudget;
@@ -114,12 +114,29 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
   let failure: RecordFailure | undefined;
   let begun = false;
   let restarts = 0;
+  // --task-timeout counts from the moment a worker starts the task (its B frame), not from the
+  // submit: a task waiting in the queue behind others is not hung. A restart starts the clock again.
+  const abandon = new AbortController();
+  let timedOut: TaskError | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const startClock = (): void => {
+    if (options.timeoutMs === undefined) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = new TaskError(
+        `Task ${options.unique}: attempt ${attempt} ran longer than --task-timeout (${options.timeoutMs} ms) on a worker; abandoned (the worker may still be running it)`,
+      );
+      abandon.abort(timedOut);
+    }, options.timeoutMs);
+  };
+  const onRunAbort = (): void => abandon.abort(options.signal?.reason);
+  if (options.signal?.aborted) onRunAbort();
+  else options.signal?.addEventListener('abort', onRunAbort, { once: true });
   // A later attempt gets its own unique key: an abandoned (timed-out) attempt may still be queued
   // or running on the server, and must not swallow the new one by coalescing.
   const handle = options.client.submit(options.fn, payload, {
     unique: attempt === 1 ? options.unique : `${options.unique}:${attempt}`,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    signal: abandon.signal,
   });
   handle.on('data', (chunk: Buffer) => {
     if (frameError) return;
@@ -131,6 +148,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
         throw new TaskError(`Task ${options.unique}: result stream started without a B frame (incomplete result); retrying`);
       }
       if (frame.kind === 'begin') {
+        startClock();
         if (begun) restarts++;
         begun = true;
         // A new attempt on the same handle (the server requeued the job): start over.
@@ -163,8 +181,10 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       throw new TaskError(`Task ${options.unique}: expected a JSON summary in WORK_COMPLETE, received ${JSON.stringify(text.slice(0, 80))}`);
     }
   } catch (error) {
-    return { error, restarts, ...(failure ? { failure } : {}) };
+    return { error: timedOut ?? error, restarts, ...(failure ? { failure } : {}) };
   } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onRunAbort);
     for (const fd of fds.values()) closeSync(fd);
   }
 }
