@@ -14,6 +14,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../test/helpers/random.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -25,17 +26,6 @@ const RUNS = Number(flag('runs', '2'));
 const CORES = availableParallelism();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function generate(path: string, bytes: number): Promise<void> {
   const rand = mulberry32(42);

@@ -1,17 +1,8 @@
 /** Seeded generated text for map/reduce tests: mixed words, accents, apostrophes, CRLF, empty lines. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './random.ts';
+export { mulberry32 } from './random.ts';
 
 const WORDS = [
   'the', 'The', 'gearman', 'Gearman', 'map', 'reduce', "don't", "l'été", 'naïve', 'café', 'Straße',

@@ -12,6 +12,8 @@ import type { MapTaskSpec, MapTaskSummary, RecordSource } from '../../src/mapred
 import { runReduceTask } from '../../src/mapreduce/reduce-task.ts';
 import type { ReduceTaskSummary } from '../../src/mapreduce/reduce-task.ts';
 import type { JobDefinition, Params } from '../../src/mapreduce/define-job.ts';
+import { mulberry32 as prng } from '../helpers/random.ts';
+export { mulberry32 as prng } from '../helpers/random.ts';
 
 export interface LocalRunOptions {
   partitions?: number;
@@ -29,18 +31,6 @@ export interface LocalRun {
   maps: MapTaskSummary[];
   reduces: ReduceTaskSummary[];
   counters: Record<string, number>;
-}
-
-/** Mulberry32: a small seeded PRNG for generated test data. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface PlannedSplit {

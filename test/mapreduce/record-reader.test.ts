@@ -7,6 +7,7 @@ import { InputError } from '../../src/errors.ts';
 import { alignSplit, readBufferRecords, readSplit } from '../../src/mapreduce/record-reader.ts';
 import type { RecordPosition } from '../../src/mapreduce/record-reader.ts';
 import type { Split } from '../../src/mapreduce/splits.ts';
+import { mulberry32 as random } from '../helpers/random.ts';
 
 interface Rec {
   line: string;
@@ -33,17 +34,6 @@ function cut(file: string, size: number, splitSize: number): Split[] {
     splits.push({ index: splits.length, path: file, offset, length: Math.min(splitSize, size - offset), compressed: false, fileSize: size });
   }
   return splits;
-}
-
-/** Mulberry32: a seeded generator, so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function readAll(split: Split, progress?: number[]): Promise<{ recs: Rec[]; lines: number[]; bytes: number; records: number }> {

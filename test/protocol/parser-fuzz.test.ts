@@ -9,22 +9,11 @@ import { ProtocolError } from '../../src/errors.ts';
 import { PACKETS, PacketParser, type PacketType } from '../../src/protocol/index.ts';
 import { MAX_TEXT_LINE } from '../../src/protocol/parser.ts';
 import { PACKET_FIXTURES, ascii, plain } from '../fixtures/packets.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const MAX_PACKET_SIZE = 4096;
 const CASES_PER_SEED = 2500;
 const SEEDS = [1, 42, 0xc0ffee, 20221119];
-
-/** mulberry32: a tiny seeded PRNG, floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   readonly next: () => number;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PACKETS, encodePacket, type Packet, type PacketType } from '../../src/protocol/index.ts';
 import { JobServer } from '../../src/server/job-server.ts';
 import { PacketSocket, adminRaw, show } from '../helpers/packet-socket.ts';
+import { mulberry32 as prng } from '../helpers/random.ts';
 
 let server: JobServer | undefined;
 let sockets: PacketSocket[] = [];
@@ -87,18 +88,6 @@ describe('JobServer and malformed input', () => {
     expect(await healthyJob(s, 'robust-after-text')).toBe('ping-pong');
   });
 });
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = Object.keys(PACKETS) as PacketType[];
 const ADMIN = ['status', 'workers', 'prioritystatus', 'show jobs', 'show unique jobs', 'cancel job H:x:1', 'maxqueue f 1', 'create function f', 'drop function f', 'getpid', 'verbose', 'version', 'bogus'];
