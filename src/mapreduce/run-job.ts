@@ -4,6 +4,7 @@
  * partials to a run folder, runs one reduce task per partition, and commits the output.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
@@ -233,7 +234,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
 
     let resumedTasks = 0;
     const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
-    const fanOut = pLimit(Math.max(2, workers * 2));
+    const inFlight = Math.max(2, workers * 2);
+    const fanOut = pLimit(inFlight);
+    // Every task in flight listens for the run's abort: more than Node's default of 10 is expected.
+    setMaxListeners(inFlight + 10, aborter.signal);
     const failFast = <T>(p: Promise<T>): Promise<T> =>
       p.catch((error: unknown) => {
         aborter.abort(error);
