@@ -63,6 +63,8 @@ describe('a task that hangs (real gearmand, --task-timeout)', () => {
     const driver = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--servers', g.address, '--output', out, '--workers', '8', '--reducers', '2', '--split-size', '3k', '--param', 'mapSleepMs=4', '--task-timeout', '1.5', '--quiet']);
     const result = await exitOf(driver);
     expect(result.code, driver.stderr()).toBe(0);
+    // Nothing on stderr with --quiet (16 tasks in flight once printed a MaxListenersExceededWarning).
+    expect(driver.stderr()).toBe('');
     expect(committedOutput(out)).toBe(expected);
     const manifest = readManifest(out);
     checkManifest(manifest, input, expected);
