@@ -49,7 +49,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   for (let i = 0; i < options.workers; i++) {
     const child = spawn(
       process.execPath,
-      [bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, '--quiet'],
+      // A larger young generation: a map task makes many short-lived strings (measured ~20% faster).
+      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, '--quiet'],
       // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
       // instead of reconnecting forever to a server that is gone.
       { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, GMR_EXIT_WITH_STDIN: '1' } },
