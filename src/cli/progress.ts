@@ -56,15 +56,22 @@ export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'pl
   };
   const timer = setInterval(draw, mode === 'tty' ? 250 : intervalMs);
   timer.unref();
+  let finished = false;
+  const done = (): void => {
+    if (finished) return;
+    finished = true;
+    clearInterval(timer);
+    draw();
+    if (mode === 'tty' && drawn) stderr.write('\n');
+  };
   return {
     update(p) {
+      if (finished) return;
       last = p;
+      // The result may go to the same terminal next: end the live line before it does.
+      if (p.phase === 'commit') return done();
       if (mode === 'tty' && Date.now() - lastDraw > 100) draw();
     },
-    done() {
-      clearInterval(timer);
-      draw();
-      if (mode === 'tty' && drawn) stderr.write('\n');
-    },
+    done,
   };
 }
