@@ -66,6 +66,9 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
   tw.worker.on('disconnect', (address, error) => log(`lost ${address}: ${error.message}; reconnecting`));
   tw.worker.on('job:fail', (job, error) => log(`task ${job.unique} failed: ${error.message}`));
   log(`serving ${tw.names.join(', ')} from ${servers.join(', ')}`);
+  // Reconnect timers are unref'd: while every job server is down nothing else keeps the event loop
+  // alive, and the process would exit (code 13, unsettled await) instead of reconnecting.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
@@ -81,6 +84,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
       process.stdin.resume();
     }
   });
+  clearInterval(keepAlive);
   log('draining: finishing running tasks');
   await tw.close();
   if (io.env?.['GMR_EXIT_WITH_STDIN'] === '1') process.stdin.destroy();
