@@ -6,8 +6,9 @@
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../client/client.ts';
-import { GearmanError, JobExceptionError, TaskError } from '../errors.ts';
+import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../errors.ts';
 import { decodeFrame, type RecordFailure } from './task-protocol.ts';
 
 /** A record skipped with --max-bad-records. */
@@ -189,6 +190,9 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
   }
 }
 
+/** How long, in all, a task waits for a job server to be reachable before such failures count as attempts. */
+const SERVER_OUTAGE_MS = 60_000;
+
 /**
  * Runs a task to success or until maxAttempts attempts have failed (then throws TaskError). With
  * a bad-record budget, a record that made maxAttempts attempts fail is skipped and the task runs
@@ -199,6 +203,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   record.state = 'running';
   const skip: number[] = [];
   let failedInARow = 0;
+  let outageMs = 0;
   for (let attempt = 1; ; attempt++) {
     const startedAt = Date.now();
     const payload = typeof options.payload === 'function' ? options.payload(skip) : options.payload;
@@ -214,8 +219,20 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     }
     const text = errorText(outcome.error);
     record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text, ...restarts });
-    failedInARow++;
     if (options.signal?.aborted) break;
+    if (outcome.error instanceof ConnectionError && outageMs < SERVER_OUTAGE_MS) {
+      // No job server reachable (a restart, say): wait for one instead of spending the task's
+      // attempts within milliseconds. Such attempts do not count, up to SERVER_OUTAGE_MS in all.
+      const delay = Math.min(250 * 2 ** Math.floor(outageMs / 1000), 4000);
+      outageMs += delay;
+      try {
+        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});
+      } catch {
+        break; // the run was aborted
+      }
+      continue;
+    }
+    failedInARow++;
     if (failedInARow < options.maxAttempts) continue;
     const failure = outcome.failure;
     if (options.badRecords && failure && !skip.includes(failure.offset)) {
