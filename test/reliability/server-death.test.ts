@@ -56,15 +56,34 @@ describe('job servers that die mid-run (three real gearmands)', () => {
     const result = await exitOf(driver);
     expect(result.code, driver.stderr()).toBe(0);
     expect(committedOutput(out)).toBe(expected);
-    const manifest = readManifest(out);
-    checkManifest(manifest, input, expected);
-    // The task that was running from a was resubmitted elsewhere and began again there: the driver
-    // counted a restart and kept only the new run's frames.
-    expect(manifest.tasks.some((t) => t.attempts.some((x) => (x.restarts ?? 0) >= 1))).toBe(true);
+    checkManifest(readManifest(out), input, expected);
 
     // Both workers found the restarted b and registered both functions there again.
     await waitForWorkers(b2.address, [mapFn(JOB), reduceFn(JOB)], 2);
     const row = await statusRow(b2.address, mapFn(JOB));
     expect(row?.workers).toBe(2);
+  });
+
+  it('a run whose only job server restarts mid-map waits for it and resubmits its tasks there', async () => {
+    const dir = h.tempDir();
+    const input = slowCorpus(dir);
+    const expected = referenceWordcount(input.files);
+    const g = await gearmand();
+    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--quiet']);
+    await waitForWorkers(g.address, [mapFn(JOB), reduceFn(JOB)], 2);
+    const out = join(dir, 'out');
+    const driver = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--servers', g.address, '--output', out, '--reducers', '2', '--split-size', '3k', '--param', 'mapSleepMs=8', '--quiet']);
+    await waitFor(async () => ((await statusRow(g.address, mapFn(JOB)))?.running ?? 0) >= 1, 'a map task running');
+    await g.kill(); // its queue was in RAM: every queued and running task is gone with it
+    const g2 = await gearmand(g.port);
+
+    const result = await exitOf(driver);
+    expect(result.code, driver.stderr()).toBe(0);
+    expect(committedOutput(out)).toBe(expected);
+    // The driver waited for the server instead of failing the tasks it had there within milliseconds.
+    checkManifest(readManifest(out), input, expected);
+    // The workers outlived the outage (with no server up, they used to exit) and registered again.
+    await waitForWorkers(g2.address, [mapFn(JOB), reduceFn(JOB)], 2);
+    expect((await statusRow(g2.address, mapFn(JOB)))?.workers).toBe(2);
   });
 });
