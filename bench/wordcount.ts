@@ -143,7 +143,25 @@ async function main(): Promise<void> {
     ...results.map((r) => `| ${r.name} | ${r.seconds.toFixed(2)} | ${(size / 1e6 / r.seconds).toFixed(0)} | ${(r.seconds / gmr.seconds).toFixed(2)}× | ${(r.rss / 1024).toFixed(0)} |`),
   ].join('\n');
   console.log(`\n${table}`);
-  writeFileSync(join(ROOT, 'bench', 'last-wordcount.md'), `${table}\n`);
+
+  // The driver's own peak memory must not grow with the input: compare a sixth of the corpus with
+  // all of it (the summary's driverMaxRssBytes is the driver process alone, not its workers).
+  const small = join(dir, 'small.txt');
+  writeFileSync(small, execFileSync('head', ['-c', String(Math.floor(size / 6)), corpus], { maxBuffer: 1 << 30 }));
+  const driverRss = (input: string): number => {
+    const out = execFileSync('node', [GMR, 'run', 'wordcount', '--input', input, '--quiet', '--json', '--output', join(dir, `out-${Date.now()}`)], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    return (JSON.parse(out) as { driverMaxRssBytes: number }).driverMaxRssBytes;
+  };
+  const rssSmall = driverRss(small);
+  const rssLarge = driverRss(corpus);
+  const memory = [
+    '| input | driver peak RSS (MB) |',
+    '|---|---|',
+    `| ${(statSync(small).size / 1e6).toFixed(0)} MB | ${(rssSmall / 1e6).toFixed(0)} |`,
+    `| ${(size / 1e6).toFixed(0)} MB | ${(rssLarge / 1e6).toFixed(0)} |`,
+  ].join('\n');
+  console.log(`\n${memory}`);
+  writeFileSync(join(ROOT, 'bench', 'last-wordcount.md'), `${table}\n\n${memory}\n`);
   if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
 }
 
