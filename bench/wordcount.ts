@@ -94,7 +94,7 @@ function tools(corpus: string, dir: string): Tool[] {
     { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk -f ${q(count)} | mawk -f ${q(merge)}` },
     { name: 'mawk (one process)', command: `mawk -f ${q(count)} ${q(corpus)}` },
     { name: 'node script (readline + regex + Map)', command: `node -e ${q(NODE_SCRIPT)} ${q(corpus)}` },
-    { name: "tr | sort | uniq -c", command: `tr -cs "A-Za-z0-9_'" '\\n' < ${q(corpus)} | tr A-Z a-z | LC_ALL=C sort -S 2G | uniq -c | mawk 'NF == 2 { print $2 "\\t" $1 }'` },
+    { name: 'tr \\| sort \\| uniq -c', command: `tr -cs "A-Za-z0-9_'" '\\n' < ${q(corpus)} | tr A-Z a-z | LC_ALL=C sort -S 2G | uniq -c | mawk 'NF == 2 { print $2 "\\t" $1 }'` },
   ];
 }
 
