@@ -38,13 +38,17 @@ export interface SplitRef {
   compressed: boolean;
 }
 
-export interface MapTaskHeader {
+/** Fields every task header has. */
+interface TaskHeaderBase {
   v: number;
   run: string;
   job: string;
   task: number;
   partitions: number;
   params: Params;
+}
+
+export interface MapTaskHeader extends TaskHeaderBase {
   split: SplitRef;
   /** Lines in the file before the split's first record, for file-absolute line numbers. */
   lineBase?: number;
@@ -59,13 +63,7 @@ export interface MapTaskHeader {
   skip?: number[];
 }
 
-export interface ReduceTaskHeader {
-  v: number;
-  run: string;
-  job: string;
-  task: number;
-  partitions: number;
-  params: Params;
+export interface ReduceTaskHeader extends TaskHeaderBase {
   /** Sorted runs to merge: files on a shared filesystem ... */
   runs?: string[];
   /** ... or the byte lengths of the runs shipped back to back in the body. */
