@@ -38,9 +38,10 @@ function doneTasks(out: string): Map<number, ManifestAttempt[]> {
   return done;
 }
 
+/** The driver's local `gmr worker` children (it may have others: tsx starts an esbuild service to compile a .ts job the first time). */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'gmr\\.js worker '], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
   } catch {
     return []; // pgrep exits 1 when there is none
   }
