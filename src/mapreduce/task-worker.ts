@@ -56,6 +56,17 @@ async function letSignalsIn(): Promise<void> {
   for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Sends the attempt's B frame and lets it leave before the task's synchronous work starts (the
+ * connection batches a turn's writes until the next tick): the driver learns at once that the
+ * attempt began, which starts its --task-timeout clock and lets it count a restart if this worker
+ * dies mid-task.
+ */
+async function begin(wjob: WorkerJob): Promise<void> {
+  wjob.sendData(beginFrame(attemptId()));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 function attemptId(): string {
   return randomBytes(6).toString('hex');
 }
@@ -137,7 +148,7 @@ async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
 }
 
 async function runMapInner(definition: AnyJob, wjob: WorkerJob, header: MapTaskHeader, body: Buffer): Promise<Buffer> {
-  wjob.sendData(beginFrame(attemptId()));
+  await begin(wjob);
   const total = header.split.length;
   let lastStatus = -1;
   const summary = await runMapTask(
@@ -175,7 +186,7 @@ async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
 async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
   const header = raw as unknown as ReduceTaskHeader;
-  wjob.sendData(beginFrame(attemptId()));
+  await begin(wjob);
   let runs: AsyncIterable<Buffer>[];
   let total = 0;
   if (header.shippedRuns) {
