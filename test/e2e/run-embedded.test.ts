@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,21 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(reference);
     }
+  });
+
+  it('reads .gz files as one split each, next to plain files split by bytes', async () => {
+    const input = join(dir, 'gz');
+    mkdirSync(input, { recursive: true });
+    const plain = readFileSync(files[0] as string);
+    writeFileSync(join(input, 'a.txt.gz'), gzipSync(plain));
+    writeFileSync(join(input, 'b.txt'), readFileSync(files[1] as string));
+    const r = await runGmr(['run', 'wordcount', '--input', input, '--workers', '2', '--reducers', '2', '--split-size', '2k', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(expected);
+    const summary = JSON.parse(r.stderr) as { tasks: Array<{ phase: string; input?: string }> };
+    const gzTasks = summary.tasks.filter((t) => t.input?.includes('a.txt.gz'));
+    expect(gzTasks).toHaveLength(1);
+    expect(summary.tasks.filter((t) => t.input?.includes('b.txt')).length).toBeGreaterThan(1);
   });
 
   it('says which jobs exist when the name is wrong, and rejects an empty input', async () => {

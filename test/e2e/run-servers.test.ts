@@ -4,7 +4,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
@@ -71,6 +72,14 @@ describe('gmr run --servers (real gearmand)', () => {
     const shipped = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '1500', '--ship', '--quiet']);
     expect(shipped.code, shipped.stderr).toBe(0);
     expect(shipped.stdout).toBe(expected);
+    // A shipped .gz split carries the compressed file; the worker decompresses it.
+    const gz = join(dir, 'gz');
+    mkdirSync(gz, { recursive: true });
+    writeFileSync(join(gz, 'a.txt.gz'), gzipSync(readFileSync(files[0] as string)));
+    writeFileSync(join(gz, 'b.txt'), readFileSync(files[1] as string));
+    const shippedGz = await runGmr(['run', 'wordcount', '--input', gz, '--servers', g.address, '--reducers', '2', '--split-size', '1500', '--ship', '--quiet']);
+    expect(shippedGz.code, shippedGz.stderr).toBe(0);
+    expect(shippedGz.stdout).toBe(expected);
   });
 
   it('fails fast with a message that says how to start a worker', async () => {
