@@ -81,6 +81,8 @@ interface AttemptOutcome {
   error?: unknown;
   failure?: RecordFailure;
   restarts: number;
+  /** The task crashed worker processes again and again: do not try it again. */
+  fatal?: boolean;
 }
 
 function errorText(error: unknown): string {
@@ -119,6 +121,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
   // submit: a task waiting in the queue behind others is not hung. A restart starts the clock again.
   const abandon = new AbortController();
   let timedOut: TaskError | undefined;
+  let crashed: TaskError | undefined;
   let timer: NodeJS.Timeout | undefined;
   const startClock = (): void => {
     if (options.timeoutMs === undefined) return;
@@ -151,6 +154,15 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       if (frame.kind === 'begin') {
         startClock();
         if (begun) restarts++;
+        if (restarts >= options.maxAttempts) {
+          // Job servers requeue the job of a worker that died, without limit (gearmand's default):
+          // a record that crashes the worker process would take every worker down in turn.
+          crashed = new TaskError(
+            `Task ${options.unique}: ${restarts} worker processes died while running it (a record may crash the worker process, e.g. out of memory); giving up`,
+          );
+          abandon.abort(crashed);
+          return;
+        }
         begun = true;
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
@@ -182,6 +194,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       throw new TaskError(`Task ${options.unique}: expected a JSON summary in WORK_COMPLETE, received ${JSON.stringify(text.slice(0, 80))}`);
     }
   } catch (error) {
+    if (crashed) return { error: crashed, restarts, fatal: true };
     return { error: timedOut ?? error, restarts, ...(failure ? { failure } : {}) };
   } finally {
     clearTimeout(timer);
@@ -219,7 +232,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     }
     const text = errorText(outcome.error);
     record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text, ...restarts });
-    if (options.signal?.aborted) break;
+    if (options.signal?.aborted || outcome.fatal) break;
     if (outcome.error instanceof ConnectionError && outageMs < SERVER_OUTAGE_MS) {
       // No job server reachable (a restart, say): wait for one instead of spending the task's
       // attempts within milliseconds. Such attempts do not count, up to SERVER_OUTAGE_MS in all.
