@@ -40,7 +40,7 @@ export interface RunOptions {
   taskTimeoutMs?: number;
   /**
    * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
-   * them in `_bad_records`; the run fails above it. Undefined: any bad record fails the run.
+   * them in `_bad_records`; the run fails above it. Undefined: the first bad record fails the run.
    */
   maxBadRecords?: number;
   /** External job servers; without them an embedded server and local workers are started. */
