@@ -51,6 +51,8 @@ export class ClientJob implements SlotJob {
   holdsWindow = false;
   /** Servers to try, in order (set at the first dispatch). */
   candidates: ServerSlot[] | undefined;
+  /** The last WORK_WARNING: the failure text a worker sends before WORK_FAIL. */
+  #lastWarning: Buffer | undefined;
   #timer: NodeJS.Timeout | undefined;
   #cleanupAbort: (() => void) | undefined;
   readonly #owner: ClientJobOwner;
@@ -162,6 +164,7 @@ export class ClientJob implements SlotJob {
   }
 
   warning(chunk: Buffer): void {
+    this.#lastWarning = chunk;
     if (this.outcome.foreground) this.outcome.controller.warning(chunk);
   }
 
@@ -170,11 +173,10 @@ export class ClientJob implements SlotJob {
   }
 
   fail(handle: string): void {
-    this.#owner.settle(
-      this,
-      new JobFailedError(handle, `Job "${this.spec.fn}" (${handle}) failed: the job server sent WORK_FAIL`),
-      undefined,
-    );
+    // gmr's Worker (and libgearman-style workers) send the error's message as WORK_WARNING just
+    // before WORK_FAIL, since WORK_FAIL carries no text: name it in the error.
+    const reason = this.#lastWarning === undefined ? 'the job server sent WORK_FAIL' : `${this.#lastWarning.toString('utf8')} (WORK_FAIL)`;
+    this.#owner.settle(this, new JobFailedError(handle, `Job "${this.spec.fn}" (${handle}) failed: ${reason}`), undefined);
   }
 
   exception(handle: string, text: Buffer): void {
