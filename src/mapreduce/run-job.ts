@@ -105,7 +105,7 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
-    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number }>;
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string }>;
   }>;
 }
 
@@ -356,6 +356,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
           ms: a.ms,
           ...(a.error ? { error: a.error } : {}),
           ...(a.restarts ? { restarts: a.restarts } : {}),
+          ...(a.worker ? { worker: a.worker } : {}),
         })),
       })),
     };

@@ -39,6 +39,8 @@ export interface TaskAttempt {
    * each restart begins with a new B frame, and what the earlier run sent was discarded.
    */
   restarts?: number;
+  /** The worker that delivered the result (`host:pid`, from its summary). */
+  worker?: string;
 }
 
 export interface TaskRecord {
@@ -224,7 +226,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     const restarts = outcome.restarts > 0 ? { restarts: outcome.restarts } : {};
     if (outcome.summary) {
       record.summary = outcome.summary;
-      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, ...restarts });
+      const worker = typeof outcome.summary['worker'] === 'string' ? { worker: outcome.summary['worker'] } : {};
+      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, ...restarts, ...worker });
       record.state = 'done';
       record.bytesDone = record.bytesTotal;
       options.onStatus?.(record);

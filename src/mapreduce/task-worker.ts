@@ -4,6 +4,7 @@
  * in a payload is ever executed as code: the payload only names a split, params and runs.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
@@ -66,6 +67,9 @@ async function begin(wjob: WorkerJob): Promise<void> {
   wjob.sendData(beginFrame(attemptId()));
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** Who ran a task, for the run's manifest: `host:pid`. */
+const WORKER_ID = `${hostname()}:${process.pid}`;
 
 function attemptId(): string {
   return randomBytes(6).toString('hex');
@@ -176,7 +180,7 @@ async function runMapInner(definition: AnyJob, wjob: WorkerJob, header: MapTaskH
     },
   );
   await letSignalsIn();
-  return Buffer.from(JSON.stringify(summary));
+  return Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID }));
 }
 
 async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
@@ -209,7 +213,7 @@ async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   );
   wjob.sendStatus(total, total);
   await letSignalsIn();
-  return Buffer.from(JSON.stringify(summary));
+  return Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID }));
 }
 
 /** Loads the job modules, registers their functions and starts serving tasks. */

@@ -66,9 +66,15 @@ describe('gmr run --servers (real gearmand)', () => {
     }
     await waitForWorkers(g, 'gmr.map.wordcount', 2);
     await waitForWorkers(g, 'gmr.reduce.wordcount', 2);
-    const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '2k', '--quiet']);
+    const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '2k', '--quiet', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(expected);
+    // The summary names the worker process that delivered each task: one of the two we started.
+    const summary = JSON.parse(r.stderr.trim()) as { tasks: Array<{ attempts: Array<{ worker?: string }> }> };
+    const pids = new Set(children.map((c) => String(c.pid)));
+    const workers = summary.tasks.flatMap((t) => t.attempts.map((a) => a.worker ?? ''));
+    expect(workers.length).toBeGreaterThan(4);
+    for (const worker of workers) expect(pids.has(worker.split(':').pop() as string), worker).toBe(true);
     const shipped = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '1500', '--ship', '--quiet']);
     expect(shipped.code, shipped.stderr).toBe(0);
     expect(shipped.stdout).toBe(expected);
