@@ -83,8 +83,25 @@ function lineKey(line: Buffer): Buffer {
   return line.subarray(0, tab < 0 ? line.length - 1 : tab);
 }
 
-/** Streams parts to `out`: concatenated in order, or merged by the key column (ties by part order). */
+/** Parts concatenated in order, or merged by the key column (ties by part order). */
+/**
+ * Streams parts to `out`. A reader that goes away early (`gmr run … | head`) ends the stream
+ * quietly, as with other Unix tools: EPIPE is not a failed run.
+ */
 export async function streamParts(paths: Array<string | undefined>, out: NodeJS.WritableStream, merge: boolean): Promise<void> {
+  let onError: (error: NodeJS.ErrnoException) => void = () => {};
+  const closed = new Promise<void>((resolve, reject) => {
+    onError = (error) => (error.code === 'EPIPE' ? resolve() : reject(error));
+    out.once('error', onError);
+  });
+  try {
+    await Promise.race([closed, copyParts(paths, out, merge)]);
+  } finally {
+    out.off('error', onError);
+  }
+}
+
+async function copyParts(paths: Array<string | undefined>, out: NodeJS.WritableStream, merge: boolean): Promise<void> {
   const present = paths.filter((p): p is string => p !== undefined);
   if (!merge) {
     for (const path of present) {

@@ -49,3 +49,17 @@ describe('progress reporting', () => {
     expect(r.stdout).toBe(RESULT);
   });
 });
+
+describe('a reader that stops early', () => {
+  it('ends the output quietly with exit 0 when stdout closes (gmr run … | head -1)', () => {
+    const out = execFileSync('bash', ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(GMR_BIN)} run grep --input data/sample/licenses --param pattern=the --quiet | head -1; echo "exit=\${PIPESTATUS[0]}"`], {
+      cwd: join(GMR_BIN, '..', '..'),
+      env: userEnv(),
+      encoding: 'utf8',
+    });
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^data\/sample\/licenses\/[^:]+:\d+:/);
+    expect(lines[1]).toBe('exit=0');
+  });
+});
