@@ -195,8 +195,17 @@ describe('gmr on several hosts (network namespaces, two gearmand, three isolated
       expect(shipped.code, `${shipped.stderr}\n${diagnostics()}`).toBe(0);
       expect(shipped.stdout).toBe(expected);
       expect(shipped.stdout).toBe(embedded);
-      const summary = JSON.parse(shipped.stderr.trim().split('\n').pop() as string) as { mapTasks: number };
+      const summary = JSON.parse(shipped.stderr.trim().split('\n').pop() as string) as {
+        mapTasks: number;
+        tasks: Array<{ attempts: Array<{ worker?: string }> }>;
+      };
       expect(summary.mapTasks).toBeGreaterThanOrEqual(10);
+      // The work really was spread over the hosts: every result came from one of the three
+      // workers (the manifest names each attempt's worker as host:pid), and more than one did.
+      const workerPids = new Set(workerProcs.map((p) => String(p.pid)));
+      const used = summary.tasks.flatMap((t) => t.attempts.map((a) => (a.worker ?? '').split(':').pop() as string));
+      for (const pid of used) expect(workerPids.has(pid), `worker ${pid} of ${[...workerPids].join(', ')}`).toBe(true);
+      expect(new Set(used).size).toBeGreaterThanOrEqual(2);
       // The driver's run folder lived in its TMPDIR (hidden from the workers) and was removed.
       expect(readdirSync(driverTmp)).toEqual([]);
 
