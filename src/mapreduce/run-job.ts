@@ -260,12 +260,13 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
               report();
               return record;
             }
+            const payload = await task.prepare();
             await failFast(
               runTask({
                 client: client as Client,
                 fn: mapFunctionName(loaded.name),
                 unique: task.unique,
-                payload: badRecords ? task.payloadSkipping : task.payload,
+                payload,
                 ...(badRecords ? { badRecords } : {}),
                 record,
                 dir,

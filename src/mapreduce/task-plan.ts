@@ -16,9 +16,16 @@ export interface PlannedTask {
   bytes: number;
 }
 
-export interface PlannedMapTask extends PlannedTask {
-  /** The payload with records to skip (by byte offset). */
-  payloadSkipping(skip: number[]): Buffer;
+/**
+ * A map task whose payload is built when it is about to be submitted: with --ship the payload
+ * holds the split's bytes, and only the tasks in flight may hold them, or the driver's memory
+ * would grow with the input.
+ */
+export interface PlannedMapTask {
+  unique: string;
+  bytes: number;
+  /** Reads what the payload needs (the shipped bytes) and returns a builder for it. */
+  prepare(): Promise<(skip: number[]) => Buffer>;
 }
 
 /** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
@@ -87,6 +94,26 @@ async function lineBases(splits: Split[]): Promise<Map<number, number>> {
   return bases;
 }
 
+/** The bytes a shipped split carries (see MapTaskHeader.shipped); records where they start. */
+async function shippedBytes(split: Split, header: MapTaskHeader): Promise<Buffer> {
+  if (split.compressed) {
+    header.shipped = { start: 0 };
+    return readFile(split.path);
+  }
+  const { start, end } = await alignSplit(split);
+  header.shipped = { start };
+  const body = Buffer.alloc(Math.max(0, end - start));
+  if (body.length > 0) {
+    const handle = await open(split.path, 'r');
+    try {
+      await handle.read(body, 0, body.length, start);
+    } finally {
+      await handle.close();
+    }
+  }
+  return body;
+}
+
 export async function buildMapTasks(options: {
   runId: string;
   job: string;
@@ -121,30 +148,14 @@ export async function buildMapTasks(options: {
       }
       header.header = line;
     }
-    let body: Buffer | undefined;
-    if (options.ship) {
-      if (split.compressed) {
-        body = await readFile(split.path);
-        header.shipped = { start: 0 };
-      } else {
-        const { start, end } = await alignSplit(split);
-        body = Buffer.alloc(Math.max(0, end - start));
-        if (body.length > 0) {
-          const handle = await open(split.path, 'r');
-          try {
-            await handle.read(body, 0, body.length, start);
-          } finally {
-            await handle.close();
-          }
-        }
-        header.shipped = { start };
-      }
-    }
+    const ship = options.ship;
     tasks.push({
       unique: taskUnique(options.runId, 'm', split.index),
-      payload: encodeTask(header, body),
       bytes: split.length,
-      payloadSkipping: (skip) => encodeTask(skip.length > 0 ? { ...header, skip } : header, body),
+      prepare: async () => {
+        const body = ship ? await shippedBytes(split, header) : undefined;
+        return (skip) => encodeTask(skip.length > 0 ? { ...header, skip } : header, body);
+      },
     });
   }
   return tasks;
