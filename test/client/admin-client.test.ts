@@ -1,19 +1,13 @@
 /** AdminClient against a real gearmand: every command, pipelining, errors and close(). */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, Client } from 'gmr';
 import { ClosedError, ConnectionError, ServerError } from '../../src/errors.ts';
 import { Cleanup, uniqueName } from '../helpers/cleanup.ts';
-import { freePort, startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { freePort, useGearmand } from '../helpers/gearmand.ts';
 import { RawWorker } from '../helpers/raw-worker.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 const cleanup = new Cleanup();
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand?.stop();
-});
 afterEach(async () => {
   await cleanup.run();
 });

@@ -3,23 +3,17 @@
  * window (backpressure), close(), and server replies gearmand only sends in odd cases (scripted
  * with a fake server).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, Client } from 'gmr';
 import { AbortError, ClosedError, JobFailedError, TimeoutError } from '../../src/errors.ts';
 import { Cleanup, uniqueName, until } from '../helpers/cleanup.ts';
 import { FakeServer, rawResponse } from '../helpers/fake-server.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 import { echoHandler, RawWorker, scriptHandler, type JobHandler } from '../helpers/raw-worker.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 const cleanup = new Cleanup();
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand?.stop();
-});
 afterEach(async () => {
   await cleanup.run();
 });

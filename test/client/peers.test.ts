@@ -4,21 +4,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Client, type JobEvent } from 'gmr';
 import { JobExceptionError, JobFailedError } from '../../src/errors.ts';
 import { Cleanup, uniqueName } from '../helpers/cleanup.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 
 const PERL_WORKER = fileURLToPath(new URL('../fixtures/perl/worker.pl', import.meta.url));
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 const cleanup = new Cleanup();
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand?.stop();
-});
 afterEach(async () => {
   await cleanup.run();
 });

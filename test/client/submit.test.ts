@@ -2,22 +2,16 @@
  * Client submits against a real gearmand, with a raw-socket worker (test/helpers/raw-worker.ts):
  * every submit variant, WORK_* events, failures, payload sizes, coalescing, status and echo.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AdminClient, Client, JobHandle, type JobEvent } from 'gmr';
 import { JobExceptionError, JobFailedError, ServerError } from '../../src/errors.ts';
 import { Cleanup, uniqueName, until } from '../helpers/cleanup.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { startGearmand, useGearmand } from '../helpers/gearmand.ts';
 import { echoHandler, RawWorker, scriptHandler, type JobHandler } from '../helpers/raw-worker.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 const cleanup = new Cleanup();
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand?.stop();
-});
 afterEach(async () => {
   await cleanup.run();
 });

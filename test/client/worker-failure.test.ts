@@ -3,22 +3,16 @@
  * with its message in both of the Worker's failure modes (WORK_WARNING + WORK_FAIL by default,
  * WORK_EXCEPTION on request).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.ts';
 import { JobExceptionError, JobFailedError } from '../../src/errors.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 let client: Client | undefined;
 let worker: Worker | undefined;
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand?.stop();
-});
 afterEach(async () => {
   await client?.close();
   await worker?.close({ timeoutMs: 1000 });

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export const GEARMAND_PATH = ['/usr/sbin/gearmand', '/usr/local/sbin/gearmand'].find((p) => existsSync(p));
 
@@ -104,4 +105,19 @@ export async function startGearmand(extraArgs: string[] = [], port?: number): Pr
     stop: () => stop('SIGTERM'),
     kill: () => stop('SIGKILL'),
   };
+}
+
+/**
+ * One real gearmand for a whole test file: started in beforeAll, stopped in afterAll. The returned
+ * object is filled in when the server is up, so tests read `gearmand.address` as usual.
+ */
+export function useGearmand(extraArgs: string[] = []): GearmandHandle {
+  const shared = {} as GearmandHandle;
+  beforeAll(async () => {
+    Object.assign(shared, await startGearmand(extraArgs));
+  });
+  afterAll(async () => {
+    await shared.stop?.();
+  });
+  return shared;
 }

@@ -3,14 +3,14 @@
  * concurrency on one connection.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ServerError } from '../../src/errors.ts';
 import { Worker, type WorkerJob } from '../../src/worker/worker.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 import { RawClient, adminCommand, functionStatus } from '../helpers/raw-client.ts';
 import { deferred, waitFor } from '../helpers/wait-for.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 let worker: Worker | undefined;
 let clients: RawClient[] = [];
 let serverErrors: Error[] = [];
@@ -30,12 +30,6 @@ async function client(): Promise<RawClient> {
   return c;
 }
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand.stop();
-});
 afterEach(async () => {
   await worker?.close({ timeoutMs: 0 });
   worker = undefined;

@@ -3,9 +3,9 @@
  * UUID unique, no exceptions option) and Perl Gearman::Client 2.004 (empty unique, GRAB-era client).
  */
 import { execFile } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Worker, type JobHandler } from '../../src/worker/worker.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 interface Run {
@@ -27,17 +27,11 @@ function run(command: string, args: string[]): Promise<Run> {
 const perl = (script: string, ...args: string[]): Promise<Run> => run('perl', ['-MGearman::Client', '-e', script, ...args]);
 const PERL_CLIENT = 'my ($port, $fn, $arg) = @ARGV; my $c = Gearman::Client->new(job_servers => ["127.0.0.1:$port"]);';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 let worker: Worker | undefined;
 let counter = 0;
 const fnName = (what: string): string => `peer-${what}-${process.pid}-${++counter}`;
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand.stop();
-});
 afterEach(async () => {
   await worker?.close({ timeoutMs: 0 });
   worker = undefined;

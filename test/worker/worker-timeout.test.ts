@@ -3,22 +3,16 @@
  * requeued by the server, not failed; the worker aborts the handler and sends nothing for it (a
  * late result would get ERROR JOB_NOT_FOUND), and the job is served again by a second grab.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { TimeoutError, UsageError } from '../../src/errors.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
+import { useGearmand } from '../helpers/gearmand.ts';
 import { RawClient, functionStatus } from '../helpers/raw-client.ts';
 
-let gearmand: GearmandHandle;
+const gearmand = useGearmand();
 let worker: Worker | undefined;
 let c: RawClient | undefined;
 
-beforeAll(async () => {
-  gearmand = await startGearmand();
-});
-afterAll(async () => {
-  await gearmand.stop();
-});
 afterEach(async () => {
   await worker?.close({ timeoutMs: 0 });
   await c?.close();
