@@ -22,12 +22,8 @@
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { LIBRARIES, type Library } from './lib/libraries.ts';
 import { cpuMs, spawnTs, startGearmand, type LineChild } from './lib/processes.ts';
+import { flag } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
-};
 const JOBS = Number(flag('jobs', '10000'));
 const WARMUP = Number(flag('warmup', '1000'));
 const RUNS = Number(flag('runs', '3'));

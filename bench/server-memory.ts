@@ -15,12 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdminClient } from '../src/client/admin-client.ts';
 import { Client } from '../src/client/client.ts';
 import { rssBytes, spawnTs, startGearmand } from './lib/processes.ts';
+import { flag } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
-};
 const JOBS = Number(flag('jobs', '100000'));
 const PAYLOAD = Number(flag('payload', '32'));
 const SETTLE_MS = 500;

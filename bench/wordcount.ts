@@ -15,12 +15,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../test/helpers/random.ts';
+import { flag, hasFlag } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
-};
 const MB = Number(flag('mb', '300'));
 const RUNS = Number(flag('runs', '2'));
 const CORES = availableParallelism();
@@ -162,7 +158,7 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(`\n${memory}`);
   writeFileSync(join(ROOT, 'bench', 'last-wordcount.md'), `${table}\n\n${memory}\n`);
-  if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
 await main();
