@@ -8,10 +8,11 @@
  * table for repeated words was measured: no faster, the emit's Map lookup dominates.)
  */
 
-const WORD = /[\p{L}\p{Nd}_']+/gu;
+/** A word: a maximal run of Unicode letters, decimal digits, '_' and "'" (global; reset lastIndex). */
+export const WORD = /[\p{L}\p{Nd}_']+/gu;
 
 /** 1 for ASCII word chars ([A-Za-z0-9_']), 2 for upper-case letters, 0 otherwise. */
-const ASCII_CLASS = new Uint8Array(128);
+export const ASCII_CLASS = new Uint8Array(128);
 for (let c = 0x30; c <= 0x39; c++) ASCII_CLASS[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) ASCII_CLASS[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) ASCII_CLASS[c] = 2;

@@ -8,17 +8,10 @@
  * char goes to the regex from the start of the word in progress.
  */
 
-const WORD = /[\p{L}\p{Nd}_']+/gu;
+import { ASCII_CLASS, WORD } from './tokenize.ts';
+
 const FNV_OFFSET = 2166136261;
 const FNV_PRIME = 16777619;
-
-/** 1 for ASCII word chars ([a-z0-9_']), 2 for upper-case letters, 0 otherwise. */
-const ASCII_CLASS = new Uint8Array(128);
-for (let c = 0x30; c <= 0x39; c++) ASCII_CLASS[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) ASCII_CLASS[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) ASCII_CLASS[c] = 2;
-ASCII_CLASS[0x5f] = 1;
-ASCII_CLASS[0x27] = 1;
 
 export class WordCounts {
   #keys: Array<string | undefined>;
