@@ -30,12 +30,12 @@ export {
 export type { Magic, Packet, PacketOf, PacketType } from './protocol/index.ts';
 export { JobServer } from './server/job-server.ts';
 export type { JobServerOptions } from './server/job-server.ts';
-export { runJob } from './mapreduce/run-job.ts';
-export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/run-job.ts';
-export { startTaskWorker } from './mapreduce/task-worker.ts';
-export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task-worker.ts';
-export { loadJob, listBuiltinJobs } from './mapreduce/load-job.ts';
-export { defineJob } from './mapreduce/define-job.ts';
+export { runJob } from './mapreduce/driver/run-job.ts';
+export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/driver/run-job.ts';
+export { startTaskWorker } from './mapreduce/task/task-worker.ts';
+export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task/task-worker.ts';
+export { loadJob, listBuiltinJobs } from './mapreduce/job/load-job.ts';
+export { defineJob } from './mapreduce/job/define-job.ts';
 export type {
   InputFormat,
   JobDefinition,
@@ -47,7 +47,7 @@ export type {
   SplitInfo,
   TaskContext,
   TaskInfo,
-} from './mapreduce/define-job.ts';
+} from './mapreduce/job/define-job.ts';
 export { Client } from './client/client.ts';
 export type {
   BackgroundSubmitOptions,

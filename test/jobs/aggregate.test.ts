@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import aggregate from '../../jobs/aggregate.ts';
-import { TaskFailure } from '../../src/mapreduce/task-failure.ts';
-import { resolveParams } from '../../src/mapreduce/load-job.ts';
+import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
+import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
 import { parseTsv, prng, runLocal } from './run-local.ts';
 import { tempFiles } from './text-data.ts';
 

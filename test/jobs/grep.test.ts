@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import grep from '../../jobs/grep.ts';
-import { resolveParams } from '../../src/mapreduce/load-job.ts';
+import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
 import { UsageError } from '../../src/errors.ts';
 import { runLocal } from './run-local.ts';
 import { generateText, tempFiles } from './text-data.ts';

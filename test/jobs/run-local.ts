@@ -7,11 +7,11 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { runMapTask } from '../../src/mapreduce/map-task.ts';
-import type { MapTaskSpec, MapTaskSummary, RecordSource } from '../../src/mapreduce/map-task.ts';
-import { runReduceTask } from '../../src/mapreduce/reduce-task.ts';
-import type { ReduceTaskSummary } from '../../src/mapreduce/reduce-task.ts';
-import type { JobDefinition, Params } from '../../src/mapreduce/define-job.ts';
+import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
+import type { MapTaskSpec, MapTaskSummary, RecordSource } from '../../src/mapreduce/task/map-task.ts';
+import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
+import type { ReduceTaskSummary } from '../../src/mapreduce/task/reduce-task.ts';
+import type { JobDefinition, Params } from '../../src/mapreduce/job/define-job.ts';
 import { mulberry32 as prng } from '../helpers/random.ts';
 export { mulberry32 as prng } from '../helpers/random.ts';
 

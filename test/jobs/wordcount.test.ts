@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import wordcount from '../../jobs/wordcount.ts';
-import { compareUtf8 } from '../../src/mapreduce/encoding.ts';
+import { compareUtf8 } from '../../src/mapreduce/shuffle/encoding.ts';
 import { parseTsv, runLocal } from './run-local.ts';
 import { generateText, tempFiles } from './text-data.ts';
 

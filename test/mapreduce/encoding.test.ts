@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHUNK_SIZE, compareUtf8, fnv1a32, LineChunker, partitionOf } from '../../src/mapreduce/encoding.ts';
+import { CHUNK_SIZE, compareUtf8, fnv1a32, LineChunker, partitionOf } from '../../src/mapreduce/shuffle/encoding.ts';
 import { prng } from '../jobs/run-local.ts';
 
 /** FNV-1a 32 computed independently: BigInt arithmetic over Buffer.from's UTF-8 bytes. */

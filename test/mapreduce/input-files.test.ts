@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { resolveInputs } from '../../src/mapreduce/input-files.ts';
+import { resolveInputs } from '../../src/mapreduce/driver/input-files.ts';
 
 let root: string;
 

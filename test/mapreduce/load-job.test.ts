@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobDefinitionError, UsageError } from '../../src/errors.ts';
-import { listBuiltinJobs, loadJob, resolveParams } from '../../src/mapreduce/load-job.ts';
-import { runMapTask } from '../../src/mapreduce/map-task.ts';
-import { TaskFailure } from '../../src/mapreduce/task-failure.ts';
+import { listBuiltinJobs, loadJob, resolveParams } from '../../src/mapreduce/job/load-job.ts';
+import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
+import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const USER_JOB = `
@@ -93,7 +93,7 @@ describe('loadJob', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'gmr-load-'));
     await writeFile(path.join(dir, 'mine.mts'), USER_JOB);
     const script = `
-      const { loadJob } = await import(${JSON.stringify(path.join(ROOT, 'src/mapreduce/load-job.ts'))});
+      const { loadJob } = await import(${JSON.stringify(path.join(ROOT, 'src/mapreduce/job/load-job.ts'))});
       const job = await loadJob('mine.mts', ${JSON.stringify(dir)});
       const emitted = [];
       job.definition.map('ab', { emit: (k, v) => emitted.push([k, v]) });

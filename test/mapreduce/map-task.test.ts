@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
 import type { JobDefinition } from 'gmr';
-import { CHUNK_SIZE } from '../../src/mapreduce/encoding.ts';
-import { runMapTask } from '../../src/mapreduce/map-task.ts';
-import type { MapTaskSpec, RecordSource } from '../../src/mapreduce/map-task.ts';
-import { TaskFailure } from '../../src/mapreduce/task-failure.ts';
+import { CHUNK_SIZE } from '../../src/mapreduce/shuffle/encoding.ts';
+import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
+import type { MapTaskSpec, RecordSource } from '../../src/mapreduce/task/map-task.ts';
+import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 import { TaskError } from '../../src/errors.ts';
 
 /** Records from an array; offsets as if each line were followed by '\n' (ASCII-sized is enough here). */

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { alignSplit, readBufferRecords, readSplit } from '../../src/mapreduce/record-reader.ts';
-import type { RecordPosition } from '../../src/mapreduce/record-reader.ts';
-import type { Split } from '../../src/mapreduce/splits.ts';
+import { alignSplit, readBufferRecords, readSplit } from '../../src/mapreduce/task/record-reader.ts';
+import type { RecordPosition } from '../../src/mapreduce/task/record-reader.ts';
+import type { Split } from '../../src/mapreduce/driver/splits.ts';
 import { mulberry32 as random } from '../helpers/random.ts';
 
 interface Rec {

@@ -1,5 +1,5 @@
 /** gmr jobs: list the built-in jobs with their descriptions. */
-import { listBuiltinJobs } from '../../mapreduce/load-job.ts';
+import { listBuiltinJobs } from '../../mapreduce/job/load-job.ts';
 import type { CliIO } from '../io.ts';
 
 export async function jobsCommand(argv: string[], io: CliIO): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { GearmanError, UsageError } from '../../errors.ts';
-import { runJob, type RunSummary } from '../../mapreduce/run-job.ts';
+import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { EXIT_OK, type CliIO } from '../io.ts';
 import { reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';

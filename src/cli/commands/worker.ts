@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
-import { startTaskWorker } from '../../mapreduce/task-worker.ts';
+import { startTaskWorker } from '../../mapreduce/task/task-worker.ts';
 import type { CliIO } from '../io.ts';
 
 const HELP = `Usage: gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]

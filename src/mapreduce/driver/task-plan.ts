@@ -3,10 +3,10 @@
  * (or ship its bytes), reduce tasks name the sorted runs of their partition (or ship them).
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import type { JobDefinition, Params } from './define-job.ts';
-import { alignSplit } from './record-reader.ts';
+import type { JobDefinition, Params } from '../job/define-job.ts';
+import { alignSplit } from '../task/record-reader.ts';
 import type { Split } from './splits.ts';
-import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from './task-protocol.ts';
+import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 
 type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
 

@@ -16,8 +16,8 @@
  * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
  * - WORK_COMPLETE: the task summary as JSON. A failure is WORK_EXCEPTION with a one-line report.
  */
-import { TaskError } from '../errors.ts';
-import type { Params } from './define-job.ts';
+import { TaskError } from '../../errors.ts';
+import type { Params } from '../job/define-job.ts';
 
 export const WIRE_VERSION = 1;
 export const MAP_PREFIX = 'gmr.map.';

@@ -8,11 +8,11 @@ import { hostname } from 'node:os';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { TaskError } from '../errors.ts';
-import { Worker, type WorkerOptions } from '../worker/worker.ts';
-import type { WorkerJob } from '../worker/worker-job.ts';
-import type { JobDefinition, Params } from './define-job.ts';
-import { loadJob } from './load-job.ts';
+import { TaskError } from '../../errors.ts';
+import { Worker, type WorkerOptions } from '../../worker/worker.ts';
+import type { WorkerJob } from '../../worker/worker-job.ts';
+import type { JobDefinition, Params } from '../job/define-job.ts';
+import { loadJob } from '../job/load-job.ts';
 import { runMapTask, type RecordSource } from './map-task.ts';
 import { readBufferRecords, readSplit } from './record-reader.ts';
 import { runReduceTask } from './reduce-task.ts';
@@ -27,7 +27,7 @@ import {
   reduceFunctionName,
   type MapTaskHeader,
   type ReduceTaskHeader,
-} from './task-protocol.ts';
+} from '../shuffle/task-protocol.ts';
 
 // eslint-style note: job definitions are generic over user types; the runtime treats them opaquely.
 type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;

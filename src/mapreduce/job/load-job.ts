@@ -2,8 +2,8 @@
  * Finds and loads job modules.
  *
  * A name without '/' (or '\') and without an extension is a built-in job: a module in the `jobs/`
- * folder next to the package. From `src/mapreduce/load-job.ts` that is `<repo>/jobs/*.ts`; from the
- * compiled `dist/src/mapreduce/load-job.js` it is `dist/jobs/*.js`; `<name>.js` is tried first.
+ * folder next to the package. From `src/mapreduce/job/load-job.ts` that is `<repo>/jobs/*.ts`; from the
+ * compiled `dist/src/mapreduce/job/load-job.js` it is `dist/jobs/*.js`; `<name>.js` is tried first.
  * Anything else is a path relative to `cwd`: `.ts`/`.mts`/`.cts` load through tsx (so user modules
  * in TypeScript need no build step), `.js`/`.mjs`/`.cjs` through `import()`.
  * The module's default export must be a job definition: an object with a `map` function.
@@ -12,7 +12,7 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { JobDefinitionError, UsageError } from '../errors.ts';
+import { JobDefinitionError, UsageError } from '../../errors.ts';
 import type { JobDefinition, LoadedJobDefinition, Params } from './define-job.ts';
 
 export interface LoadedJob {
@@ -27,7 +27,7 @@ export interface LoadedJob {
   definition: LoadedJobDefinition;
 }
 
-const BUILTIN_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url));
+const BUILTIN_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
 const BUILTIN_EXTENSIONS = ['.js', '.ts'];
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);

@@ -11,10 +11,10 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { Client } from '../client/client.ts';
-import { RunError, UsageError } from '../errors.ts';
+import { Client } from '../../client/client.ts';
+import { RunError, UsageError } from '../../errors.ts';
 import { resolveInputs, type InputFile } from './input-files.ts';
-import { isBuiltinName, loadJob, resolveParams } from './load-job.ts';
+import { isBuiltinName, loadJob, resolveParams } from '../job/load-job.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
@@ -23,7 +23,7 @@ import { acquireOutputLock } from './run-lock.ts';
 import { findResumable, loadDoneTask, markTaskDone, writePlan } from './run-state.ts';
 import { BadRecordBudget, runTask, type BadRecord, type TaskRecord } from './task-runner.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
-import { mapFunctionName, reduceFunctionName } from './task-protocol.ts';
+import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
 export interface RunOptions {
   /** Built-in job name or path to a job module. */

@@ -20,8 +20,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../errors.ts';
-import type { Split } from './splits.ts';
+import { InputError } from '../../errors.ts';
+import type { Split } from '../driver/splits.ts';
 
 export interface RecordPosition {
   /** 1-based, counted from the split's first record. */

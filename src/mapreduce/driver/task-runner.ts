@@ -7,9 +7,9 @@
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '../client/client.ts';
-import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../errors.ts';
-import { decodeFrame, type RecordFailure } from './task-protocol.ts';
+import type { Client } from '../../client/client.ts';
+import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../../errors.ts';
+import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {

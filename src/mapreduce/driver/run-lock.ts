@@ -6,7 +6,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RunError } from '../errors.ts';
+import { RunError } from '../../errors.ts';
 
 interface LockInfo {
   pid: number;

@@ -3,7 +3,7 @@
  * the record reader aligns them to lines (see record-reader.ts), so any split size is correct.
  */
 
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../errors.ts';
 import type { InputFile } from './input-files.ts';
 
 export interface Split {

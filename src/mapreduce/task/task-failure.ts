@@ -4,7 +4,7 @@
  * the same facts are fields, so the driver can report and retry without parsing the message.
  */
 
-import { TaskError } from '../errors.ts';
+import { TaskError } from '../../errors.ts';
 
 export interface TaskFailureDetails {
   job: string;

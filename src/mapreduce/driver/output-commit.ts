@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../errors.ts';
 
 export function partName(index: number): string {
   return `part-${String(index).padStart(5, '0')}`;

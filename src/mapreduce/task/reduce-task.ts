@@ -8,10 +8,10 @@
  * Output lines (`format`) are written in key order to `sink` in ~1 MiB chunks.
  */
 
-import { TaskError } from '../errors.ts';
-import { defaultFormat } from './define-job.ts';
-import type { JobDefinition, Params, ReduceContext } from './define-job.ts';
-import { compareUtf8, LineChunker } from './encoding.ts';
+import { TaskError } from '../../errors.ts';
+import { defaultFormat } from '../job/define-job.ts';
+import type { JobDefinition, Params, ReduceContext } from '../job/define-job.ts';
+import { compareUtf8, LineChunker } from '../shuffle/encoding.ts';
 import { TaskState } from './map-task.ts';
 import type { TaskHooks } from './map-task.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';

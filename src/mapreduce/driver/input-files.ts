@@ -9,7 +9,7 @@ import { constants, promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
-import { InputError } from '../errors.ts';
+import { InputError } from '../../errors.ts';
 
 export interface InputFile {
   /** Absolute path. */

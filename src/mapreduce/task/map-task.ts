@@ -11,11 +11,11 @@
  * order, and sent to partition 0; `partitions` is ignored.
  */
 
-import { TaskError } from '../errors.ts';
+import { TaskError } from '../../errors.ts';
 import { CsvSyntaxError, parseCsvLine } from './csv.ts';
-import { defaultFormat } from './define-job.ts';
-import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from './define-job.ts';
-import { compareUtf8, encodeJson, LineChunker, partitionOf } from './encoding.ts';
+import { defaultFormat } from '../job/define-job.ts';
+import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from '../job/define-job.ts';
+import { compareUtf8, encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
 import type { ReadResult, RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 

@@ -5,8 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RunError } from '../errors.ts';
-import { JobServer } from '../server/job-server.ts';
+import { RunError } from '../../errors.ts';
+import { JobServer } from '../../server/job-server.ts';
 
 export interface LocalClusterOptions {
   workers: number;
@@ -26,7 +26,7 @@ export interface LocalCluster {
 
 /** bin/gmr.js of this package, found from this module (src/ or dist/src/). */
 function gmrBin(): string {
-  for (const rel of ['../../bin/gmr.js', '../../../bin/gmr.js']) {
+  for (const rel of ['../../../bin/gmr.js', '../../../../bin/gmr.js']) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }

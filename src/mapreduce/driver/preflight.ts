@@ -2,10 +2,10 @@
  * Before a run on external job servers: check through the admin protocol that every server has
  * workers for the job's functions, and fail fast with a message that says how to start one.
  */
-import { AdminClient } from '../client/admin-client.ts';
-import { parseServerAddress } from '../client/connection.ts';
-import { RunError } from '../errors.ts';
-import { mapFunctionName, reduceFunctionName } from './task-protocol.ts';
+import { AdminClient } from '../../client/admin-client.ts';
+import { parseServerAddress } from '../../client/connection.ts';
+import { RunError } from '../../errors.ts';
+import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
 export async function checkServersHaveWorkers(servers: string[], job: string, needsReduce: boolean): Promise<void> {
   const functions = [mapFunctionName(job), ...(needsReduce ? [reduceFunctionName(job)] : [])];
