@@ -8,6 +8,7 @@ import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { EXIT_OK, type CliIO } from '../io.ts';
 import { reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
+import { endNotifier } from '../notify.ts';
 
 const HELP = `Usage: gmr run <job> --input PATH [--input PATH…] [options]
 
@@ -37,6 +38,9 @@ Execution:
 Reporting:
   -q, --quiet            no progress on stderr
       --json             print a JSON summary (stdout with --output, else stderr)
+      --notify URL       POST the JSON summary to URL when the run commits or fails (3 tries)
+      --on-exit CMD      run CMD with /bin/sh when the run ends, the JSON summary on its stdin
+                         (env GMR_EXIT_CODE, GMR_OUTCOME); neither changes the exit code
   -h, --help             show this help
 
 Exit codes: 0 output committed, 1 run failed, 2 usage error.
@@ -94,6 +98,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         ship: { type: 'boolean', default: false },
         quiet: { type: 'boolean', short: 'q', default: false },
         json: { type: 'boolean', default: false },
+        notify: { type: 'string' },
+        'on-exit': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -127,6 +133,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   }
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
+  const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);
   const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
   const jsonOut = values.output ? io.stdout : io.stderr;
   let summary: RunSummary;
@@ -154,11 +161,12 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     });
   } catch (error) {
     printer.done();
-    if (values.json) {
-      const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
-      jsonOut.write(`${JSON.stringify({ ok: false, code, error: (error as Error).message })}\n`);
-    }
-    return reportError(error, io);
+    const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
+    const failure = { ok: false, job, code, error: (error as Error).message };
+    if (values.json) jsonOut.write(`${JSON.stringify(failure)}\n`);
+    const exitCode = reportError(error, io);
+    await notifyEnd(failure, exitCode);
+    return exitCode;
   }
   printer.done();
   if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
@@ -167,5 +175,6 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       `gmr: ${summary.job} done in ${(summary.timings.totalMs / 1000).toFixed(1)} s: ${summary.mapTasks} map, ${summary.reduceTasks} reduce tasks, output in ${summary.output}\n`,
     );
   }
+  await notifyEnd(summary, EXIT_OK);
   return EXIT_OK;
 }
