@@ -56,6 +56,8 @@ export interface TaskRecord {
   bytesDone: number;
   bytesTotal: number;
   state: 'pending' | 'running' | 'done' | 'failed';
+  /** The unique key the current (or last) attempt was submitted under, for GET_STATUS_UNIQUE. */
+  unique?: string;
 }
 
 export interface RunTaskOptions {
@@ -140,8 +142,9 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
   else options.signal?.addEventListener('abort', onRunAbort, { once: true });
   // A later attempt gets its own unique key: an abandoned (timed-out) attempt may still be queued
   // or running on the server, and must not swallow the new one by coalescing.
+  record.unique = attempt === 1 ? options.unique : `${options.unique}:${attempt}`;
   const handle = options.client.submit(options.fn, payload, {
-    unique: attempt === 1 ? options.unique : `${options.unique}:${attempt}`,
+    unique: record.unique,
     signal: abandon.signal,
   });
   handle.on('data', (chunk: Buffer) => {
