@@ -1,7 +1,7 @@
 /**
  * Progress on stderr: a live line redrawn on a terminal, a plain line every few seconds otherwise.
  */
-import type { PhaseProgress, RunProgress } from '../mapreduce/driver/run-job.ts';
+import type { PhaseProgress, RunProgress } from '../mapreduce/driver/run-progress.ts';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

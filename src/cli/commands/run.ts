@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { GearmanError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
+import { parseSeconds, parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { EXIT_OK, type CliIO } from '../io.ts';
 import { reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
@@ -45,22 +46,6 @@ Reporting:
 
 Exit codes: 0 output committed, 1 run failed, 2 usage error.
 `;
-
-export function parseSize(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`${flag} expects a size like 65536, 512k or 64m, received "${text}"`);
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? '').toLowerCase()] ?? 1;
-  const value = Math.floor(Number(match[1]) * scale);
-  if (value < 1) throw new UsageError(`${flag} must be at least 1 byte, received "${text}"`);
-  return value;
-}
-
-function parseCount(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a whole number >= 1, received "${text}"`);
-  return n;
-}
 
 function parseParams(list: string[]): Record<string, string> {
   const params: Record<string, string> = {};
@@ -116,21 +101,12 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   if (!job) throw new UsageError('gmr run needs a job: gmr run wordcount --input data/ (see gmr jobs)');
   if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (inputs go after --input)`);
   const input = splitList(values.input);
-  if (input.length === 0) throw new UsageError('gmr run needs --input with files, folders or globs');
   const servers = values.servers === undefined ? undefined : splitList([values.servers]);
-  const workers = parseCount(values.workers, '--workers');
-  const reducers = parseCount(values.reducers, '--reducers');
-  const maxAttempts = parseCount(values['max-attempts'], '--max-attempts');
-  const badText = values['max-bad-records'];
-  const maxBadRecords = badText === undefined ? undefined : Number(badText);
-  if (maxBadRecords !== undefined && (!Number.isInteger(maxBadRecords) || maxBadRecords < 0)) {
-    throw new UsageError(`--max-bad-records expects a whole number >= 0, received "${badText}"`);
-  }
-  const timeoutText = values['task-timeout'];
-  const taskTimeoutMs = timeoutText === undefined ? undefined : Math.round(Number(timeoutText) * 1000);
-  if (taskTimeoutMs !== undefined && (!Number.isFinite(taskTimeoutMs) || taskTimeoutMs <= 0)) {
-    throw new UsageError(`--task-timeout expects seconds > 0, received "${timeoutText}"`);
-  }
+  const workers = parseWhole(values.workers, '--workers', 1);
+  const reducers = parseWhole(values.reducers, '--reducers', 1);
+  const maxAttempts = parseWhole(values['max-attempts'], '--max-attempts', 1);
+  const maxBadRecords = parseWhole(values['max-bad-records'], '--max-bad-records', 0);
+  const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout');
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);

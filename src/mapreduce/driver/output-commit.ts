@@ -10,10 +10,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { UsageError } from '../../errors.ts';
-
-export function partName(index: number): string {
-  return `part-${String(index).padStart(5, '0')}`;
-}
+import { partName } from './part-names.ts';
 
 /** Refuses an existing non-empty output folder unless overwrite is set. */
 export async function checkOutputDir(dir: string, overwrite: boolean): Promise<void> {

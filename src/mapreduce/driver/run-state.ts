@@ -6,6 +6,7 @@
  */
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { partIndex } from './part-names.ts';
 import type { TaskAttempt, TaskRecord } from './task-runner.ts';
 
 export interface RunPlan {
@@ -67,8 +68,8 @@ export async function loadDoneTask(taskDir: string, record: TaskRecord): Promise
   record.state = 'done';
   record.bytesDone = record.bytesTotal;
   for (const name of await readdir(taskDir)) {
-    const match = /^part-(\d+)$/.exec(name);
-    if (match) record.files.set(Number(match[1]), join(taskDir, name));
+    const partition = partIndex(name);
+    if (partition !== undefined) record.files.set(partition, join(taskDir, name));
   }
   return true;
 }

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../client/client.ts';
 import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../../errors.ts';
 import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
+import { partName } from './part-names.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {
@@ -176,7 +177,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       } else if (frame.kind === 'failure') {
         failure = frame.failure;
       } else if (frame.kind === 'partial') {
-        writeSync(open(frame.partition, `part-${String(frame.partition).padStart(5, '0')}`), frame.data);
+        writeSync(open(frame.partition, partName(frame.partition)), frame.data);
       } else {
         writeSync(open(-1, options.outputName), frame.data);
       }

@@ -1,0 +1,102 @@
+/**
+ * What a run takes (`RunOptions`), checked in one place for the library and the CLI alike: the CLI
+ * turns flag text into values with the parsers below, runJob checks the values, and both speak
+ * with one wording: `--workers expects a whole number >= 1, received "two"`.
+ */
+import { UsageError } from '../../errors.ts';
+import type { RunProgress } from './run-progress.ts';
+
+export interface RunOptions {
+  /** Built-in job name or path to a job module. */
+  job: string;
+  input: string[];
+  /** Output folder; without it the result goes to `stdout`. */
+  output?: string;
+  overwrite?: boolean;
+  params?: Record<string, string>;
+  reducers?: number;
+  splitSize?: number;
+  maxAttempts?: number;
+  /** Abandon a task attempt that runs on a worker (time in the queue does not count) longer than this (ms) and run it again. Default: no limit. */
+  taskTimeoutMs?: number;
+  /**
+   * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
+   * them in `_bad_records`; the run fails above it. Undefined: the first bad record fails the run.
+   */
+  maxBadRecords?: number;
+  /** External job servers; without them an embedded server and local workers are started. */
+  servers?: string[];
+  /** Local worker processes (embedded mode). Default: one per core. */
+  workers?: number;
+  /**
+   * Resume the newest unfinished run of the same job, inputs and params in `output`/_temporary:
+   * map tasks that finished are not run again. Needs `output`. A run with resume keeps its run
+   * folder when it fails, so that the next one can resume it.
+   */
+  resume?: boolean;
+  /** Send split bytes in payloads, for workers that do not share the filesystem. */
+  ship?: boolean;
+  cwd?: string;
+  /** Where the result goes without `output` (the CLI passes process.stdout). Needed then. */
+  stdout?: NodeJS.WritableStream;
+  onProgress?: (progress: RunProgress) => void;
+  onLog?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+/** The one wording of a bad option: `--flag expects …, received …`. */
+export function optionError(flag: string, expected: string, received: unknown): UsageError {
+  const text = typeof received === 'string' ? JSON.stringify(received) : String(received);
+  return new UsageError(`${flag} expects ${expected}, received ${text}`);
+}
+
+function checkWhole(flag: string, value: number | undefined, min: number): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < min)) throw optionError(flag, `a whole number >= ${min}`, value);
+}
+
+/** Throws a UsageError naming the first option that is out of range or missing. */
+export function checkRunOptions(options: RunOptions): void {
+  if (typeof options.job !== 'string' || options.job === '') throw optionError('<job>', 'a built-in job name or a module path', options.job);
+  if (!Array.isArray(options.input) || options.input.length === 0) {
+    throw new UsageError('No input: the run needs --input with files, folders or globs');
+  }
+  checkWhole('--max-attempts', options.maxAttempts, 1);
+  checkWhole('--max-bad-records', options.maxBadRecords, 0);
+  checkWhole('--workers', options.workers, 1);
+  checkWhole('--reducers', options.reducers, 1);
+  checkWhole('--split-size', options.splitSize, 1);
+  const timeout = options.taskTimeoutMs;
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) throw optionError('--task-timeout', 'a time > 0 (ms in taskTimeoutMs)', timeout);
+  if (options.resume && options.output === undefined) throw new UsageError('--resume needs --output: the run folder lives in the output folder');
+  if (options.output === undefined && options.stdout === undefined) {
+    throw new UsageError('Nowhere to write the result: give --output DIR (output), or a stream in stdout');
+  }
+}
+
+/** `--workers 4`: a whole number >= min from flag text (undefined when the flag is absent). */
+export function parseWhole(text: string | undefined, flag: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isInteger(n) || n < min) throw optionError(flag, `a whole number >= ${min}`, text);
+  return n;
+}
+
+/** `--task-timeout 1.5`: seconds > 0 from flag text, as milliseconds. */
+export function parseSeconds(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = text.trim() === '' ? Number.NaN : Math.round(Number(text) * 1000);
+  if (!Number.isFinite(ms) || ms <= 0) throw optionError(flag, 'seconds > 0', text);
+  return ms;
+}
+
+/** `--split-size 64m`: a size in bytes from flag text (k, m, g, t are powers of 1024). */
+export function parseSize(text: string, flag: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!match) throw optionError(flag, 'a size like 65536, 512k or 64m', text);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(match[2] ?? '').toLowerCase()] ?? 1;
+  const value = Math.floor(Number(match[1]) * scale);
+  if (value < 1) throw optionError(flag, 'at least 1 byte', text);
+  return value;
+}

@@ -1,0 +1,31 @@
+/** What `onProgress` receives while a run goes: per phase, tasks and bytes done out of total. */
+import type { TaskRecord } from './task-runner.ts';
+
+export interface PhaseProgress {
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface RunProgress {
+  phase: 'map' | 'reduce' | 'commit';
+  map: PhaseProgress;
+  reduce: PhaseProgress;
+  elapsedMs: number;
+}
+
+/** Counts a phase's task records by state, and their bytes. */
+export function phaseProgress(records: readonly TaskRecord[]): PhaseProgress {
+  const p: PhaseProgress = { total: records.length, done: 0, running: 0, failed: 0, bytesDone: 0, bytesTotal: 0 };
+  for (const r of records) {
+    if (r.state === 'done') p.done++;
+    else if (r.state === 'running') p.running++;
+    else if (r.state === 'failed') p.failed++;
+    p.bytesDone += r.bytesDone;
+    p.bytesTotal += r.bytesTotal;
+  }
+  return p;
+}
