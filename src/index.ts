@@ -69,8 +69,8 @@ export {
   parseShowUniqueJobsLines,
   parseStatusLines,
   parseWorkersLines,
-} from './client/admin-parsers.ts';
-export type { FunctionStatus, JobInfo, PriorityStatus, WorkerInfo } from './client/admin-parsers.ts';
+} from './protocol/admin-text.ts';
+export type { FunctionStatus, JobInfo, PriorityStatus, WorkerInfo } from './protocol/admin-text.ts';
 export { crc32, ServerRing } from './client/server-ring.ts';
 export { Worker } from './worker/worker.ts';
 export type { JobHandler, WorkerEvents } from './worker/worker.ts';

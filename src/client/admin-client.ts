@@ -19,7 +19,7 @@ import {
   type JobInfo,
   type PriorityStatus,
   type WorkerInfo,
-} from './admin-parsers.ts';
+} from '../protocol/admin-text.ts';
 import { parseServerAddress } from './connection.ts';
 
 export interface AdminClientOptions {

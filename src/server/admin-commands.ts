@@ -13,16 +13,34 @@ import {
   formatStatus,
   formatUniqueJobs,
   formatWorkers,
-} from './admin-format.ts';
-import type { JobBroker } from './job-broker.ts';
-import type { ServerConnection } from './server-connection.ts';
+  type FunctionStatus,
+  type JobInfo,
+  type PriorityStatus,
+  type WorkerInfo,
+} from '../protocol/admin-text.ts';
 
 /** What `version` answers: the protocol level we match, marked as ours. */
 export const SERVER_VERSION = '1.1.20+gmr';
 
+/** What the admin commands may see and change of the job model, and nothing more. */
+export interface AdminBroker {
+  functionStatus(): Iterable<FunctionStatus>;
+  priorityStatus(): Iterable<PriorityStatus>;
+  /** Every open session, clients and admin sessions included. */
+  workers(): Iterable<WorkerInfo>;
+  jobs(): Iterable<JobInfo>;
+  uniques(): Iterable<string>;
+  /** False when no such job is live (or it was already cancelled). */
+  cancel(handle: string): boolean;
+  /** Per priority (HIGH, NORMAL, LOW), 0 unlimited; a function that does not exist is left alone. */
+  setMaxQueue(name: string, limits: [number, number, number]): void;
+  createFunction(name: string): void;
+  /** `busy`: workers registered, or jobs queued or running. */
+  dropFunction(name: string): 'dropped' | 'unknown' | 'busy';
+}
+
 export interface AdminContext {
-  readonly broker: JobBroker;
-  connections(): Iterable<ServerConnection>;
+  readonly broker: AdminBroker;
   /** `verbose` answers INFO when the server logs, ERROR (gearmand's default level) otherwise. */
   readonly verbose: boolean;
   /** Called after the `OK` reply is queued. */
@@ -46,7 +64,7 @@ function atoi(text: string | undefined): number {
 }
 
 /** `maxqueue FN [N | H N L]`: one number applies to all priorities; 0 or less is unlimited. */
-function maxQueue(words: string[], broker: JobBroker): string {
+function maxQueue(words: string[], broker: AdminBroker): string {
   const name = words[1];
   if (name === undefined) return incomplete('maxqueue');
   const limits: [number, number, number] = [0, 0, 0];
@@ -56,8 +74,7 @@ function maxQueue(words: string[], broker: JobBroker): string {
   }
   if (words.length <= 3) limits[1] = limits[2] = limits[0];
   // "The function must already exist, otherwise it is a silent no-op."
-  const fn = broker.functions.get(name);
-  if (fn) fn.maxQueue = limits;
+  broker.setMaxQueue(name, limits);
   return OK;
 }
 
@@ -69,15 +86,15 @@ export function runAdminCommand(line: string, ctx: AdminContext): string {
   const broker = ctx.broker;
   switch (word.toLowerCase()) {
     case 'status':
-      return formatStatus(broker);
+      return formatStatus(broker.functionStatus());
     case 'prioritystatus':
-      return formatPriorityStatus(broker);
+      return formatPriorityStatus(broker.priorityStatus());
     case 'workers':
-      return formatWorkers(ctx.connections());
+      return formatWorkers(broker.workers());
     case 'show':
       if (sub === undefined) return unknownCommand(word);
-      if (sub === 'jobs' && words.length === 2) return formatJobs(broker);
-      if (sub === 'unique' && words[2]?.toLowerCase() === 'jobs' && words.length === 3) return formatUniqueJobs(broker);
+      if (sub === 'jobs' && words.length === 2) return formatJobs(broker.jobs());
+      if (sub === 'unique' && words[2]?.toLowerCase() === 'jobs' && words.length === 3) return formatUniqueJobs(broker.uniques());
       return 'ERR UNKNOWN_SHOW_ARGUMENTS\r\n';
     case 'cancel': {
       const handle = words[2];
@@ -89,17 +106,21 @@ export function runAdminCommand(line: string, ctx: AdminContext): string {
     case 'create': {
       const name = words[2];
       if (sub !== 'function' || name === undefined) return incomplete(word);
-      broker.functions.getOrCreate(name);
+      broker.createFunction(name);
       return OK;
     }
     case 'drop': {
       const name = words[2];
       if (sub !== 'function' || name === undefined) return incomplete(word);
-      const fn = broker.functions.get(name);
-      if (!fn) return 'ERR function not found\r\n';
-      if (fn.workerCount > 0 || fn.total > 0) return 'ERR there are still connected workers or executing clients\r\n';
-      broker.functions.delete(name);
-      return OK;
+      switch (broker.dropFunction(name)) {
+        case 'dropped':
+          return OK;
+        case 'unknown':
+          return 'ERR function not found\r\n';
+        case 'busy':
+          return 'ERR there are still connected workers or executing clients\r\n';
+      }
+      break;
     }
     case 'getpid':
       return `OK ${process.pid}\n`;

@@ -1,16 +1,19 @@
 /**
  * The job logic of the embedded server: submits, coalescing, grabs, results, requeues, wake-ups.
  * Like gearmand's single processing thread, it owns every queue and map and runs synchronously on
- * the event loop; connections call it with decoded packets and it writes replies to sockets.
+ * the event loop; connections call it with their Session and decoded packets, and it replies
+ * through each session's Peer. It knows no socket, so it is tested with fake peers.
  *
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
  * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
 import { PACKETS, type Packet } from '../protocol/index.ts';
-import { FunctionTable, type Ability } from './functions.ts';
-import { Job, PRIORITY_HIGH, PRIORITY_LOW, type Priority } from './job.ts';
+import type { AdminBroker } from './admin-commands.ts';
+import { AdminView } from './admin-view.ts';
+import { FunctionTable } from './functions.ts';
+import type { Peer } from './peer.ts';
+import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
 import { MAX_UNIQUE_BYTES, coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
-import type { ServerConnection } from './server-connection.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 type WorkType = 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION';
@@ -36,7 +39,9 @@ export class JobBroker {
   readonly functions = new FunctionTable();
   /** Every live job by handle: queued, scheduled and running. */
   readonly jobs = new Map<string, Job>();
-  readonly workers: WorkerRegistry;
+  readonly registry: WorkerRegistry;
+  /** What admin commands see and change. */
+  readonly admin: AdminBroker;
   running = 0;
   /** `shutdown graceful`: grabs get NO_JOB while running jobs finish. */
   draining = false;
@@ -44,16 +49,25 @@ export class JobBroker {
   /** After failAll(): connections closing later have nothing to requeue or notify. */
   closed = false;
   readonly #options: BrokerOptions;
+  readonly #sessions = new Set<Session>();
   #nextHandle = 0;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
-    this.workers = new WorkerRegistry(this.functions, (job) => this.requeue(job));
+    this.registry = new WorkerRegistry(this.functions, (job) => this.requeue(job));
+    this.admin = new AdminView(this.functions, this.jobs, this.#sessions, (handle) => this.cancel(handle));
   }
 
-  submit(conn: ServerConnection, p: SubmitPacket): void {
+  /** A peer connected: its session is what it passes to every later call. */
+  open(peer: Peer): Session {
+    const session = new Session(peer);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  submit(session: Session, p: SubmitPacket): void {
     if (Buffer.byteLength(p.unique) > MAX_UNIQUE_BYTES) {
-      return conn.sendError('ARGUMENT_TOO_LARGE', 'Unique value too large');
+      return session.peer.sendError('ARGUMENT_TOO_LARGE', 'Unique value too large');
     }
     const { priority, background } = submitKind(p.type);
     const fn = this.functions.getOrCreate(p.fn);
@@ -64,11 +78,11 @@ export class JobBroker {
       // running job whose clients had all left is wanted again.
       existing.ignored = false;
       if (background) existing.background = true;
-      else this.#attach(existing, conn);
-      return conn.send(JOB_CREATED, undefined, existing.handle);
+      else this.#attach(existing, session);
+      return session.peer.send(JOB_CREATED, undefined, existing.handle);
     }
     const limit = fn.maxQueue[priority];
-    if (limit > 0 && fn.total >= limit) return conn.sendError('QUEUE_ERROR', 'Job queue is full');
+    if (limit > 0 && fn.total >= limit) return session.peer.sendError('QUEUE_ERROR', 'Job queue is full');
     const when = p.type === 'SUBMIT_JOB_EPOCH' ? epochMs(p.epoch) : 0;
     const job = new Job({
       handle: `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`,
@@ -83,21 +97,21 @@ export class JobBroker {
     });
     this.jobs.set(job.handle, job);
     if (key !== undefined) fn.uniques.set(key, job);
-    if (!background) this.#attach(job, conn);
-    conn.send(JOB_CREATED, undefined, job.handle);
+    if (!background) this.#attach(job, session);
+    session.peer.send(JOB_CREATED, undefined, job.handle);
     if (when > Date.now()) this.#schedule(job);
     else this.#enqueue(job);
   }
 
-  #attach(job: Job, conn: ServerConnection): void {
-    job.clients.push(conn);
-    conn.attached.add(job);
+  #attach(job: Job, session: Session): void {
+    job.clients.push(session);
+    session.attached.add(job);
   }
 
   #enqueue(job: Job): void {
     job.state = 'queued';
     job.fn.queues[job.priority].push(job);
-    this.workers.wakeFunction(job.fn);
+    this.registry.wakeFunction(job.fn);
   }
 
   /** EPOCH: a real timer per job, so sleeping workers are woken when the time comes (1.1.x bug #101). */
@@ -122,9 +136,9 @@ export class JobBroker {
    * GRAB_JOB*: the highest priority across all the worker's functions; among functions, newest
    * registration first, and the one served moves to the end of the order (round-robin).
    */
-  grab(conn: ServerConnection, type: GrabType): void {
-    this.workers.awake(conn);
-    const order = conn.grabOrder;
+  grab(session: Session, type: GrabType): void {
+    this.registry.awake(session);
+    const order = session.grabOrder;
     const n = order.length;
     if (!this.draining && n > 0) {
       for (let priority = PRIORITY_HIGH; priority <= PRIORITY_LOW; priority++) {
@@ -136,25 +150,25 @@ export class JobBroker {
             order.splice(i, 1);
             order.push(ability);
           }
-          return this.#assign(conn, type, job, ability.timeoutMs);
+          return this.#assign(session, type, job, ability.timeoutMs);
         }
       }
     }
-    conn.sendNoJob();
+    session.peer.sendNoJob();
   }
 
-  #assign(conn: ServerConnection, type: GrabType, job: Job, timeoutMs: number): void {
+  #assign(session: Session, type: GrabType, job: Job, timeoutMs: number): void {
     job.state = 'running';
-    job.worker = conn;
+    job.worker = session;
     job.fn.running++;
     this.running++;
-    conn.jobs.add(job);
+    session.jobs.add(job);
     if (timeoutMs > 0) job.timer = setTimeout(() => this.#timedOut(job), timeoutMs);
     const { handle, fn, unique, data } = job;
-    if (type === 'GRAB_JOB') conn.send(PACKETS.JOB_ASSIGN.code, data, handle, fn.name);
+    if (type === 'GRAB_JOB') session.peer.send(PACKETS.JOB_ASSIGN.code, data, handle, fn.name);
     else if (type === 'GRAB_JOB_ALL' && job.reducer !== '') {
-      conn.send(PACKETS.JOB_ASSIGN_ALL.code, data, handle, fn.name, unique, job.reducer);
-    } else conn.send(PACKETS.JOB_ASSIGN_UNIQ.code, data, handle, fn.name, unique);
+      session.peer.send(PACKETS.JOB_ASSIGN_ALL.code, data, handle, fn.name, unique, job.reducer);
+    } else session.peer.send(PACKETS.JOB_ASSIGN_UNIQ.code, data, handle, fn.name, unique);
   }
 
   #timedOut(job: Job): void {
@@ -165,14 +179,14 @@ export class JobBroker {
   }
 
   /** The worker's WORK_* packet. Only the connection running the job may send them. */
-  work(conn: ServerConnection, p: WorkPacket): void {
+  work(session: Session, p: WorkPacket): void {
     const job = this.jobs.get(p.handle);
-    if (!job || job.worker !== conn) return conn.sendError('JOB_NOT_FOUND', 'Job given in work result not found');
+    if (!job || job.worker !== session) return session.peer.sendError('JOB_NOT_FOUND', 'Job given in work result not found');
     switch (p.type) {
       case 'WORK_STATUS':
         job.numerator = p.numerator;
         job.denominator = p.denominator;
-        for (const client of job.clients) client.send(PACKETS.WORK_STATUS.code, undefined, p.handle, p.numerator, p.denominator);
+        for (const client of job.clients) client.peer.send(PACKETS.WORK_STATUS.code, undefined, p.handle, p.numerator, p.denominator);
         return;
       case 'WORK_DATA':
       case 'WORK_WARNING':
@@ -186,8 +200,8 @@ export class JobBroker {
       case 'WORK_EXCEPTION':
         // Clients without OPTION_REQ "exceptions" get WORK_FAIL (without 1.1.20's stray NUL).
         for (const client of job.clients) {
-          if (client.exceptions) client.send(PACKETS.WORK_EXCEPTION.code, p.data, job.handle);
-          else client.send(WORK_FAIL, undefined, job.handle);
+          if (client.peer.exceptions) client.peer.send(PACKETS.WORK_EXCEPTION.code, p.data, job.handle);
+          else client.peer.send(WORK_FAIL, undefined, job.handle);
         }
         return this.#finish(job);
       default: {
@@ -199,7 +213,7 @@ export class JobBroker {
 
   /** A packet about the job (its handle, then `data` if given) to every attached client. */
   #toClients(job: Job, code: number, data: Buffer | undefined): void {
-    for (const client of job.clients) client.send(code, data, job.handle);
+    for (const client of job.clients) client.peer.send(code, data, job.handle);
   }
 
   /** Forgets a job: the handle and unique are free again, and status says unknown. */
@@ -249,17 +263,18 @@ export class JobBroker {
   }
 
   /** A connection closed: its running jobs are requeued, its queued foreground jobs may be orphaned. */
-  disconnect(conn: ServerConnection): void {
+  disconnect(session: Session): void {
+    this.#sessions.delete(session);
     if (this.closed) return;
-    this.workers.disconnect(conn);
-    for (const job of conn.attached) {
-      job.clients = job.clients.filter((client) => client !== conn);
+    this.registry.disconnect(session);
+    for (const job of session.attached) {
+      job.clients = job.clients.filter((client) => client !== session);
       if (job.clients.length > 0 || job.background) continue;
       // "a queued foreground job whose clients all left is dropped"; a running one finishes unseen.
       if (job.state === 'running') job.ignored = true;
       else this.#finish(job);
     }
-    conn.attached.clear();
+    session.attached.clear();
   }
 
   /** Admin `cancel job`: WORK_FAIL to its clients; a queued job is dropped, a running one ignored. */
@@ -294,5 +309,32 @@ export class JobBroker {
     }
     this.jobs.clear();
     return lost;
+  }
+  /** GET_STATUS: zero-filled when the handle is unknown. */
+  getStatus(session: Session, handle: string): void {
+    const job = this.jobs.get(handle);
+    session.peer.sendPacket({
+      type: 'STATUS_RES',
+      handle,
+      known: job ? '1' : '0',
+      running: job?.state === 'running' ? '1' : '0',
+      numerator: job?.numerator ?? '0',
+      denominator: job?.denominator ?? '0',
+    });
+  }
+
+  /** GET_STATUS_UNIQUE: "looked up by unique across all functions (the first match wins)". */
+  getStatusUnique(session: Session, unique: string): void {
+    let job: Job | undefined;
+    for (const fn of this.functions.values()) if ((job = fn.uniques.get(unique))) break;
+    session.peer.sendPacket({
+      type: 'STATUS_RES_UNIQUE',
+      unique,
+      known: job ? '1' : '0',
+      running: job?.state === 'running' ? '1' : '0',
+      numerator: job?.numerator ?? '0',
+      denominator: job?.denominator ?? '0',
+      clientCount: String(job?.clients.length ?? 0),
+    });
   }
 }

@@ -85,8 +85,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
       log: this.#log,
     });
     const admin: AdminContext = {
-      broker: this.#broker,
-      connections: () => this.#connections,
+      broker: this.#broker.admin,
       verbose: logger !== undefined,
       shutdown: (graceful) => queueMicrotask(() => this.#shutdown(graceful)),
     };

@@ -10,10 +10,10 @@ import type net from 'node:net';
 import { ProtocolError } from '../errors.ts';
 import { CONSTANT_PACKETS, PACKETS, PacketParser, encodePacket, type Magic, type Packet } from '../protocol/index.ts';
 import { runAdminCommand, type AdminContext } from './admin-commands.ts';
-import type { Ability } from './functions.ts';
-import type { Job } from './job.ts';
 import type { JobBroker } from './job-broker.ts';
 import { Outbox } from './outbox.ts';
+import type { Peer } from './peer.ts';
+import type { Session } from './records.ts';
 import type { Flushable, WriteBatch } from './write-batch.ts';
 
 export interface ConnectionContext {
@@ -46,26 +46,14 @@ function errorFor(error: ProtocolError): [code: string, text: string] | undefine
   }
 }
 
-export class ServerConnection implements Flushable {
+export class ServerConnection implements Peer, Flushable {
   readonly id: number;
   readonly remoteAddress: string;
   readonly socket: net.Socket;
-  /** Registrations, oldest first (admin `workers` lists them newest first). */
-  abilities: Ability[] = [];
-  /**
-   * The same registrations in grab order: newest first, and the one a job was taken from moves to
-   * the end (gearmand 2.0's always-on round-robin).
-   */
-  grabOrder: Ability[] = [];
-  sleeping = false;
-  /** OPTION_REQ "exceptions": WORK_EXCEPTION is forwarded instead of turned into WORK_FAIL. */
   exceptions = false;
   clientId = '-';
-  /** Jobs this connection runs as a worker. */
-  readonly jobs = new Set<Job>();
-  /** Jobs this connection waits for as a foreground client. */
-  readonly attached = new Set<Job>();
   closed = false;
+  readonly #session: Session;
   readonly #ctx: ConnectionContext;
   readonly #parser: PacketParser;
   readonly #outbox = new Outbox();
@@ -76,6 +64,7 @@ export class ServerConnection implements Flushable {
     this.socket = socket;
     this.#ctx = ctx;
     this.remoteAddress = (socket.remoteAddress ?? '-').replace(/^::ffff:/, '');
+    this.#session = ctx.broker.open(this);
     this.#parser = new PacketParser({
       onPacket: (packet, magic) => this.#onPacket(packet, magic),
       allowText: true,
@@ -116,30 +105,31 @@ export class ServerConnection implements Flushable {
     if (this.closed) return;
     this.closed = true;
     this.#ctx.log(`connection ${this.#name()} closed`);
-    this.#ctx.broker.disconnect(this);
+    this.#ctx.broker.disconnect(this.#session);
     this.#ctx.onClose(this);
   }
 
   #onPacket(p: Packet, magic: Magic): void {
     if (magic !== 'REQ') return this.sendError('INVALID_MAGIC', 'Request magic expected');
     const broker = this.#ctx.broker;
+    const session = this.#session;
     switch (p.type) {
       case 'CAN_DO':
-        return broker.workers.canDo(this, p.fn);
+        return broker.registry.canDo(session, p.fn);
       case 'CAN_DO_TIMEOUT': {
         const ms = Number.parseInt(p.timeout, 10);
-        return broker.workers.canDo(this, p.fn, Number.isFinite(ms) && ms > 0 ? ms : 0);
+        return broker.registry.canDo(session, p.fn, Number.isFinite(ms) && ms > 0 ? ms : 0);
       }
       case 'CANT_DO':
-        return broker.workers.cantDo(this, p.fn);
+        return broker.registry.cantDo(session, p.fn);
       case 'RESET_ABILITIES':
-        return broker.workers.reset(this);
+        return broker.registry.reset(session);
       case 'PRE_SLEEP':
-        return broker.workers.preSleep(this);
+        return broker.registry.preSleep(session);
       case 'GRAB_JOB':
       case 'GRAB_JOB_UNIQ':
       case 'GRAB_JOB_ALL':
-        return broker.grab(this, p.type);
+        return broker.grab(session, p.type);
       case 'SUBMIT_JOB':
       case 'SUBMIT_JOB_BG':
       case 'SUBMIT_JOB_HIGH':
@@ -149,39 +139,18 @@ export class ServerConnection implements Flushable {
       case 'SUBMIT_JOB_EPOCH':
       case 'SUBMIT_REDUCE_JOB':
       case 'SUBMIT_REDUCE_JOB_BACKGROUND':
-        return broker.submit(this, p);
+        return broker.submit(session, p);
       case 'WORK_STATUS':
       case 'WORK_DATA':
       case 'WORK_WARNING':
       case 'WORK_COMPLETE':
       case 'WORK_FAIL':
       case 'WORK_EXCEPTION':
-        return broker.work(this, p);
-      case 'GET_STATUS': {
-        const job = broker.jobs.get(p.handle);
-        return this.sendPacket({
-          type: 'STATUS_RES',
-          handle: p.handle,
-          known: job ? '1' : '0',
-          running: job?.state === 'running' ? '1' : '0',
-          numerator: job?.numerator ?? '0',
-          denominator: job?.denominator ?? '0',
-        });
-      }
-      case 'GET_STATUS_UNIQUE': {
-        // "Looked up by unique across all functions (the first match wins)".
-        let job: Job | undefined;
-        for (const fn of broker.functions.values()) if ((job = fn.uniques.get(p.unique))) break;
-        return this.sendPacket({
-          type: 'STATUS_RES_UNIQUE',
-          unique: p.unique,
-          known: job ? '1' : '0',
-          running: job?.state === 'running' ? '1' : '0',
-          numerator: job?.numerator ?? '0',
-          denominator: job?.denominator ?? '0',
-          clientCount: String(job?.clients.length ?? 0),
-        });
-      }
+        return broker.work(session, p);
+      case 'GET_STATUS':
+        return broker.getStatus(session, p.handle);
+      case 'GET_STATUS_UNIQUE':
+        return broker.getStatusUnique(session, p.unique);
       case 'ECHO_REQ':
         return this.send(PACKETS.ECHO_RES.code, p.data);
       case 'SET_CLIENT_ID':

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Packet } from '../protocol/index.ts';
-import { PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL, type Priority } from './job.ts';
+import { PRIORITY_HIGH, PRIORITY_LOW, PRIORITY_NORMAL, type Priority } from './records.ts';
 
 export type SubmitPacket = Extract<
   Packet,

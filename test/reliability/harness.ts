@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../../src/client/admin-client.ts';
-import type { FunctionStatus } from '../../src/client/admin-parsers.ts';
+import type { FunctionStatus } from '../../src/protocol/admin-text.ts';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { REPO_ROOT, spawnGmr } from '../helpers/gmr-cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';

@@ -1,5 +1,6 @@
 /**
- * Pure parsers for gearmand's admin text protocol replies (reference §2, gearmand 1.1.20).
+ * gearmand's admin text protocol replies (reference §2, gearmand 1.1.20): the row types, how the
+ * server formats them (byte for byte) and how a client parses them.
  *
  * - Lists (`status`, `workers`, `prioritystatus`, `show jobs`, `show unique jobs`) are lines ending
  *   in `\n`, closed by a line holding just `.`; the lines given here exclude that `.`.
@@ -43,6 +44,38 @@ export interface JobInfo {
   ignore: boolean;
   /** Persisted (a background job). */
   queued: boolean;
+}
+
+/** A list reply: each row, then the line holding just `.`. */
+function list<T>(rows: Iterable<T>, format: (row: T) => string): string {
+  let out = '';
+  for (const row of rows) out += `${format(row)}\n`;
+  return `${out}.\n`;
+}
+
+/** `status`: `FUNC\tTOTAL\tRUNNING\tWORKERS`. */
+export function formatStatus(rows: Iterable<FunctionStatus>): string {
+  return list(rows, (r) => `${r.function}\t${r.total}\t${r.running}\t${r.workers}`);
+}
+
+/** `prioritystatus`: `FUNC\tHIGH\tNORMAL\tLOW\tWORKERS`. */
+export function formatPriorityStatus(rows: Iterable<PriorityStatus>): string {
+  return list(rows, (r) => `${r.function}\t${r.high}\t${r.normal}\t${r.low}\t${r.workers}`);
+}
+
+/** `workers`: `FD IP CLIENT_ID :[ fn]*`, functions most recent first. */
+export function formatWorkers(rows: Iterable<WorkerInfo>): string {
+  return list(rows, (r) => `${r.fd} ${r.ip} ${r.clientId} :${r.functions.map((fn) => ` ${fn}`).join('')}`);
+}
+
+/** `show jobs`: `HANDLE\tRETRIES\tIGNORE\tQUEUED`, flags as 0 or 1. */
+export function formatJobs(rows: Iterable<JobInfo>): string {
+  return list(rows, (r) => `${r.handle}\t${r.retries}\t${r.ignore ? 1 : 0}\t${r.queued ? 1 : 0}`);
+}
+
+/** `show unique jobs`: one unique per line, an empty line for a job without one. */
+export function formatUniqueJobs(uniques: Iterable<string>): string {
+  return list(uniques, (unique) => unique);
 }
 
 function count(line: string, field: string | undefined, name: string): number {

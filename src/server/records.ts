@@ -1,0 +1,182 @@
+/**
+ * The server's records and how they point at each other: a Job, the FunctionRecord whose queues
+ * hold it, and the Session of each peer (what it can do, what it runs, what it waits for). They
+ * refer to each other, so they live together; a Session reaches its socket only through Peer.
+ *
+ * A FIFO is an intrusive doubly linked list: the links live on the job, so push, shift and
+ * removing a job from the middle (its last client left, `cancel job`) are O(1) and allocate
+ * nothing. A job is in at most one queue at a time.
+ */
+import type { Peer } from './peer.ts';
+
+/** gearmand's three queues per function, in grab order. */
+export const PRIORITY_HIGH = 0;
+export const PRIORITY_NORMAL = 1;
+export const PRIORITY_LOW = 2;
+export type Priority = typeof PRIORITY_HIGH | typeof PRIORITY_NORMAL | typeof PRIORITY_LOW;
+export const PRIORITIES: readonly Priority[] = [PRIORITY_HIGH, PRIORITY_NORMAL, PRIORITY_LOW];
+
+/** scheduled: an EPOCH job waiting for its time; queued: in a FIFO; running: assigned to a worker. */
+export type JobState = 'scheduled' | 'queued' | 'running';
+
+export interface JobInit {
+  handle: string;
+  fn: FunctionRecord;
+  unique: string;
+  key: string | undefined;
+  data: Buffer;
+  reducer: string;
+  priority: Priority;
+  background: boolean;
+  when: number;
+}
+
+export class Job {
+  readonly handle: string;
+  readonly fn: FunctionRecord;
+  /** The unique as submitted ('' when none, '-' stays '-': that is what workers and admin see). */
+  readonly unique: string;
+  /** The coalescing key in `fn.uniques`, or undefined when this job never coalesces. */
+  readonly key: string | undefined;
+  readonly data: Buffer;
+  /** SUBMIT_REDUCE_JOB*'s reducer function ('' for other jobs). */
+  readonly reducer: string;
+  readonly priority: Priority;
+  /** True when any submitter asked for a background job: it runs even with no client attached. */
+  background: boolean;
+  /** EPOCH jobs: when to run, in ms since 1970; 0 for "now". */
+  readonly when: number;
+  state: JobState = 'queued';
+  /** Attempts that ended with a requeue (worker gone, CANT_DO, timeout), as gearmand counts them. */
+  retries = 0;
+  numerator = '0';
+  denominator = '0';
+  /** Foreground submitters, one entry per submit (a session that submitted twice is here twice). */
+  clients: Session[] = [];
+  worker: Session | undefined;
+  /** The CAN_DO_TIMEOUT timer while running, the epoch timer while scheduled. */
+  timer: NodeJS.Timeout | undefined;
+  /** Cancelled, or every client left while it ran: the worker's result goes nowhere. */
+  ignored = false;
+
+  /** FIFO links (see JobQueue). */
+  prev: Job | undefined;
+  next: Job | undefined;
+  queue: JobQueue | undefined;
+
+  constructor(init: JobInit) {
+    this.handle = init.handle;
+    this.fn = init.fn;
+    this.unique = init.unique;
+    this.key = init.key;
+    this.data = init.data;
+    this.reducer = init.reducer;
+    this.priority = init.priority;
+    this.background = init.background;
+    this.when = init.when;
+  }
+}
+
+export class JobQueue {
+  #head: Job | undefined;
+  #tail: Job | undefined;
+  length = 0;
+
+  push(job: Job): void {
+    job.queue = this;
+    job.prev = this.#tail;
+    job.next = undefined;
+    if (this.#tail) this.#tail.next = job;
+    else this.#head = job;
+    this.#tail = job;
+    this.length++;
+  }
+
+  shift(): Job | undefined {
+    const job = this.#head;
+    if (job) this.remove(job);
+    return job;
+  }
+
+  /** Unlinks a job that is in this queue. */
+  remove(job: Job): void {
+    if (job.queue !== this) return;
+    if (job.prev) job.prev.next = job.next;
+    else this.#head = job.next;
+    if (job.next) job.next.prev = job.prev;
+    else this.#tail = job.prev;
+    job.prev = undefined;
+    job.next = undefined;
+    job.queue = undefined;
+    this.length--;
+  }
+
+  *[Symbol.iterator](): IterableIterator<Job> {
+    for (let job = this.#head; job; job = job.next) yield job;
+  }
+}
+
+/**
+ * Per function: three priority FIFOs, the coalescing map, counters for the admin `status` lines,
+ * and the sessions that can run it.
+ */
+export class FunctionRecord {
+  readonly name: string;
+  readonly queues: readonly [JobQueue, JobQueue, JobQueue] = [new JobQueue(), new JobQueue(), new JobQueue()];
+  /** (unique or payload key) → the queued, scheduled or running job that holds it. */
+  readonly uniques = new Map<string, Job>();
+  /** EPOCH jobs waiting for their time; gearmand keeps them in the NORMAL queue, so they count there. */
+  scheduled = 0;
+  running = 0;
+  /** Registrations across all sessions; duplicates count, as in gearmand's `status`. */
+  workerCount = 0;
+  /** Sessions that sent PRE_SLEEP and have not been sent a NOOP since. */
+  readonly sleepers = new Set<Session>();
+  /** `maxqueue` limits per priority; 0 is unlimited. */
+  maxQueue: [number, number, number] = [0, 0, 0];
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Jobs a worker could grab now. */
+  get queued(): number {
+    return this.queues[PRIORITY_HIGH].length + this.queues[PRIORITY_NORMAL].length + this.queues[PRIORITY_LOW].length;
+  }
+
+  /** gearmand's TOTAL: queued (epoch jobs included) plus running. */
+  get total(): number {
+    return this.queued + this.scheduled + this.running;
+  }
+}
+
+/** One CAN_DO / CAN_DO_TIMEOUT registration of a session (duplicates are kept, as gearmand does). */
+export interface Ability {
+  readonly fn: FunctionRecord;
+  /** CAN_DO_TIMEOUT in ms (at least MIN_TIMEOUT_MS); 0 for plain CAN_DO. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * The job model's view of one peer: a client, a worker, an admin session, or all three at once
+ * ("A connection may be client and worker at once").
+ */
+export class Session {
+  readonly peer: Peer;
+  /** Registrations, oldest first (admin `workers` lists them newest first). */
+  abilities: Ability[] = [];
+  /**
+   * The same registrations in grab order: newest first, and the one a job was taken from moves to
+   * the end (gearmand 2.0's always-on round-robin).
+   */
+  grabOrder: Ability[] = [];
+  sleeping = false;
+  /** Jobs this session runs as a worker. */
+  readonly jobs = new Set<Job>();
+  /** Jobs this session waits for as a foreground client. */
+  readonly attached = new Set<Job>();
+
+  constructor(peer: Peer) {
+    this.peer = peer;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * JobBroker without a socket: fake peers record what the broker sends them, as text lines built
+ * from a hand-written code table (wire codes from the Gearman PROTOCOL document).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Packet } from '../../src/protocol/index.ts';
+import { JobBroker } from '../../src/server/job-broker.ts';
+import type { Peer } from '../../src/server/peer.ts';
+import type { Session } from '../../src/server/records.ts';
+import type { SubmitPacket } from '../../src/server/submit.ts';
+
+const NAMES: Record<number, string> = {
+  6: 'NOOP',
+  8: 'JOB_CREATED',
+  10: 'NO_JOB',
+  11: 'JOB_ASSIGN',
+  12: 'WORK_STATUS',
+  13: 'WORK_COMPLETE',
+  14: 'WORK_FAIL',
+  19: 'ERROR',
+  25: 'WORK_EXCEPTION',
+  28: 'WORK_DATA',
+  31: 'JOB_ASSIGN_UNIQ',
+};
+
+class FakePeer implements Peer {
+  readonly id: number;
+  readonly remoteAddress = '10.0.0.1';
+  clientId = '-';
+  exceptions = false;
+  readonly sent: string[] = [];
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  send(code: number, data: Buffer | undefined, ...args: Array<string | undefined>): void {
+    const words = [NAMES[code] ?? `code-${code}`, ...args.filter((a): a is string => a !== undefined)];
+    if (data !== undefined) words.push(`[${data.toString()}]`);
+    this.sent.push(words.join(' '));
+  }
+
+  sendPacket(packet: Packet): void {
+    this.sent.push(JSON.stringify(packet));
+  }
+
+  sendError(code: string, text: string): void {
+    this.sent.push(`ERROR ${code} ${text}`);
+  }
+
+  sendNoop(): void {
+    this.sent.push('NOOP');
+  }
+
+  sendNoJob(): void {
+    this.sent.push('NO_JOB');
+  }
+
+  /** What was sent since the last call. */
+  take(): string[] {
+    return this.sent.splice(0);
+  }
+}
+
+function setup(jobRetries = 0): { broker: JobBroker; connect: () => [FakePeer, Session]; logs: string[] } {
+  const logs: string[] = [];
+  const broker = new JobBroker({ jobHandlePrefix: 'H:t', jobRetries, flush: () => {}, log: (line) => logs.push(line) });
+  let id = 0;
+  return {
+    broker,
+    logs,
+    connect: () => {
+      const peer = new FakePeer(++id);
+      return [peer, broker.open(peer)];
+    },
+  };
+}
+
+function submit(fn: string, data: string, unique = '', type: SubmitPacket['type'] = 'SUBMIT_JOB'): SubmitPacket {
+  return { type, fn, unique, data: Buffer.from(data) } as SubmitPacket;
+}
+
+describe('JobBroker with fake peers', () => {
+  it('submits, assigns and forwards the result to every coalesced client', () => {
+    const { broker, connect } = setup();
+    const [c1, s1] = connect();
+    const [c2, s2] = connect();
+    const [w, sw] = connect();
+    broker.submit(s1, submit('rev', 'abc', 'u1'));
+    broker.submit(s2, submit('rev', 'other', 'u1'));
+    expect(c1.take()).toEqual(['JOB_CREATED H:t:1']);
+    expect(c2.take()).toEqual(['JOB_CREATED H:t:1']);
+    broker.registry.canDo(sw, 'rev');
+    broker.grab(sw, 'GRAB_JOB_UNIQ');
+    expect(w.take()).toEqual(['JOB_ASSIGN_UNIQ H:t:1 rev u1 [abc]']);
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:1', data: Buffer.from('cba') });
+    expect(c1.take()).toEqual(['WORK_COMPLETE H:t:1 [cba]']);
+    expect(c2.take()).toEqual(['WORK_COMPLETE H:t:1 [cba]']);
+    broker.grab(sw, 'GRAB_JOB');
+    expect(w.take()).toEqual(['NO_JOB']);
+    expect([...broker.admin.functionStatus()]).toEqual([{ function: 'rev', total: 0, running: 0, workers: 1 }]);
+  });
+
+  it('takes HIGH before NORMAL across functions, and wakes a sleeping worker once', () => {
+    const { broker, connect } = setup();
+    const [, sc] = connect();
+    const [w, sw] = connect();
+    broker.registry.canDo(sw, 'a');
+    broker.registry.canDo(sw, 'b');
+    broker.registry.preSleep(sw);
+    broker.submit(sc, submit('a', 'normal-a', '', 'SUBMIT_JOB_BG'));
+    broker.submit(sc, submit('b', 'high-b', '', 'SUBMIT_JOB_HIGH_BG'));
+    expect(w.take()).toEqual(['NOOP']);
+    broker.grab(sw, 'GRAB_JOB');
+    broker.grab(sw, 'GRAB_JOB');
+    expect(w.take()).toEqual(['JOB_ASSIGN H:t:2 b [high-b]', 'JOB_ASSIGN H:t:1 a [normal-a]']);
+  });
+
+  it('requeues a dead worker’s job with retries+1 and fails it past jobRetries', () => {
+    const { broker, connect, logs } = setup(2);
+    const [c, sc] = connect();
+    const [, w1] = connect();
+    broker.submit(sc, submit('f', 'x'));
+    c.take();
+    broker.registry.canDo(w1, 'f');
+    broker.grab(w1, 'GRAB_JOB');
+    broker.disconnect(w1);
+    expect([...broker.admin.jobs()]).toEqual([{ handle: 'H:t:1', retries: 1, ignore: false, queued: false }]);
+    const [, w2] = connect();
+    broker.registry.canDo(w2, 'f');
+    broker.grab(w2, 'GRAB_JOB');
+    broker.disconnect(w2);
+    expect(c.take()).toEqual(['WORK_FAIL H:t:1']);
+    expect([...broker.admin.jobs()]).toEqual([]);
+    expect(logs).toContain('job H:t:1 (f) failed after 2 attempts');
+  });
+
+  it('drops a queued foreground job whose only client left, keeps a background one', () => {
+    const { broker, connect } = setup();
+    const [, sc] = connect();
+    broker.submit(sc, submit('f', 'fg'));
+    broker.submit(sc, submit('f', 'bg', '', 'SUBMIT_JOB_BG'));
+    broker.disconnect(sc);
+    expect([...broker.admin.jobs()].map((j) => j.handle)).toEqual(['H:t:2']);
+    expect([...broker.admin.workers()]).toEqual([]);
+  });
+
+  it('answers a result for a job the worker does not hold with JOB_NOT_FOUND', () => {
+    const { broker, connect } = setup();
+    const [w, sw] = connect();
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:99', data: Buffer.from('r') });
+    expect(w.take()).toEqual(['ERROR JOB_NOT_FOUND Job given in work result not found']);
+  });
+
+  it('lists sessions for admin `workers`, newest registration first', () => {
+    const { broker, connect } = setup();
+    const [peer, s] = connect();
+    peer.clientId = 'w-1';
+    broker.registry.canDo(s, 'one');
+    broker.registry.canDo(s, 'two');
+    expect([...broker.admin.workers()]).toEqual([{ fd: 1, ip: '10.0.0.1', clientId: 'w-1', functions: ['two', 'one'] }]);
+    expect(broker.admin.dropFunction('one')).toBe('busy');
+    expect(broker.admin.dropFunction('nope')).toBe('unknown');
+    broker.registry.reset(s);
+    expect(broker.admin.dropFunction('one')).toBe('dropped');
+  });
+
+  it('cancel: WORK_FAIL to the client, the queued job is gone', () => {
+    const { broker, connect } = setup();
+    const [c, sc] = connect();
+    broker.submit(sc, submit('f', 'x', 'k'));
+    c.take();
+    expect(broker.admin.cancel('H:t:1')).toBe(true);
+    expect(c.take()).toEqual(['WORK_FAIL H:t:1']);
+    expect(broker.admin.cancel('H:t:1')).toBe(false);
+    expect([...broker.admin.uniques()]).toEqual([]);
+  });
+});
