@@ -22,6 +22,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a gearmand-compatible job server',
     load: async () => (await import('./commands/server.ts')).serverCommand,
   },
+  status: {
+    summary: 'show the state of a run from any shell: output folder or run id',
+    load: async () => (await import('./commands/status.ts')).statusCommand,
+  },
+  dashboard: {
+    summary: 'a live web page for job servers and runs',
+    load: async () => (await import('./commands/dashboard.ts')).dashboardCommand,
+  },
   jobs: {
     summary: 'list the built-in jobs',
     load: async () => (await import('./commands/jobs.ts')).jobsCommand,
@@ -55,6 +63,8 @@ export function usage(): string {
     '  gmr run ./my-job.ts --input "logs/**/*.gz" --output out/ --servers a:4730,b:4730',
     '  gmr worker --servers a:4730,b:4730 --jobs wordcount,./my-job.ts',
     '  gmr server --port 4730',
+    '  gmr status out/ --watch',
+    '  gmr dashboard --servers a:4730,b:4730 --runs out/',
     '',
     'Run "gmr <command> --help" for the options of a command.',
   ].join('\n');

@@ -12,6 +12,8 @@ describe('gmr --help and usage errors', () => {
     [['worker', '--help'], /Usage: gmr worker --servers/],
     [['server', '--help'], /gmr server/],
     [['jobs', '--help'], /Usage: gmr jobs/],
+    [['status', '--help'], /Usage: gmr status DIR\|RUNID/],
+    [['dashboard', '--help'], /Usage: gmr dashboard --servers LIST/],
   ])('gmr %j prints its usage', async (args, pattern) => {
     const r = await runGmr(args as string[]);
     expect(r.code).toBe(0);
@@ -25,13 +27,16 @@ describe('gmr --help and usage errors', () => {
   });
 
   it.each([
-    [['frobnicate'], /unknown command "frobnicate"; available: run, worker, server, jobs/],
+    [['frobnicate'], /unknown command "frobnicate"; available: run, worker, server, status, dashboard, jobs/],
     [['run'], /needs a job/],
     [['run', 'wordcount'], /needs --input/],
     [['run', 'wordcount', '--input', 'data/sample', '--split-size', 'lots'], /--split-size expects a size like 65536, 512k or 64m, received "lots"/],
     [['run', 'wordcount', '--input', 'data/sample', '--bogus'], /Unknown option '--bogus'/],
     [['run', 'grep', '--input', 'data/sample'], /Missing required param for job grep: pattern/],
     [['worker'], /needs --jobs/],
+    [['status'], /gmr status needs one output folder or run id, received none/],
+    [['dashboard'], /gmr dashboard needs --servers host:port,… or --runs DIR/],
+    [['dashboard', '--servers', 'a:1', '--port', 'x'], /--port expects a port 0-65535, received "x"/],
   ])('gmr %j exits 2 with a one-line message', async (args, pattern) => {
     const r = await runGmr(args as string[]);
     expect(r.code).toBe(2);

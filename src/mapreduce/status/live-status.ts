@@ -24,7 +24,7 @@ export interface LiveTask {
 export interface WatchedRun {
   status: RunStatus;
   outcome: RunOutcome;
-  /** Map bytes with the servers' numbers for tasks in flight folded in. */
+  /** Map input bytes done (of finished tasks and as the workers last reported for running ones). */
   bytesDone: number;
   bytesTotal: number;
   tasksDone: number;
@@ -113,14 +113,10 @@ export async function watchRun(status: RunStatus, options: { servers?: string[];
   const asked = outcome === 'running' ? await askServers(servers, status.running) : { live: [], error: null };
   const maps = status.steps.map((s) => s.map);
   const reduces = status.steps.map((s) => s.reduce);
-  // The file holds the bytes of tasks in flight as of its last write; the servers may know more.
-  let bytesDone = sum(maps, 'bytesDone');
-  for (const t of asked.live) {
-    const inFile = status.running.find((r) => r.unique === t.unique);
-    if (t.phase === 'map' && t.known && inFile) bytesDone += Math.max(0, t.numerator - inFile.bytesDone);
-  }
+  // Bytes come from the file (the driver hears the same WORK_STATUS): the servers forget a task
+  // the moment it ends, so folding their numbers in would make the total step back.
+  const bytesDone = sum(maps, 'bytesDone');
   const bytesTotal = sum(maps, 'bytesTotal');
-  bytesDone = Math.min(bytesDone, bytesTotal);
   const end = status.finishedAt ? Date.parse(status.finishedAt) : gone ? Date.parse(status.updatedAt) : now;
   const elapsedMs = Math.max(0, end - Date.parse(status.startedAt));
   const rate = elapsedMs > 0 ? (bytesDone * 1000) / elapsedMs : 0;
