@@ -4,7 +4,7 @@
  * and the worker connections (those that registered at least one function).
  */
 import { AdminClient } from '../../client/admin-client.ts';
-import type { FunctionStatus, WorkerInfo } from '../../client/admin-parsers.ts';
+import type { FunctionStatus, WorkerInfo } from '../../protocol/admin-text.ts';
 
 export interface ServerView {
   address: string;
