@@ -20,7 +20,9 @@ import {
   type PriorityStatus,
   type WorkerInfo,
 } from '../protocol/admin-text.ts';
-import { parseServerAddress } from './connection.ts';
+import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
+import { parseServerAddress } from '../connection/server-address.ts';
+import { DEFAULT_PORT } from '../protocol/limits.ts';
 
 export interface AdminClientOptions {
   /** `host:port`; or give host and port. Default 127.0.0.1:4730. */
@@ -41,7 +43,7 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
 }
 
-const DEFAULTS = { host: '127.0.0.1', port: 4730, connectTimeoutMs: 5000, timeoutMs: 10_000 };
+const DEFAULTS = { host: '127.0.0.1', port: DEFAULT_PORT, connectTimeoutMs: CONNECTION_DEFAULTS.connectTimeoutMs, timeoutMs: 10_000 };
 const WORD = /^[^\s]+$/;
 
 function word(what: string, value: string): string {

@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientJobSpec, Priority } from './client-job.ts';
 import type { PacketOf } from '../protocol/packets.ts';
-import type { ServerAddress } from './connection.ts';
+import type { ServerAddress } from '../connection/server-address.ts';
+import { DEFAULT_SERVER, MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
 
 export type { Priority } from './client-job.ts';
 
@@ -55,9 +56,7 @@ export interface ClientEvents {
   error: [Error];
 }
 
-export const CLIENT_DEFAULTS = { servers: ['127.0.0.1:4730'] as Array<string | ServerAddress>, maxInFlight: 1000 };
-/** gearmand stores 64-byte uniques truncated to 63 (reference §1.2): 63 is the real maximum. */
-export const MAX_UNIQUE_BYTES = 63;
+export const CLIENT_DEFAULTS = { servers: [DEFAULT_SERVER] as Array<string | ServerAddress>, maxInFlight: 1000 };
 /** How many handle → server entries getStatus() remembers. */
 export const MAX_REMEMBERED_HANDLES = 10_000;
 

@@ -18,6 +18,7 @@ import {
   ConnectionError,
   type GearmanError,
 } from '../errors.ts';
+import { MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
 import { ClientJob } from './client-job.ts';
 import { JobHandle, type JobController } from './job-handle.ts';
 import { ServerPool } from './server-pool.ts';
@@ -26,7 +27,6 @@ import type { ServerSlot, SlotJob } from './server-slot.ts';
 import {
   CLIENT_DEFAULTS as DEFAULTS,
   MAX_REMEMBERED_HANDLES,
-  MAX_UNIQUE_BYTES,
   checkName,
   checkPositive,
   buildJobSpec,

@@ -3,7 +3,7 @@
  * first connects, and which server created which handle (for GET_STATUS).
  */
 import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
-import { parseServerAddress, type ServerAddress } from './connection.ts';
+import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
 import { ServerRing } from './server-ring.ts';
 import { ServerSlot, type SlotJob } from './server-slot.ts';
 

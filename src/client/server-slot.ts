@@ -16,7 +16,8 @@
  */
 import { ClosedError, ConnectionError, ServerError, type GearmanError } from '../errors.ts';
 import type { Packet, PacketType } from '../protocol/packets.ts';
-import { Connection, type ServerAddress } from './connection.ts';
+import { Connection } from '../connection/connection.ts';
+import type { ServerAddress } from '../connection/server-address.ts';
 
 /** A submitted job as the slot needs it; implemented by the Client's job record. */
 export interface SlotJob {

@@ -1,5 +1,4 @@
 export {
-  DEFAULT_PORT,
   HEADER_LENGTH,
   MAGIC_REQ,
   MAGIC_RES,
@@ -13,5 +12,13 @@ export {
   type PacketOf,
   type PacketType,
 } from './packets.ts';
-export { DEFAULT_MAX_PACKET_SIZE, PacketParser, decodeBody, type PacketParserOptions } from './parser.ts';
+export {
+  DEFAULT_MAX_PACKET_SIZE,
+  DEFAULT_PORT,
+  DEFAULT_SERVER,
+  MAX_TEXT_LINE,
+  MAX_UNIQUE_BYTES,
+  MIN_CAN_DO_TIMEOUT_MS,
+} from './limits.ts';
+export { PacketParser, decodeBody, type PacketParserOptions } from './parser.ts';
 export { CONSTANT_PACKETS, encodePacket, encodePacketChunks } from './serializer.ts';

@@ -22,13 +22,10 @@ import {
   type Packet,
   type PacketInfo,
 } from './packets.ts';
+import { DEFAULT_MAX_PACKET_SIZE, MAX_TEXT_LINE } from './limits.ts';
 
-/** Default cap on a packet's declared data size: 1 GiB (gearmand has none; the field is uint32). */
-export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024 * 1024;
 /** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
 const INITIAL_FRAME_CAPACITY = 64 * 1024;
-/** Cap on one admin text line. */
-export const MAX_TEXT_LINE = 64 * 1024;
 
 export interface PacketParserOptions {
   onPacket: (packet: Packet, magic: Magic) => void;

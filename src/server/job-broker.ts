@@ -7,13 +7,13 @@
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
  * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
-import { PACKETS, type Packet } from '../protocol/index.ts';
+import { MAX_UNIQUE_BYTES, PACKETS, type Packet } from '../protocol/index.ts';
 import type { AdminBroker } from './admin-commands.ts';
 import { AdminView } from './admin-view.ts';
 import { FunctionTable } from './functions.ts';
 import type { Peer } from './peer.ts';
 import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
-import { MAX_UNIQUE_BYTES, coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
+import { coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 type WorkType = 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION';

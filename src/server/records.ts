@@ -153,7 +153,7 @@ export class FunctionRecord {
 /** One CAN_DO / CAN_DO_TIMEOUT registration of a session (duplicates are kept, as gearmand does). */
 export interface Ability {
   readonly fn: FunctionRecord;
-  /** CAN_DO_TIMEOUT in ms (at least MIN_TIMEOUT_MS); 0 for plain CAN_DO. */
+  /** CAN_DO_TIMEOUT in ms (at least MIN_CAN_DO_TIMEOUT_MS); 0 for plain CAN_DO. */
   readonly timeoutMs: number;
 }
 

@@ -22,9 +22,6 @@ export type SubmitPacket = Extract<
   }
 >;
 
-/** gearmand answers a unique of more than 64 bytes with ARGUMENT_TOO_LARGE. */
-export const MAX_UNIQUE_BYTES = 64;
-
 /** HIGH: SUBMIT_JOB_HIGH*; LOW: SUBMIT_JOB_LOW*; NORMAL: the rest (EPOCH and REDUCE included). */
 export function submitKind(type: SubmitPacket['type']): { priority: Priority; background: boolean } {
   switch (type) {

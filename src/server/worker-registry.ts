@@ -5,11 +5,10 @@
  * worker gets one NOOP per sleep when a job for one of its functions becomes runnable, and an
  * immediate NOOP on PRE_SLEEP when one already is. A worker that never sends PRE_SLEEP gets none.
  */
+import { MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
 import type { FunctionTable } from './functions.ts';
 import type { FunctionRecord, Job, Session } from './records.ts';
 
-/** gearmand (>= 1.1.19) takes CAN_DO_TIMEOUT in milliseconds, with a minimum of one second. */
-export const MIN_TIMEOUT_MS = 1000;
 
 export class WorkerRegistry {
   readonly #functions: FunctionTable;
@@ -23,7 +22,7 @@ export class WorkerRegistry {
   /** CAN_DO / CAN_DO_TIMEOUT: appends a registration; duplicates count, as in gearmand. */
   canDo(session: Session, name: string, timeoutMs = 0): void {
     const fn = this.#functions.getOrCreate(name);
-    const timeout = timeoutMs > 0 ? Math.max(timeoutMs, MIN_TIMEOUT_MS) : 0;
+    const timeout = timeoutMs > 0 ? Math.max(timeoutMs, MIN_CAN_DO_TIMEOUT_MS) : 0;
     const ability = { fn, timeoutMs: timeout };
     session.abilities.push(ability);
     session.grabOrder.unshift(ability);

@@ -13,7 +13,8 @@
  * grabs outstanding as the worker has free slots, so a busy worker does not pay a round trip per
  * job, and an idle one does not flood the server with grabs that all come back NO_JOB.
  */
-import { Connection, type ServerAddress } from '../client/connection.ts';
+import { Connection } from '../connection/connection.ts';
+import type { ServerAddress } from '../connection/server-address.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { CONSTANT_PACKETS } from '../protocol/serializer.ts';
 import type { ActiveJob } from './worker-job.ts';

@@ -3,7 +3,9 @@
  * fully-populated configuration (constructors validate and merge defaults by spread).
  */
 import { UsageError } from '../errors.ts';
-import { parseServerAddress, type ServerAddress } from '../client/connection.ts';
+import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
+import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
+import { DEFAULT_SERVER, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
 
 export interface WorkerOptions {
   /** Job servers, `host:port` or `{ host, port }`; default `['127.0.0.1:4730']`. */
@@ -55,16 +57,14 @@ export interface ResolvedWorkerOptions {
 }
 
 const DEFAULTS = {
-  servers: ['127.0.0.1:4730'] as Array<string | ServerAddress>,
+  servers: [DEFAULT_SERVER] as Array<string | ServerAddress>,
   concurrency: 1,
-  initialBackoffMs: 50,
-  maxBackoffMs: 5000,
+  initialBackoffMs: CONNECTION_DEFAULTS.initialBackoffMs,
+  maxBackoffMs: CONNECTION_DEFAULTS.maxBackoffMs,
   startTimeoutMs: 10_000,
   failWith: 'WORK_FAIL' as 'WORK_FAIL' | 'WORK_EXCEPTION',
 };
 
-/** gearmand 1.1.19+ has a 1000 ms minimum for CAN_DO_TIMEOUT; we refuse smaller values rather than surprise. */
-export const MIN_TIMEOUT_MS = 1000;
 /** gearmand 1.1.20 truncates SET_CLIENT_ID to 127 bytes. */
 const MAX_CLIENT_ID_BYTES = 127;
 
@@ -113,9 +113,9 @@ export function validateRegistration(fn: string, options: RegisterOptions | unde
   }
   const timeout = options?.timeout;
   if (timeout === undefined) return undefined;
-  if (!Number.isInteger(timeout) || timeout < MIN_TIMEOUT_MS) {
+  if (!Number.isInteger(timeout) || timeout < MIN_CAN_DO_TIMEOUT_MS) {
     throw new UsageError(
-      `Timeout for "${fn}" must be an integer number of milliseconds >= ${MIN_TIMEOUT_MS} (gearmand's minimum), received ${String(timeout)}`,
+      `Timeout for "${fn}" must be an integer number of milliseconds >= ${MIN_CAN_DO_TIMEOUT_MS} (gearmand's minimum), received ${String(timeout)}`,
     );
   }
   return timeout;

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.ts';
 import { PACKETS, PacketParser, type PacketType } from '../../src/protocol/index.ts';
-import { MAX_TEXT_LINE } from '../../src/protocol/parser.ts';
+import { MAX_TEXT_LINE } from '../../src/protocol/limits.ts';
 import { PACKET_FIXTURES, ascii, plain } from '../fixtures/packets.ts';
 import { mulberry32 } from '../helpers/random.ts';
 

@@ -7,7 +7,7 @@ import {
   type Magic,
   type Packet,
 } from '../../src/protocol/index.ts';
-import { MAX_TEXT_LINE } from '../../src/protocol/parser.ts';
+import { MAX_TEXT_LINE } from '../../src/protocol/limits.ts';
 import { PACKET_FIXTURES, ascii, fixture, plain, type PacketFixture } from '../fixtures/packets.ts';
 
 type Event =

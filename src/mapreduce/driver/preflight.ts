@@ -3,7 +3,7 @@
  * workers for the job's functions, and fail fast with a message that says how to start one.
  */
 import { AdminClient } from '../../client/admin-client.ts';
-import { parseServerAddress } from '../../client/connection.ts';
+import { parseServerAddress } from '../../connection/server-address.ts';
 import { RunError } from '../../errors.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 

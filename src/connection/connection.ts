@@ -13,11 +13,7 @@ import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
 import { PacketParser } from '../protocol/parser.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { encodePacketChunks } from '../protocol/serializer.ts';
-
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
+import type { ServerAddress } from './server-address.ts';
 
 export interface ConnectionOptions extends ServerAddress {
   /** Called for every packet the server sends. */
@@ -38,25 +34,13 @@ interface ConnectionEvents {
   close: [];
 }
 
-const DEFAULTS = {
+/** Reconnection and connect-timeout defaults, shared by every role that opens a Connection. */
+export const CONNECTION_DEFAULTS = {
   reconnect: true,
   initialBackoffMs: 50,
   maxBackoffMs: 5000,
   connectTimeoutMs: 5000,
 };
-
-/** Parses `host:port` (port defaults to 4730). */
-export function parseServerAddress(text: string, defaultPort = 4730): ServerAddress {
-  const trimmed = text.trim();
-  const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(trimmed);
-  if (!match) throw new ConnectionError(`Bad server address "${text}": expected host or host:port`);
-  const host = (match[1] as string).replace(/^\[|\]$/g, '');
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConnectionError(`Bad port in server address "${text}": expected 1-65535`);
-  }
-  return { host, port };
-}
 
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly host: string;
@@ -72,7 +56,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   constructor(options: ConnectionOptions) {
     super();
-    this.#options = { ...DEFAULTS, ...options };
+    this.#options = { ...CONNECTION_DEFAULTS, ...options };
     this.host = options.host;
     this.port = options.port;
   }

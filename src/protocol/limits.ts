@@ -1,0 +1,26 @@
+/**
+ * The limits of the wire, defined once for every role (client, worker, admin, server). Where a
+ * number is gearmand's, the comment says how it was checked against gearmand 1.1.20.
+ */
+
+/** IANA's port for Gearman, gearmand's default. */
+export const DEFAULT_PORT = 4730;
+
+/** Where roles look for a server when given none. */
+export const DEFAULT_SERVER = `127.0.0.1:${DEFAULT_PORT}`;
+
+/**
+ * The longest unique gearmand keeps whole. libgearman's GEARMAN_MAX_UNIQUE_SIZE is 64 with the
+ * terminating NUL: its clients refuse 64 bytes, gearmand 1.1.20 stores a 64-byte unique cut to 63
+ * and answers more with ERROR ARGUMENT_TOO_LARGE (test/conformance/limits.test.ts).
+ */
+export const MAX_UNIQUE_BYTES = 63;
+
+/** gearmand (>= 1.1.19) reads CAN_DO_TIMEOUT in milliseconds, with a minimum of one second. */
+export const MIN_CAN_DO_TIMEOUT_MS = 1000;
+
+/** The largest packet data a peer may declare unless told otherwise. */
+export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024 * 1024;
+
+/** An admin text line longer than this without a newline closes the connection. */
+export const MAX_TEXT_LINE = 64 * 1024;
