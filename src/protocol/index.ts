@@ -1,3 +1,4 @@
+/** The wire layer's surface: packet table, parser and serializer (also the `gmr/protocol` entry). */
 export {
   HEADER_LENGTH,
   MAGIC_REQ,

@@ -1,20 +1,13 @@
 /**
  * Cuts input files into splits: byte ranges that map tasks read. Cuts ignore line boundaries;
- * the record reader aligns them to lines (see record-reader.ts), so any split size is correct.
+ * the record reader aligns them to lines (see shuffle/split.ts), so any split size is correct.
  */
 
 import { UsageError } from '../../errors.ts';
+import type { Split } from '../shuffle/split.ts';
 import type { InputFile } from './input-files.ts';
 
-export interface Split {
-  /** Position in the list planSplits returned. */
-  index: number;
-  path: string;
-  offset: number;
-  length: number;
-  compressed: boolean;
-  fileSize: number;
-}
+export type { Split } from '../shuffle/split.ts';
 
 export interface SplitPlanOptions {
   /** Bytes per split; any integer >= 1. Default: defaultSplitSize(total input bytes, workers). */

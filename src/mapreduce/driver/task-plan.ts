@@ -4,8 +4,7 @@
  */
 import { open, readFile, stat } from 'node:fs/promises';
 import type { JobDefinition, Params } from '../job/define-job.ts';
-import { alignSplit } from '../task/record-reader.ts';
-import type { Split } from './splits.ts';
+import { alignSplit, type Split } from '../shuffle/split.ts';
 import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 
 type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;

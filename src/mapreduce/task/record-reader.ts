@@ -21,7 +21,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../errors.ts';
-import type { Split } from '../driver/splits.ts';
+import { openInput, readError, type Split } from '../shuffle/split.ts';
 
 export interface RecordPosition {
   /** 1-based, counted from the split's first record. */
@@ -56,27 +56,6 @@ const SMALL_DECODE_BLOCK = 2 * 1024;
  */
 export async function readSplit(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
   return split.compressed ? readCompressed(split, onRecord, onProgress) : readPlain(split, onRecord, onProgress);
-}
-
-/**
- * The exact byte range [start, end) holding the records this split owns, for shipping them to a
- * worker without a shared filesystem; the ranges of a file's splits are contiguous and cover it.
- * A split that owns no line gives start === end. For a compressed split the range is the whole
- * compressed file, which the receiver must gunzip before readBufferRecords.
- */
-export async function alignSplit(split: Split): Promise<{ start: number; end: number }> {
-  const fh = await openInput(split.path);
-  try {
-    const fileSize = (await fh.stat()).size;
-    if (split.compressed) return { start: 0, end: fileSize };
-    const start = await nextLineStart(fh, split, split.offset, fileSize);
-    const splitEnd = split.offset + split.length;
-    // No line starts in [offset, splitEnd) when start is already past it: the split owns nothing.
-    const end = start >= splitEnd ? start : await nextLineStart(fh, split, splitEnd, fileSize);
-    return { start, end };
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -316,38 +295,4 @@ async function readCompressed(split: Split, onRecord: RecordCallback, onProgress
   }
   onProgress?.(input.bytesRead);
   return { records: emitter.records, bytes: input.bytesRead };
-}
-
-/** Offset of the first line that starts at or after `from` (fileSize if none). */
-async function nextLineStart(fh: FileHandle, split: Split, from: number, fileSize: number): Promise<number> {
-  if (from <= 0) return 0;
-  if (from >= fileSize) return fileSize;
-  const buf = Buffer.allocUnsafe(MIN_READ_SIZE);
-  // A line starts at `from` only if the byte before it is '\n'.
-  for (let pos = from - 1; pos < fileSize; ) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await fh.read(buf, 0, buf.length, pos));
-    } catch (error) {
-      throw readError(split.path, error);
-    }
-    if (bytesRead === 0) break;
-    const newline = buf.subarray(0, bytesRead).indexOf(LF);
-    if (newline !== -1) return Math.min(pos + newline + 1, fileSize);
-    pos += bytesRead;
-  }
-  return fileSize;
-}
-
-async function openInput(path: string): Promise<FileHandle> {
-  try {
-    return await fsp.open(path, 'r');
-  } catch (error) {
-    throw readError(path, error);
-  }
-}
-
-function readError(path: string, error: unknown): InputError {
-  const reason = error instanceof Error ? error.message : String(error);
-  return new InputError(`Cannot read input file ${path}: ${reason}`, { cause: error });
 }
