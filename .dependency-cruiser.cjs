@@ -1,7 +1,7 @@
 /**
  * The import rules of gmr (docs/ARCHITECTURE.md, ../shared/DESIGN.md "Layers"), checked by
  * test/architecture/dependencies.test.ts in `npm test` and by `npm run deps`. Imports point down:
- * cli -> mapreduce -> client/worker/server -> protocol -> errors. In src/mapreduce, driver/ and
+ * cli -> mapreduce -> client/worker/server -> connection -> protocol -> errors. In src/mapreduce, driver/ and
  * task/ never import each other; both may import shuffle/ and job/. Type-only imports count
  * (the swc parser keeps `import type`), so a type cannot smuggle a dependency upward.
  */
@@ -13,9 +13,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'A circle makes a group of files one concept in disguise: none can be read or tested alone.',
-      // TEMPORARY: the 8-file circle in src/server (job model <-> ServerConnection) is being removed
-      // by the server helper (issue 8, item 3); drop this pathNot when it is gone.
-      from: { pathNot: '^src/server/' },
+      from: {},
       to: { circular: true },
     },
     {
@@ -37,6 +35,13 @@ module.exports = {
       severity: 'error',
       comment: 'The wire layer knows only packets and errors.',
       from: { path: '^src/protocol/' },
+      to: { path: '^src/(connection|client|worker|server|mapreduce|cli)/' },
+    },
+    {
+      name: 'connection-below-roles',
+      severity: 'error',
+      comment: 'src/connection is the socket plumbing client and worker share: it knows packets, not roles.',
+      from: { path: '^src/connection/' },
       to: { path: '^src/(client|worker|server|mapreduce|cli)/' },
     },
     {
@@ -51,9 +56,7 @@ module.exports = {
       severity: 'error',
       comment: 'Client, worker and server do not import each other; what they share lives below them.',
       from: { path: ROLES },
-      // TEMPORARY: the worker uses the client's Connection until it moves into a folder of its
-      // own below both (issue 8, item 4, the server helper); then drop this pathNot.
-      to: { path: ROLES, pathNot: ['^src/$1/', '^src/client/connection\\.ts$'] },
+      to: { path: ROLES, pathNot: '^src/$1/' },
     },
     {
       name: 'mapreduce-below-cli',
