@@ -48,7 +48,7 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
     const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--output', out, '--workers', '2', '--reducers', '2', '--split-size', '2k', '--json', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     const entries = readdirSync(out).sort();
-    expect(entries).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+    expect(entries).toEqual(['_SUCCESS', '_history', 'part-00000', 'part-00001']);
     // Each part is sorted by word; together they hold exactly the reference counts.
     const parts = ['part-00000', 'part-00001'].map((p) => readFileSync(join(out, p), 'utf8'));
     for (const part of parts) {
@@ -74,7 +74,7 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
     expect(again.stderr).toMatch(/not empty.*--overwrite/);
     const over = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--output', out, '--overwrite', '--workers', '2', '--reducers', '3', '--quiet']);
     expect(over.code, over.stderr).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001', 'part-00002']);
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', '_history', 'part-00000', 'part-00001', 'part-00002']);
   });
 
   it('runs the README command on the sample data in the repository', async () => {

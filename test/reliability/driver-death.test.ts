@@ -90,6 +90,6 @@ describe('gmr run killed mid-map, then --resume (embedded)', () => {
     expect(rerun.filter((i) => done.has(i))).toEqual([]);
     expect(new Set(rerun).size).toBe(manifest.mapTasks - done.size);
     // Nothing of the dead run is left behind.
-    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', '_history', 'part-00000', 'part-00001']);
   });
 });

@@ -6,10 +6,13 @@ import { parseArgs } from 'node:util';
 import { GearmanError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { parseSeconds, parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
-import { EXIT_OK, type CliIO } from '../io.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIO } from '../io.ts';
 import { reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
 import { endNotifier } from '../notify.ts';
+import type { RunStatus } from '../../mapreduce/status/run-status.ts';
+import { Dashboard } from '../dashboard/dashboard-server.ts';
+import { parsePort } from './dashboard.ts';
 
 const HELP = `Usage: gmr run <job> --input PATH [--input PATH…] [options]
 
@@ -39,6 +42,7 @@ Execution:
 Reporting:
   -q, --quiet            no progress on stderr
       --json             print a JSON summary (stdout with --output, else stderr)
+      --ui PORT          serve a live page of this run and its job servers on 127.0.0.1:PORT
       --notify URL       POST the JSON summary to URL when the run commits or fails (3 tries)
       --on-exit CMD      run CMD with /bin/sh when the run ends, the JSON summary on its stdin
                          (env GMR_EXIT_CODE, GMR_OUTCOME); neither changes the exit code
@@ -84,6 +88,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         quiet: { type: 'boolean', short: 'q', default: false },
         json: { type: 'boolean', default: false },
         notify: { type: 'string' },
+        ui: { type: 'string' },
         'on-exit': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -113,9 +118,29 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
   const jsonOut = values.output ? io.stdout : io.stderr;
   let summary: RunSummary;
+  let runStatus: RunStatus | undefined;
+  const ui =
+    values.ui === undefined
+      ? undefined
+      : await Dashboard.start({
+          servers: () => runStatus?.servers ?? [],
+          runs: async () => (runStatus ? [runStatus] : []),
+          port: parsePort(values.ui, '--ui'),
+          title: `gmr run ${job}`,
+        });
+  if (ui) io.stderr.write(`gmr: live page of this run on ${ui.url}\n`);
+  const closeUi = async (): Promise<void> => {
+    await ui?.refresh().catch(() => {});
+    await ui?.close();
+  };
   try {
     summary = await runJob({
       job,
+      command: ['gmr', 'run', ...argv],
+      exitCodeOf: (error) => (error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED),
+      onRunStatus: (status) => {
+        runStatus = status;
+      },
       input,
       ...(values.output === undefined ? {} : { output: values.output }),
       overwrite: values.overwrite,
@@ -141,6 +166,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     const failure = { ok: false, job, code, error: (error as Error).message };
     if (values.json) jsonOut.write(`${JSON.stringify(failure)}\n`);
     const exitCode = reportError(error, io);
+    await closeUi();
     await notifyEnd(failure, exitCode);
     return exitCode;
   }
@@ -151,6 +177,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       `gmr: ${summary.job} done in ${(summary.timings.totalMs / 1000).toFixed(1)} s: ${summary.mapTasks} map, ${summary.reduceTasks} reduce tasks, output in ${summary.output}\n`,
     );
   }
+  await closeUi();
   await notifyEnd(summary, EXIT_OK);
   return EXIT_OK;
 }

@@ -12,8 +12,8 @@ import { ClusterWatcher } from './cluster-view.ts';
 import { renderMain, renderPage, type DashboardView } from './render-page.ts';
 
 export interface DashboardOptions {
-  /** Job servers to show (host:port). */
-  servers: string[];
+  /** Job servers to show (host:port), or where to read them at each poll (a run's, once known). */
+  servers: string[] | (() => string[]);
   /** The runs to show, read at each poll. */
   runs?: () => Promise<RunStatus[]>;
   host?: string;
@@ -25,7 +25,8 @@ export interface DashboardOptions {
 
 export class Dashboard {
   readonly #server: Server;
-  readonly #cluster: ClusterWatcher | undefined;
+  #cluster: ClusterWatcher | undefined;
+  #watched = '';
   readonly #options: DashboardOptions;
   readonly #clients = new Set<ServerResponse>();
   #view: DashboardView;
@@ -35,7 +36,6 @@ export class Dashboard {
 
   private constructor(options: DashboardOptions) {
     this.#options = options;
-    this.#cluster = options.servers.length > 0 ? new ClusterWatcher(options.servers) : undefined;
     this.#view = { title: options.title ?? 'gmr dashboard', cluster: null, runs: [] };
     this.#server = createServer((req, res) => this.#handle(req, res));
   }
@@ -93,6 +93,7 @@ export class Dashboard {
   #poll(): Promise<void> {
     this.#polling ??= (async () => {
       try {
+        await this.#watchServers();
         const [cluster, statuses] = await Promise.all([this.#cluster?.poll() ?? null, this.#options.runs?.().catch(() => []) ?? []]);
         const runs: WatchedRun[] = await Promise.all(statuses.map((s) => watchRun(s)));
         this.#view = { ...this.#view, cluster, runs };
@@ -103,6 +104,16 @@ export class Dashboard {
       }
     })();
     return this.#polling;
+  }
+
+  /** (Re)creates the cluster watcher when the list of servers changed. */
+  async #watchServers(): Promise<void> {
+    const servers = typeof this.#options.servers === 'function' ? this.#options.servers() : this.#options.servers;
+    const key = servers.join(',');
+    if (key === this.#watched) return;
+    this.#watched = key;
+    await this.#cluster?.close();
+    this.#cluster = servers.length > 0 ? new ClusterWatcher(servers) : undefined;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

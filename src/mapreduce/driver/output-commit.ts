@@ -10,7 +10,11 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { UsageError } from '../../errors.ts';
+import { HISTORY_FOLDER } from '../status/run-status.ts';
 import { partName } from './part-names.ts';
+
+/** What gmr keeps in an output folder besides the output: runs in progress, and past runs' status. */
+const RUN_FOLDERS = ['_temporary', HISTORY_FOLDER];
 
 /** Refuses an existing non-empty output folder unless overwrite is set. */
 export async function checkOutputDir(dir: string, overwrite: boolean): Promise<void> {
@@ -23,7 +27,7 @@ export async function checkOutputDir(dir: string, overwrite: boolean): Promise<v
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  const visible = entries.filter((e) => e !== '_temporary');
+  const visible = entries.filter((e) => !RUN_FOLDERS.includes(e));
   if (visible.length > 0 && !overwrite) {
     throw new UsageError(
       `Output folder ${dir} is not empty (${visible.slice(0, 3).join(', ')}${visible.length > 3 ? ', …' : ''}); use --overwrite to replace it`,
@@ -40,7 +44,7 @@ export async function commitOutput(
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(dir)) {
-    if (entry === '_temporary') continue;
+    if (RUN_FOLDERS.includes(entry)) continue;
     await rm(join(dir, entry), { recursive: true, force: true });
   }
   for (const part of parts) {

@@ -22,6 +22,7 @@ import { phaseProgress, type RunProgress } from './run-progress.ts';
 import { findResumable, type RunPlan } from './run-state.ts';
 import { buildSummary, driverMaxRssBytes, type RunSummary } from './run-summary.ts';
 import { RunWorkspace } from './run-workspace.ts';
+import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
 import { buildMapTasks, buildReduceTask } from './task-plan.ts';
 import { BadRecordBudget } from './task-runner.ts';
@@ -48,8 +49,23 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const onAbort = (): void => aborter.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   workspace.defer(async () => options.signal?.removeEventListener('abort', onAbort));
+  const steps: TrackedStep[] = [];
+  const tracker = new StatusTracker({
+    job: loaded.name,
+    runId: plan.runId,
+    output: output ?? null,
+    runDir: workspace.folder,
+    servers: options.servers ?? [],
+    startedAt: plan.startedAt,
+    command: options.command ?? null,
+    steps: () => steps,
+    ...(options.onRunStatus ? { onWrite: options.onRunStatus } : {}),
+  });
+  workspace.defer(async () => tracker.close());
   try {
+    await tracker.phase(0, 'plan');
     const engine = await startEngine(options, loaded, workers, workspace);
+    tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
     const shared = { runId: uniqueRun, job: loaded.name, params, partitions: plan.reducers, ship: plan.ship };
@@ -81,9 +97,12 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       resumable: false,
     };
 
+    steps.push({ map: map.records, reduce: reduce.records });
     let current: RunProgress['phase'] = 'map';
-    const report = (): void =>
+    const report = (): void => {
+      tracker.progress();
       options.onProgress?.({ phase: current, map: phaseProgress(map.records), reduce: phaseProgress(reduce.records), elapsedMs: Date.now() - started });
+    };
     const inFlight = Math.max(2, workers * 2);
     // Every task in flight listens for the run's abort: more than Node's default of 10 is expected.
     setMaxListeners(inFlight + 10, aborter.signal);
@@ -99,13 +118,16 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       onStatus: report,
     };
 
+    await tracker.phase(0, 'map');
     const { resumed } = await runPhase(runner, map);
     const mapDone = Date.now();
     current = 'reduce';
+    await tracker.phase(0, 'reduce');
     report();
     await runPhase(runner, reduce);
     const reduceDone = Date.now();
     current = 'commit';
+    await tracker.phase(0, 'commit');
     report();
 
     const reduces = loaded.definition.reduce !== undefined;
@@ -127,14 +149,29 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     workspace.markCommitted();
     summary.timings.totalMs = Date.now() - started;
     summary.driverMaxRssBytes = driverMaxRssBytes();
+    await tracker.finish({ state: 'committed', exitCode: 0, counters: summary.counters });
     return summary;
   } catch (error) {
     aborter.abort(error);
-    if (error instanceof RunError || error instanceof UsageError) throw error;
-    throw new RunError(`Job ${loaded.name} failed: ${(error as Error).message}`, { cause: error });
+    const failure = error instanceof RunError || error instanceof UsageError ? error : new RunError(`Job ${loaded.name} failed: ${(error as Error).message}`, { cause: error });
+    await tracker.finish({ state: 'failed', exitCode: options.exitCodeOf?.(failure) ?? 1, error: failure.message, counters: countersOf(steps) });
+    throw failure;
   } finally {
     await workspace.dispose();
   }
+}
+
+/** The counters of the tasks that finished, for the status of a failed run. */
+function countersOf(steps: TrackedStep[]): Record<string, number> {
+  const counters: Record<string, number> = {};
+  for (const step of steps) {
+    for (const r of [...step.map, ...step.reduce]) {
+      const own = r.summary?.['counters'];
+      if (!own || typeof own !== 'object') continue;
+      for (const [k, v] of Object.entries(own as Record<string, unknown>)) if (typeof v === 'number') counters[k] = (counters[k] ?? 0) + v;
+    }
+  }
+  return counters;
 }
 
 interface PlanInput {

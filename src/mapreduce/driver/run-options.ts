@@ -4,6 +4,7 @@
  * with one wording: `--workers expects a whole number >= 1, received "two"`.
  */
 import { UsageError } from '../../errors.ts';
+import type { RunStatus } from '../status/run-status.ts';
 import type { RunProgress } from './run-progress.ts';
 
 export interface RunOptions {
@@ -42,6 +43,12 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   onLog?: (line: string) => void;
   signal?: AbortSignal;
+  /** Each version of the run status file as it is written (the dashboard of `gmr run --ui`). */
+  onRunStatus?: (status: RunStatus) => void;
+  /** The command line that started the run, kept in the status file so a reader can print how to resume. */
+  command?: string[];
+  /** The exit code the caller gives a failure (kept in the status file for `gmr status --watch`). Default 1. */
+  exitCodeOf?: (error: unknown) => number;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3;

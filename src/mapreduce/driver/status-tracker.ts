@@ -36,6 +36,8 @@ export interface StatusTrackerOptions {
   intervalMs?: number;
   /** Rewritten at least this often, so a reader on another host can tell a live driver. */
   heartbeatMs?: number;
+  /** Each version as it is written. */
+  onWrite?: (status: RunStatus) => void;
 }
 
 function counts(records: TaskRecord[]): PhaseCounts {
@@ -46,7 +48,8 @@ function counts(records: TaskRecord[]): PhaseCounts {
     else if (r.state === 'failed') c.failed++;
     c.bytesDone += r.bytesDone;
     c.bytesTotal += r.bytesTotal;
-    c.attempts += r.attempts.length + (r.state === 'running' ? 1 : 0);
+    // A restart (the job server ran the attempt again after its worker died) counts as an attempt.
+    c.attempts += r.attempts.reduce((n, a) => n + 1 + (a.restarts ?? 0), 0) + (r.state === 'running' ? 1 : 0);
   }
   return c;
 }
@@ -57,7 +60,9 @@ function messagesOf(steps: TrackedStep[]): StatusMessage[] {
     for (const r of [...step.map, ...step.reduce]) {
       const task = `${r.phase} ${r.index}`;
       for (const a of r.attempts) {
-        if (a.error) found.push({ ms: a.startedAt + a.ms, at: new Date(a.startedAt + a.ms).toISOString(), task, text: `attempt ${a.attempt}: ${a.error}` });
+        const at = new Date(a.startedAt + a.ms).toISOString();
+        if (a.restarts) found.push({ ms: a.startedAt + a.ms, at, task, text: `attempt ${a.attempt}: run ${a.restarts + 1} times (a worker died or went away; the job server gave it to another)` });
+        if (a.error) found.push({ ms: a.startedAt + a.ms, at, task, text: `attempt ${a.attempt}: ${a.error}` });
       }
       const said = r.summary?.['status'];
       const last = r.attempts[r.attempts.length - 1];
@@ -153,6 +158,7 @@ export class StatusTracker {
       counters: end.counters ?? {},
     };
     const final = this.#status;
+    this.#options.onWrite?.(final);
     await this.#chain(() => writeStatusFile(this.path, final));
     if (this.#options.output) await writeHistory(this.#options.output, final);
     return final;
@@ -189,6 +195,7 @@ export class StatusTracker {
     this.#lastWrite = Date.now();
     this.#status = this.#snapshot();
     const status = this.#status;
+    this.#options.onWrite?.(status);
     return this.#chain(() => writeStatusFile(this.path, status));
   }
 
