@@ -90,7 +90,7 @@ describe('gmr status --json watching a background run', () => {
     // The run stays in the folder's history.
     const all = await runGmr(['status', out, '--all']);
     expect(all.stdout).toContain(`committed  ${last.runId}  slow-wordcount`);
-  });
+  }, 180_000);
 
   it('a local worker SIGKILLed mid-map: the run commits, its restart counts as an attempt and shows in the messages', async () => {
     const dir = h.tempDir();
@@ -114,7 +114,7 @@ describe('gmr status --json watching a background run', () => {
     expect(last.attempts).toBeGreaterThan(last.tasks.total);
     expect(last.messages.some((m) => /^map \d+$/.test(m.task) && m.text.includes('a worker died or went away')), JSON.stringify(last.messages)).toBe(true);
     expect(committedOutput(out)).toBe(expected);
-  });
+  }, 180_000);
 
   it('a SIGKILLed driver: "abandoned" with the command that resumes it; that command commits the run', async () => {
     const { proc, out, args, expected } = start(h.tempDir());
@@ -143,5 +143,5 @@ describe('gmr status --json watching a background run', () => {
     expect(done.outcome).toBe('committed');
     expect(done.runId).toBe(dead.runId);
     expect(committedOutput(out)).toBe(expected);
-  });
+  }, 240_000);
 });
