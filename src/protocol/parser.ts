@@ -21,6 +21,7 @@ import {
   type Magic,
   type Packet,
   type PacketInfo,
+  type PacketType,
 } from './packets.ts';
 import { DEFAULT_MAX_PACKET_SIZE, MAX_TEXT_LINE } from './limits.ts';
 
@@ -40,6 +41,20 @@ function hex(buf: Buffer, start: number, end: number): string {
 }
 
 /** Decodes the body of a packet whose header has been validated. */
+/**
+ * Short forms real peers send, read as if the missing trailing fields were empty ('0' for
+ * WORK_STATUS's counts). Perl Gearman::Worker 2.004 sends `$v ? join("\0", $handle, $v) : $handle`,
+ * so a result (or data, warning, exception) of '' or '0' arrives as the handle alone, and
+ * WORK_STATUS without its denominator. Only fields after `present` may be missing.
+ */
+const SHORT_FORMS: Partial<Record<PacketType, { present: number; missing: string }>> = {
+  WORK_COMPLETE: { present: 1, missing: '' },
+  WORK_DATA: { present: 1, missing: '' },
+  WORK_WARNING: { present: 1, missing: '' },
+  WORK_EXCEPTION: { present: 1, missing: '' },
+  WORK_STATUS: { present: 1, missing: '0' },
+};
+
 export function decodeBody(info: PacketInfo, body: Buffer): Packet {
   const fields: Record<string, string | Buffer> = { type: info.type };
   const count = info.fieldCount;
@@ -49,6 +64,8 @@ export function decodeBody(info: PacketInfo, body: Buffer): Packet {
     let end = body.length;
     if (!last) {
       end = body.indexOf(0, start);
+      const short = end < 0 ? SHORT_FORMS[info.type] : undefined;
+      if (short && i + 1 >= short.present) return decodeShort(info, fields, body.toString('utf8', start), i, short.missing);
       if (end < 0) {
         throw new ProtocolError(
           `${info.type} expects ${count} arguments separated by NUL bytes, received ${i + 1} in ${body.length} bytes`,
@@ -59,6 +76,16 @@ export function decodeBody(info: PacketInfo, body: Buffer): Packet {
     if (info.data && last) fields['data'] = body.subarray(start, end);
     else fields[info.args[i] as string] = body.toString('utf8', start, end);
     start = end + 1;
+  }
+  return fields as unknown as Packet;
+}
+
+/** Field `i` is the rest of the body; the ones after it were left out by the sender. */
+function decodeShort(info: PacketInfo, fields: Record<string, string | Buffer>, rest: string, i: number, missing: string): Packet {
+  fields[info.args[i] as string] = rest;
+  for (let j = i + 1; j < info.fieldCount; j++) {
+    if (info.data && j === info.fieldCount - 1) fields['data'] = Buffer.alloc(0);
+    else fields[info.args[j] as string] = missing;
   }
   return fields as unknown as Packet;
 }

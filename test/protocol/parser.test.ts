@@ -431,3 +431,33 @@ describe('decodeBody: argument splitting is bounded by size', () => {
     }
   });
 });
+
+describe('decodeBody: short forms real peers send (Perl Gearman::Worker 2.004)', () => {
+  it("reads a handle-only WORK_COMPLETE, WORK_DATA, WORK_WARNING and WORK_EXCEPTION as an empty payload", () => {
+    for (const type of ['WORK_COMPLETE', 'WORK_DATA', 'WORK_WARNING', 'WORK_EXCEPTION'] as const) {
+      // "H:vm:1": 6 bytes, no NUL: Perl's `$v ? join("\0", $handle, $v) : $handle` for '' or '0'.
+      const packet = decodeBody(packetInfo(type), Buffer.from(ascii('H:vm:1')));
+      expect(plain(packet)).toEqual({ type, handle: 'H:vm:1', data: { buffer: '' } });
+    }
+  });
+
+  it('reads WORK_STATUS without its denominator, or without both counts, as 0', () => {
+    expect(decodeBody(packetInfo('WORK_STATUS'), Buffer.from([...ascii('H:1'), 0, ...ascii('7')]))).toEqual({
+      type: 'WORK_STATUS',
+      handle: 'H:1',
+      numerator: '7',
+      denominator: '0',
+    });
+    expect(decodeBody(packetInfo('WORK_STATUS'), Buffer.from(ascii('H:1')))).toEqual({
+      type: 'WORK_STATUS',
+      handle: 'H:1',
+      numerator: '0',
+      denominator: '0',
+    });
+  });
+
+  it('still refuses a SUBMIT_JOB without its unique or payload separator (gearmand does too)', () => {
+    expect(() => decodeBody(packetInfo('SUBMIT_JOB'), Buffer.from([...ascii('f'), 0, ...ascii('u')]))).toThrow(ProtocolError);
+    expect(() => decodeBody(packetInfo('SUBMIT_JOB'), Buffer.from(ascii('f')))).toThrow(ProtocolError);
+  });
+});

@@ -6,6 +6,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Client } from '../../src/client/client.ts';
 import { JobServer } from '../../src/server/job-server.ts';
 import { adminRaw } from '../helpers/packet-socket.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -87,6 +88,33 @@ describe('JobServer with real Gearman peers', () => {
       { timeout: 20_000 },
     );
     expect(stdout).toBe('desserts cba,zyx');
+  });
+
+  it("Perl Gearman::Worker returning '' and '0' (a handle-only WORK_COMPLETE): the client gets an empty result, the worker keeps serving", async () => {
+    const fn = fnName('perlzero');
+    // Gearman::Worker 2.004 sends `$v ? "handle\0$v" : "handle"`: '' and '0' leave only the handle
+    // (so '0' is lost before it reaches any server; gearmand 1.1.20 forwards nothing at all and the
+    // client waits forever), and set_status(0, 3) a WORK_STATUS without its counts.
+    const worker = background('perl', [
+      '-MGearman::Worker',
+      '-e',
+      'my $w = Gearman::Worker->new(job_servers => ["127.0.0.1:$ARGV[0]"]); ' +
+        '$w->register_function($ARGV[1] => sub { my $a = $_[0]->arg; $_[0]->set_status(0, 3); ' +
+        'return $a eq "empty" ? "" : $a eq "zero" ? "0" : "got $a" }); $w->work while 1;',
+      String(server.port),
+      fn,
+    ]);
+    await workersOf(fn, 1);
+    const client = new Client({ servers: [server.address] });
+    try {
+      const results: string[] = [];
+      for (const arg of ['zero', 'empty', 'x', 'zero', 'empty', 'y']) results.push(String(await client.submit(fn, arg)));
+      expect(results).toEqual(['', '', 'got x', '', '', 'got y']);
+    } finally {
+      await client.close();
+    }
+    expect(worker.exitCode).toBe(null);
+    expect((await adminRaw(server.port, 'status')).split('\n')).toContain(`${fn}\t0\t0\t1`);
   });
 
   it('gearadmin --status, --workers, --show-jobs, --server-version, --getpid', async () => {
