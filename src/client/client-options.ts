@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { ClientJobSpec, Priority } from './client-job.ts';
 import type { PacketOf } from '../protocol/packets.ts';
 import type { ServerAddress } from '../connection/server-address.ts';
-import { DEFAULT_SERVER, MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
+import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
+import { nameProblem } from '../protocol/names.ts';
 
 export type { Priority } from './client-job.ts';
 
@@ -66,6 +67,13 @@ export function checkPositive(name: string, value: number | undefined): void {
   }
 }
 
+/** A function name the server can store and print (at most 8 KiB, no control characters). */
+export function checkFunctionName(fn: string): void {
+  checkName('fn', fn);
+  const problem = nameProblem('fn', fn, MAX_FUNCTION_NAME_BYTES);
+  if (problem) throw new RangeError(problem);
+}
+
 export function checkName(what: string, value: string, maxBytes?: number): void {
   if (value.includes('\0')) {
     throw new TypeError(`${what} must not contain NUL bytes, received ${JSON.stringify(value)}`);
@@ -103,7 +111,7 @@ export function buildJobSpec(
   if (typeof fn !== 'string' || fn.length === 0) {
     throw new TypeError(`fn must be a non-empty function name, received ${JSON.stringify(fn)}`);
   }
-  checkName('fn', fn);
+  checkFunctionName(fn);
   const callerUnique = options.unique !== undefined && options.unique !== '';
   if (options.unique !== undefined) checkName('unique', options.unique, MAX_UNIQUE_BYTES);
   const priority = options.priority ?? 'normal';

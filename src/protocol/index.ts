@@ -18,8 +18,10 @@ export {
   DEFAULT_PORT,
   DEFAULT_SERVER,
   MAX_TEXT_LINE,
+  MAX_FUNCTION_NAME_BYTES,
   MAX_UNIQUE_BYTES,
   MIN_CAN_DO_TIMEOUT_MS,
 } from './limits.ts';
+export { nameProblem } from './names.ts';
 export { PacketParser, decodeBody, type PacketParserOptions } from './parser.ts';
 export { CONSTANT_PACKETS, encodePacket, encodePacketChunks } from './serializer.ts';

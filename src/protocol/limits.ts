@@ -24,3 +24,9 @@ export const DEFAULT_MAX_PACKET_SIZE = 1024 * 1024 * 1024;
 
 /** An admin text line longer than this without a newline closes the connection. */
 export const MAX_TEXT_LINE = 64 * 1024;
+
+/**
+ * The longest function name: gearmand 1.1.20 registers a CAN_DO of 8192 bytes and closes the
+ * connection at 8193 (probed; issue 16). Every role refuses longer names.
+ */
+export const MAX_FUNCTION_NAME_BYTES = 8192;

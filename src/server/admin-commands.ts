@@ -5,7 +5,8 @@
  * `OK\r\n`, errors are `ERR CODE text\r\n`.
  *
  * Beyond 1.1.20: `shutdown [graceful]` (removed from gearmand in 1.1.15; older servers and the Perl
- * server have it), and `create function` keeps the whole name (1.1.20 drops its last character).
+ * server have it), answered only when the server was started with `allowShutdown` (anyone who can
+ * connect could otherwise stop it), and `create function` keeps the whole name (1.1.20 drops its last character).
  */
 import {
   formatJobs,
@@ -34,7 +35,8 @@ export interface AdminBroker {
   cancel(handle: string): boolean;
   /** Per priority (HIGH, NORMAL, LOW), 0 unlimited; a function that does not exist is left alone. */
   setMaxQueue(name: string, limits: [number, number, number]): void;
-  createFunction(name: string): void;
+  /** Undefined when created (or it existed); else why the name is refused. */
+  createFunction(name: string): string | undefined;
   /** `busy`: workers registered, or jobs queued or running. */
   dropFunction(name: string): 'dropped' | 'unknown' | 'busy';
 }
@@ -43,11 +45,14 @@ export interface AdminContext {
   readonly broker: AdminBroker;
   /** `verbose` answers INFO when the server logs, ERROR (gearmand's default level) otherwise. */
   readonly verbose: boolean;
+  /** False: `shutdown` is refused with ERR SHUTDOWN_DISABLED. */
+  readonly allowShutdown: boolean;
   /** Called after the `OK` reply is queued. */
   shutdown(graceful: boolean): void;
 }
 
 const OK = 'OK\r\n';
+const SHUTDOWN_DISABLED = 'ERR SHUTDOWN_DISABLED shutdown+is+not+allowed+on+this+server+(start+it+with+allowShutdown+or+gmr+server+--allow-shutdown)\r\n';
 
 function unknownCommand(word: string): string {
   return `ERR UNKNOWN_COMMAND Unknown+server+command${word}\r\n`;
@@ -106,8 +111,8 @@ export function runAdminCommand(line: string, ctx: AdminContext): string {
     case 'create': {
       const name = words[2];
       if (sub !== 'function' || name === undefined) return incomplete(word);
-      broker.createFunction(name);
-      return OK;
+      const problem = broker.createFunction(name);
+      return problem === undefined ? OK : `ERR INVALID_FUNCTION_NAME ${problem.replace(/ /g, '+')}\r\n`;
     }
     case 'drop': {
       const name = words[2];
@@ -131,6 +136,7 @@ export function runAdminCommand(line: string, ctx: AdminContext): string {
     case 'shutdown': {
       const graceful = sub === 'graceful';
       if (words.length > 2 || (sub !== undefined && !graceful)) return incomplete(word);
+      if (!ctx.allowShutdown) return SHUTDOWN_DISABLED;
       ctx.shutdown(graceful);
       return 'OK\n';
     }

@@ -6,6 +6,7 @@ import type { FunctionStatus, JobInfo, PriorityStatus, WorkerInfo } from '../pro
 import type { AdminBroker } from './admin-commands.ts';
 import type { FunctionTable } from './functions.ts';
 import type { Ability, Job, Session } from './records.ts';
+import { functionNameProblem } from './worker-registry.ts';
 
 export class AdminView implements AdminBroker {
   readonly #functions: FunctionTable;
@@ -64,8 +65,11 @@ export class AdminView implements AdminBroker {
     if (fn) fn.maxQueue = limits;
   }
 
-  createFunction(name: string): void {
+  createFunction(name: string): string | undefined {
+    const problem = functionNameProblem(name);
+    if (problem) return problem[1];
     this.#functions.getOrCreate(name);
+    return undefined;
   }
 
   dropFunction(name: string): 'dropped' | 'unknown' | 'busy' {

@@ -7,14 +7,14 @@
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
  * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
-import { MAX_UNIQUE_BYTES, PACKETS, type Packet } from '../protocol/index.ts';
+import { MAX_UNIQUE_BYTES, PACKETS, nameProblem, type Packet } from '../protocol/index.ts';
 import type { AdminBroker } from './admin-commands.ts';
 import { AdminView } from './admin-view.ts';
 import { FunctionTable } from './functions.ts';
 import type { Peer } from './peer.ts';
 import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
 import { coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
-import { WorkerRegistry } from './worker-registry.ts';
+import { WorkerRegistry, functionNameProblem } from './worker-registry.ts';
 
 type WorkType = 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION';
 export type WorkPacket = Extract<Packet, { type: WorkType }>;
@@ -43,8 +43,11 @@ export class JobBroker {
   /** What admin commands see and change. */
   readonly admin: AdminBroker;
   running = 0;
-  /** `shutdown graceful`: grabs get NO_JOB while running jobs finish. */
+  /** EPOCH jobs waiting for their time, across all functions. */
+  #scheduled = 0;
+  /** close(): grabs get NO_JOB. */
   draining = false;
+  /** `shutdown graceful`: called when no job is left queued or running. */
   onIdle: (() => void) | undefined;
   /** After failAll(): connections closing later have nothing to requeue or notify. */
   closed = false;
@@ -69,6 +72,10 @@ export class JobBroker {
     if (Buffer.byteLength(p.unique) > MAX_UNIQUE_BYTES) {
       return session.peer.sendError('ARGUMENT_TOO_LARGE', 'Unique value too large');
     }
+    const fnProblem = functionNameProblem(p.fn);
+    if (fnProblem) return session.peer.sendError(fnProblem[0], fnProblem[1]);
+    const uniqueProblem = nameProblem('Unique', p.unique, MAX_UNIQUE_BYTES);
+    if (uniqueProblem) return session.peer.sendError('INVALID_ARGUMENT', uniqueProblem);
     const { priority, background } = submitKind(p.type);
     const fn = this.functions.getOrCreate(p.fn);
     const key = coalescingKey(p.unique, p.data);
@@ -118,6 +125,7 @@ export class JobBroker {
   #schedule(job: Job): void {
     job.state = 'scheduled';
     job.fn.scheduled++;
+    this.#scheduled++;
     const arm = (): void => {
       const delay = job.when - Date.now();
       if (delay > 0) {
@@ -126,6 +134,7 @@ export class JobBroker {
       }
       job.timer = undefined;
       job.fn.scheduled--;
+      this.#scheduled--;
       this.#enqueue(job);
       this.#options.flush();
     };
@@ -221,7 +230,10 @@ export class JobBroker {
     if (job.timer) clearTimeout(job.timer);
     job.timer = undefined;
     if (job.queue) job.queue.remove(job);
-    if (job.state === 'scheduled') job.fn.scheduled--;
+    if (job.state === 'scheduled') {
+      job.fn.scheduled--;
+      this.#scheduled--;
+    }
     if (job.worker) {
       job.worker.jobs.delete(job);
       job.worker = undefined;
@@ -232,7 +244,7 @@ export class JobBroker {
     job.clients = [];
     this.jobs.delete(job.handle);
     if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);
-    if (this.running === 0 && this.onIdle) this.onIdle();
+    this.#checkIdle();
   }
 
   /**
@@ -259,7 +271,16 @@ export class JobBroker {
     }
     if (job.ignored || (!job.background && job.clients.length === 0)) return this.#finish(job);
     this.#enqueue(job);
-    if (this.running === 0 && this.onIdle) this.onIdle();
+    this.#checkIdle();
+  }
+
+  /** Jobs queued or running (EPOCH jobs waiting for their time do not count). */
+  get outstanding(): number {
+    return this.jobs.size - this.#scheduled;
+  }
+
+  #checkIdle(): void {
+    if (this.onIdle && this.outstanding === 0) this.onIdle();
   }
 
   /** A connection closed: its running jobs are requeued, its queued foreground jobs may be orphaned. */

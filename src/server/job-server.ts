@@ -27,6 +27,11 @@ export interface JobServerOptions {
   maxPacketSize?: number;
   /** Default `H:${os.hostname()}`; handles are `${prefix}:${n}`. */
   jobHandlePrefix?: string;
+  /**
+   * Obey the admin `shutdown [graceful]` command (default false: it is answered with
+   * `ERR SHUTDOWN_DISABLED`, since anyone who can connect could send it).
+   */
+  allowShutdown?: boolean;
   /** Connection and error log lines; default none. */
   logger?: (line: string) => void;
 }
@@ -87,6 +92,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     const admin: AdminContext = {
       broker: this.#broker.admin,
       verbose: logger !== undefined,
+      allowShutdown: options.allowShutdown === true,
       shutdown: (graceful) => queueMicrotask(() => this.#shutdown(graceful)),
     };
     this.#context = {
@@ -121,7 +127,6 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     const bound = server.address();
     const port = bound !== null && typeof bound === 'object' ? bound.port : wanted;
     const jobServer = new JobServer(server, host, port, options);
-    jobServer.#log(`listening on ${host}:${port}`);
     return jobServer;
   }
 
@@ -135,16 +140,18 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     this.#log(`connection #${conn.id} from ${conn.remoteAddress}:${socket.remotePort ?? '?'}`);
   }
 
-  /** Admin `shutdown`: now, or (graceful) once the running jobs are done, handing out no new ones. */
+  /**
+   * Admin `shutdown`: now, or (graceful, as the Perl Gearman::Server) stop listening and close once
+   * no job is queued or running; connected workers keep taking jobs and clients keep submitting.
+   */
   #shutdown(graceful: boolean): void {
     if (this.#closing) return;
     this.#log(`shutdown${graceful ? ' graceful' : ''} requested`);
     this.emit('shutdown', graceful);
-    if (!graceful || this.#broker.running === 0) {
+    if (!graceful || this.#broker.outstanding === 0) {
       void this.close();
       return;
     }
-    this.#broker.draining = true;
     this.#server.close();
     this.#broker.onIdle = () => void this.close();
   }

@@ -154,7 +154,8 @@ export class ServerConnection implements Peer, Flushable {
       case 'ECHO_REQ':
         return this.send(PACKETS.ECHO_RES.code, p.data);
       case 'SET_CLIENT_ID':
-        this.clientId = p.id === '' ? '-' : p.id.slice(0, 127);
+        // Printed in `workers` lines: a control character would forge rows, so it shows as `?`.
+        this.clientId = p.id === '' ? '-' : p.id.slice(0, 127).replace(/[\u0000-\u001f\u007f]/g, '?');
         return;
       case 'OPTION_REQ':
         if (p.option.toLowerCase() !== 'exceptions') {

@@ -5,7 +5,8 @@
  * worker gets one NOOP per sleep when a job for one of its functions becomes runnable, and an
  * immediate NOOP on PRE_SLEEP when one already is. A worker that never sends PRE_SLEEP gets none.
  */
-import { MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
+import { MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
+import { nameProblem } from '../protocol/names.ts';
 import type { FunctionTable } from './functions.ts';
 import type { FunctionRecord, Job, Session } from './records.ts';
 
@@ -19,8 +20,14 @@ export class WorkerRegistry {
     this.#requeue = requeue;
   }
 
-  /** CAN_DO / CAN_DO_TIMEOUT: appends a registration; duplicates count, as in gearmand. */
+  /**
+   * CAN_DO / CAN_DO_TIMEOUT: appends a registration; duplicates count, as in gearmand. A name over
+   * 8 KiB or with a control character is refused with an ERROR (gearmand closes the connection
+   * past 8 KiB) and registers nothing.
+   */
   canDo(session: Session, name: string, timeoutMs = 0): void {
+    const problem = functionNameProblem(name);
+    if (problem) return session.peer.sendError(problem[0], problem[1]);
     const fn = this.#functions.getOrCreate(name);
     const timeout = timeoutMs > 0 ? Math.max(timeoutMs, MIN_CAN_DO_TIMEOUT_MS) : 0;
     const ability = { fn, timeoutMs: timeout };
@@ -83,4 +90,11 @@ export class WorkerRegistry {
       session.peer.sendNoop();
     }
   }
+}
+
+/** The ERROR code and text for a function name the server refuses, or undefined. */
+export function functionNameProblem(name: string): [code: string, text: string] | undefined {
+  const problem = nameProblem('Function name', name, MAX_FUNCTION_NAME_BYTES);
+  if (problem === undefined) return undefined;
+  return [Buffer.byteLength(name) > MAX_FUNCTION_NAME_BYTES ? 'ARGUMENT_TOO_LARGE' : 'INVALID_FUNCTION_NAME', problem];
 }

@@ -5,7 +5,8 @@
 import { UsageError } from '../errors.ts';
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
 import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
-import { DEFAULT_SERVER, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
+import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
+import { nameProblem } from '../protocol/names.ts';
 
 export interface WorkerOptions {
   /** Job servers, `host:port` or `{ host, port }`; default `['127.0.0.1:4730']`. */
@@ -111,6 +112,8 @@ export function validateRegistration(fn: string, options: RegisterOptions | unde
   if (typeof fn !== 'string' || fn === '' || fn.includes('\0')) {
     throw new UsageError(`Function name must be a non-empty string without NUL, received ${JSON.stringify(fn)}`);
   }
+  const problem = nameProblem('Function name', fn, MAX_FUNCTION_NAME_BYTES);
+  if (problem) throw new UsageError(problem);
   const timeout = options?.timeout;
   if (timeout === undefined) return undefined;
   if (!Number.isInteger(timeout) || timeout < MIN_CAN_DO_TIMEOUT_MS) {

@@ -111,7 +111,7 @@ describe('JobServer lifecycle', () => {
 
 describe('JobServer admin shutdown', () => {
   it('shutdown: OK, then the server closes and emits close', async () => {
-    const server = await listen();
+    const server = await listen({ allowShutdown: true });
     const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     const other = await open(server);
     expect(await adminRaw(server.port, 'shutdown')).toBe('OK\n');
@@ -119,8 +119,8 @@ describe('JobServer admin shutdown', () => {
     await other.closed;
   });
 
-  it('shutdown graceful: running jobs finish and are delivered, no new grabs, then close', async () => {
-    const server = await listen();
+  it('shutdown graceful: stops listening, queued and running jobs finish and are delivered, then close', async () => {
+    const server = await listen({ allowShutdown: true });
     const fn = fnName('graceful');
     const c = await open(server);
     const running = await submit(c, fn, 'r');
@@ -130,14 +130,22 @@ describe('JobServer admin shutdown', () => {
     await w.expect('JOB_ASSIGN');
     const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     expect(await adminRaw(server.port, 'shutdown graceful')).toBe('OK\n');
-    w.send({ type: 'GRAB_JOB' });
-    await w.expect('NO_JOB');
+    const refused = await new Promise<string>((resolve) => {
+      const s = net.connect(server.port, '127.0.0.1');
+      s.once('connect', () => resolve('connected'));
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
     w.send({ type: 'WORK_COMPLETE', handle: running, data: Buffer.from('done') });
+    w.send({ type: 'GRAB_JOB' });
+    const second = await w.expect('JOB_ASSIGN');
+    expect(second.handle).toBe(queued);
+    w.send({ type: 'WORK_COMPLETE', handle: queued, data: Buffer.from('done too') });
     await closed;
     await c.closed;
     expect(c.received.slice(2).map(show)).toEqual([
       { type: 'WORK_COMPLETE', handle: running, data: 'done' },
-      { type: 'WORK_FAIL', handle: queued },
+      { type: 'WORK_COMPLETE', handle: queued, data: 'done too' },
     ]);
   });
 });

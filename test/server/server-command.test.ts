@@ -55,7 +55,7 @@ describe('serverCommand', () => {
 
   it('listens, announces its address on stderr, and returns 0 after the admin shutdown command', async () => {
     const { io, err } = captureIO();
-    const done = serverCommand(['--port', '0', '--verbose', '--job-retries', '3'], io);
+    const done = serverCommand(['--port', '0', '--verbose', '--job-retries', '3', '--allow-shutdown'], io);
     await waitFor(() => /listening on 127\.0\.0\.1:\d+\n/.test(err()), 'the listening line');
     const port = Number(/gmr server listening on 127\.0\.0\.1:(\d+)/.exec(err())?.[1]);
     const c = await PacketSocket.connect(port);
@@ -66,6 +66,8 @@ describe('serverCommand', () => {
     expect(await done).toBe(0);
     await c.closed;
     expect(err()).toMatch(/gmr server: connection #1 from 127\.0\.0\.1:\d+\n/);
+    // The listening line once, not also as a --verbose log line (issue 16).
+    expect(err().match(/listening on/g)).toHaveLength(1);
   });
 });
 

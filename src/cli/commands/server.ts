@@ -1,6 +1,6 @@
 /**
- * gmr server: a gearmand-compatible job server in this process, until SIGINT/SIGTERM or the admin
- * `shutdown` command. Loopback only unless --host says otherwise.
+ * gmr server: a gearmand-compatible job server in this process, until SIGINT/SIGTERM or (with
+ * --allow-shutdown) the admin `shutdown` command. Loopback only unless --host says otherwise.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
@@ -9,14 +9,16 @@ import { JobServer } from '../../server/job-server.ts';
 const HELP = `Usage: gmr server [options]
 
 Runs a gearmand-compatible job server (binary protocol and admin text protocol on one port;
-gearadmin, the gearman CLI and other Gearman libraries work with it). Stops on SIGINT, SIGTERM
-or the admin command "shutdown" ("shutdown graceful" lets running jobs finish first).
+gearadmin, the gearman CLI and other Gearman libraries work with it). Stops on SIGINT, SIGTERM,
+or with --allow-shutdown the admin command "shutdown" ("shutdown graceful" stops listening and
+exits once the queued and running jobs are done).
 
 Options:
   --host HOST           address to listen on                          [default: 127.0.0.1]
   --port PORT           TCP port (0 picks a free one)                  [default: 4730]
   --job-retries N       attempts before a job fails (0 = unlimited)    [default: 0]
   --max-packet BYTES    largest packet accepted                        [default: 1 GiB]
+  --allow-shutdown      obey the admin "shutdown" command (anyone who can connect may send it)
   --verbose             log connections and errors to stderr
   -h, --help            show this help
 `;
@@ -52,6 +54,7 @@ function parseOptions(argv: string[]) {
       port: { type: 'string', default: '4730' },
       'job-retries': { type: 'string', default: '0' },
       'max-packet': { type: 'string' },
+      'allow-shutdown': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -90,6 +93,7 @@ export async function serverCommand(
     host: values.host,
     port,
     jobRetries,
+    allowShutdown: values['allow-shutdown'],
     ...(maxPacketSize === undefined ? {} : { maxPacketSize }),
     ...(values.verbose ? { logger: log } : {}),
   });
