@@ -34,6 +34,7 @@ describe('gmr --help and usage errors', () => {
     [['run', 'wordcount', '--input', 'data/sample', '--bogus'], /Unknown option '--bogus'/],
     [['run', 'grep', '--input', 'data/sample'], /Missing required param for job grep: pattern/],
     [['worker'], /needs --jobs/],
+    [['worker', '--bogus'], /^gmr: Unknown option '--bogus'; see gmr worker --help$/m],
     [['status'], /gmr status needs one output folder or run id, received none/],
     [['dashboard'], /gmr dashboard needs --servers host:port,… or --runs DIR/],
     [['dashboard', '--servers', 'a:1', '--port', 'x'], /--port expects a port 0-65535, received "x"/],

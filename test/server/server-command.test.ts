@@ -36,9 +36,9 @@ afterEach(async () => {
 describe('serverCommand', () => {
   it.each([
     [['--port', 'abc'], /^gmr: --port takes a whole number from 0 to 65535, received "abc"\n$/],
-    [['--job-retries', '-1'], /^gmr: gmr server: Option '--job-retries' argument is ambiguous/],
-    [['--bogus'], /^gmr: gmr server: Unknown option '--bogus'/],
-    [['extra'], /^gmr: gmr server: Unexpected argument 'extra'/],
+    [['--job-retries', '-1'], /^gmr: Option '--job-retries' argument is ambiguous\. .*; see gmr server --help\n$/],
+    [['--bogus'], /^gmr: Unknown option '--bogus'; see gmr server --help\n$/],
+    [['extra'], /^gmr: Unexpected argument 'extra'.*; see gmr server --help\n$/],
   ])('returns 2 with one line for bad usage %j', async (argv, message) => {
     const { io, err } = captureIO();
     expect(await serverCommand(argv, io)).toBe(2);

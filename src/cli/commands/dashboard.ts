@@ -2,26 +2,27 @@
  * gmr dashboard --servers LIST [--runs DIR…] [--port N] : a live web page for job servers
  * (gearmand or gmr server) and the runs of output folders, until SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { listRuns, type RunStatus } from '../../mapreduce/status/run-status.ts';
 import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { EXIT_OK, type CliIO } from '../io.ts';
+import { commandTable, helpText, parseCommand } from '../option-table.ts';
 
-const HELP = `Usage: gmr dashboard --servers LIST [--runs DIR…] [--port N] [--host ADDR]
-
-A live web page: job servers (up/down, version), functions with queued, running and available
+export const DASHBOARD_COMMAND = commandTable({
+  name: 'dashboard',
+  usage: 'gmr dashboard --servers LIST [--runs DIR…] [--port N] [--host ADDR]',
+  about: `A live web page: job servers (up/down, version), functions with queued, running and available
 workers, the workers per server, and the runs of output folders with progress, ETA and failures.
 Works with gearmand as well as gmr server. Updates live (server-sent events); readable without
-JavaScript.
-
-  -s, --servers LIST   job servers host:port,… to watch
-  -r, --runs DIR       an output folder whose runs to show (its _temporary/ and _history/); repeatable
-  -p, --port N         port to listen on [default: 4740; 0 picks a free one]
-      --host ADDR      address to bind [default: 127.0.0.1; 0.0.0.0 shows it to the network]
-      --interval SECS  how often to ask the servers [default: 1]
-  -h, --help           show this help
-`;
+JavaScript.`,
+  flags: {
+    servers: { type: 'string', short: 's', value: 'LIST', help: 'job servers host:port,… to watch' },
+    runs: { type: 'string', short: 'r', multiple: true, value: 'DIR', help: 'an output folder whose runs to show (its _temporary/ and _history/); repeatable' },
+    port: { type: 'string', short: 'p', value: 'N', default: '4740', defaultText: '4740; 0 picks a free one', help: 'port to listen on' },
+    host: { type: 'string', value: 'ADDR', default: '127.0.0.1', defaultText: '127.0.0.1; 0.0.0.0 shows it to the network', help: 'address to bind' },
+    interval: { type: 'string', value: 'SECS', default: '1', help: 'how often to ask the servers' },
+  },
+});
 
 /** Runs of each folder, newest first, at most `perFolder` of each. */
 export function folderRuns(dirs: string[], perFolder = 10): () => Promise<RunStatus[]> {
@@ -38,30 +39,13 @@ export function parsePort(text: string, flag: string): number {
 }
 
 export async function dashboardCommand(argv: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        servers: { type: 'string', short: 's' },
-        runs: { type: 'string', short: 'r', multiple: true },
-        port: { type: 'string', short: 'p', default: '4740' },
-        host: { type: 'string', default: '127.0.0.1' },
-        interval: { type: 'string', default: '1' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}; see gmr dashboard --help`);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    io.stdout.write(HELP);
+  const { values, help } = parseCommand(DASHBOARD_COMMAND, argv);
+  if (help) {
+    io.stdout.write(helpText(DASHBOARD_COMMAND));
     return EXIT_OK;
   }
   const servers = (values.servers ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const runs = (values.runs ?? []).flatMap((r) => r.split(',')).filter(Boolean);
+  const runs = values.runs.flatMap((r) => r.split(',')).filter(Boolean);
   if (servers.length === 0 && runs.length === 0) {
     throw new UsageError('gmr dashboard needs --servers host:port,… or --runs DIR (or both)');
   }

@@ -1,10 +1,18 @@
 /** gmr jobs: list the built-in jobs with their descriptions. */
 import { listBuiltinJobs } from '../../mapreduce/job/load-job.ts';
 import type { CliIO } from '../io.ts';
+import { commandTable, helpText, parseCommand } from '../option-table.ts';
+
+export const JOBS_COMMAND = commandTable({
+  name: 'jobs',
+  usage: 'gmr jobs',
+  about: 'Lists the built-in jobs; run one with: gmr run <name> --input <files>',
+  flags: {},
+});
 
 export async function jobsCommand(argv: string[], io: CliIO): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write('Usage: gmr jobs\n\nLists the built-in jobs; run one with: gmr run <name> --input <files>\n');
+  if (parseCommand(JOBS_COMMAND, argv).help) {
+    io.stdout.write(helpText(JOBS_COMMAND));
     return 0;
   }
   const jobs = await listBuiltinJobs();

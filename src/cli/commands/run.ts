@@ -2,7 +2,6 @@
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
  * (0 only when the output is committed, 1 when the run failed, 2 for usage errors).
  */
-import { parseArgs } from 'node:util';
 import { GearmanError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { parseSeconds, parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
@@ -13,43 +12,65 @@ import { endNotifier } from '../notify.ts';
 import type { RunStatus } from '../../mapreduce/status/run-status.ts';
 import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { parsePort } from './dashboard.ts';
+import { commandTable, helpText, parseCommand } from '../option-table.ts';
 
-const HELP = `Usage: gmr run <job> --input PATH [--input PATH…] [options]
+const IO = 'Input and output';
+const EXECUTION = 'Execution';
+const REPORTING = 'Reporting';
 
-<job> is a built-in job (see "gmr jobs") or a path to your own module (.ts or .js).
-
-Input and output:
-  -i, --input PATH       file, folder or glob; repeatable or comma-separated (required)
-  -o, --output DIR       write part-NNNNN files and _SUCCESS to DIR (default: result on stdout)
-      --overwrite        replace a non-empty output folder
-      --resume           finish the newest unfinished run of the same job and inputs in the
-                         output folder, without redoing its finished map tasks
-  -p, --param K=V        a job parameter; repeatable
-
-Execution:
-      --servers LIST     external job servers host:port,… (gearmand or gmr server); workers must be
-                         started there with: gmr worker --servers LIST --jobs <job>
-                         (default: an embedded job server and local workers)
-      --workers N        local worker processes [default: one per core]
-      --reducers N       reduce tasks (partitions) [default: number of workers]
-      --split-size SIZE  bytes per map task, e.g. 64m, 512k [default: input / (4 × workers), 1m..64m]
-      --max-attempts N   attempts per task before the run fails [default: 3]
-      --task-timeout SECS  abandon a task attempt that runs longer and run it again
-      --max-bad-records N  skip up to N records whose mapper throws (listed in _bad_records)
-                         instead of failing the run [default: fail on the first]
-      --ship             send split bytes in task payloads (workers without a shared filesystem)
-
-Reporting:
-  -q, --quiet            no progress on stderr
-      --json             print a JSON summary (stdout with --output, else stderr)
-      --ui PORT          serve a live page of this run and its job servers on 127.0.0.1:PORT
-      --notify URL       POST the JSON summary to URL when the run commits or fails (3 tries)
-      --on-exit CMD      run CMD with /bin/sh when the run ends, the JSON summary on its stdin
-                         (env GMR_EXIT_CODE, GMR_OUTCOME); neither changes the exit code
-  -h, --help             show this help
-
-Exit codes: 0 output committed, 1 run failed, 2 usage error.
-`;
+export const RUN_COMMAND = commandTable({
+  name: 'run',
+  usage: 'gmr run <job> --input PATH [--input PATH…] [options]',
+  about: '<job> is a built-in job (see "gmr jobs") or a path to your own module (.ts or .js).',
+  positionals: true,
+  flags: {
+    input: { type: 'string', short: 'i', multiple: true, value: 'PATH', section: IO, help: 'file, folder or glob; repeatable or comma-separated (required)' },
+    output: { type: 'string', short: 'o', value: 'DIR', section: IO, help: 'write part-NNNNN files and _SUCCESS to DIR (default: result on stdout)' },
+    overwrite: { type: 'boolean', section: IO, help: 'replace a non-empty output folder' },
+    resume: {
+      type: 'boolean',
+      section: IO,
+      help: 'finish the newest unfinished run of the same job and inputs in the\noutput folder, without redoing its finished map tasks',
+    },
+    param: { type: 'string', short: 'p', multiple: true, value: 'K=V', section: IO, help: 'a job parameter; repeatable' },
+    servers: {
+      type: 'string',
+      value: 'LIST',
+      section: EXECUTION,
+      help: 'external job servers host:port,… (gearmand or gmr server); workers must be\nstarted there with: gmr worker --servers LIST --jobs <job>\n(default: an embedded job server and local workers)',
+    },
+    workers: { type: 'string', value: 'N', defaultText: 'one per core', section: EXECUTION, help: 'local worker processes' },
+    reducers: { type: 'string', value: 'N', defaultText: 'number of workers', section: EXECUTION, help: 'reduce tasks (partitions)' },
+    'split-size': {
+      type: 'string',
+      value: 'SIZE',
+      defaultText: 'input / (4 × workers), 1m..64m',
+      section: EXECUTION,
+      help: 'bytes per map task, e.g. 64m, 512k',
+    },
+    'max-attempts': { type: 'string', value: 'N', defaultText: '3', section: EXECUTION, help: 'attempts per task before the run fails' },
+    'task-timeout': { type: 'string', value: 'SECS', section: EXECUTION, help: 'abandon a task attempt that runs longer and run it again' },
+    'max-bad-records': {
+      type: 'string',
+      value: 'N',
+      defaultText: 'fail on the first',
+      section: EXECUTION,
+      help: 'skip up to N records whose mapper throws (listed in _bad_records)\ninstead of failing the run',
+    },
+    ship: { type: 'boolean', section: EXECUTION, help: 'send split bytes in task payloads (workers without a shared filesystem)' },
+    quiet: { type: 'boolean', short: 'q', section: REPORTING, help: 'no progress on stderr' },
+    json: { type: 'boolean', section: REPORTING, help: 'print a JSON summary (stdout with --output, else stderr)' },
+    ui: { type: 'string', value: 'PORT', section: REPORTING, help: 'serve a live page of this run and its job servers on 127.0.0.1:PORT' },
+    notify: { type: 'string', value: 'URL', section: REPORTING, help: 'POST the JSON summary to URL when the run commits or fails (3 tries)' },
+    'on-exit': {
+      type: 'string',
+      value: 'CMD',
+      section: REPORTING,
+      help: 'run CMD with /bin/sh when the run ends, the JSON summary on its stdin\n(env GMR_EXIT_CODE, GMR_OUTCOME); neither changes the exit code',
+    },
+  },
+  footer: 'Exit codes: 0 output committed, 1 run failed, 2 usage error.',
+});
 
 function parseParams(list: string[]): Record<string, string> {
   const params: Record<string, string> = {};
@@ -61,45 +82,14 @@ function parseParams(list: string[]): Record<string, string> {
   return params;
 }
 
-function splitList(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+function splitList(values: string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        input: { type: 'string', short: 'i', multiple: true },
-        output: { type: 'string', short: 'o' },
-        overwrite: { type: 'boolean', default: false },
-        resume: { type: 'boolean', default: false },
-        param: { type: 'string', short: 'p', multiple: true },
-        servers: { type: 'string' },
-        workers: { type: 'string' },
-        reducers: { type: 'string' },
-        'split-size': { type: 'string' },
-        'max-attempts': { type: 'string' },
-        'max-bad-records': { type: 'string' },
-        'task-timeout': { type: 'string' },
-        ship: { type: 'boolean', default: false },
-        quiet: { type: 'boolean', short: 'q', default: false },
-        json: { type: 'boolean', default: false },
-        notify: { type: 'string' },
-        ui: { type: 'string' },
-        'on-exit': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}; see gmr run --help`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(HELP);
+  const { values, positionals, help } = parseCommand(RUN_COMMAND, argv);
+  if (help) {
+    io.stdout.write(helpText(RUN_COMMAND));
     return EXIT_OK;
   }
   const [job, ...extra] = positionals;
@@ -142,20 +132,21 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
         runStatus = status;
       },
       input,
-      ...(values.output === undefined ? {} : { output: values.output }),
+      output: values.output,
       overwrite: values.overwrite,
       resume: values.resume,
       onLog: (line) => {
         if (!values.quiet) io.stderr.write(`gmr: ${line}\n`);
       },
-      params: parseParams(values.param ?? []),
-      ...(servers ? { servers } : {}),
-      ...(workers === undefined ? {} : { workers }),
-      ...(reducers === undefined ? {} : { reducers }),
-      ...(maxAttempts === undefined ? {} : { maxAttempts }),
-      ...(maxBadRecords === undefined ? {} : { maxBadRecords }),
-      ...(taskTimeoutMs === undefined ? {} : { taskTimeoutMs }),
-      ...(splitSize === undefined ? {} : { splitSize }),
+      params: parseParams(values.param),
+      // Options left undefined take runJob's defaults.
+      servers,
+      workers,
+      reducers,
+      maxAttempts,
+      maxBadRecords,
+      taskTimeoutMs,
+      splitSize,
       ship: values.ship,
       stdout: io.stdout,
       onProgress: (p) => printer.update(p),

@@ -6,34 +6,35 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { watchRun, type WatchedRun } from '../../mapreduce/status/live-status.ts';
 import { listRuns, readStatusFile, scratchRunDir, STATUS_FILE, type RunStatus } from '../../mapreduce/status/run-status.ts';
 import { serverTasks } from '../../mapreduce/status/server-tasks.ts';
 import { formatHistoryLine, formatRun, formatServerTasks, statusJson } from '../format-status.ts';
 import { EXIT_FAILED, EXIT_OK, type CliIO } from '../io.ts';
+import { commandTable, helpText, parseCommand } from '../option-table.ts';
 
-const HELP = `Usage: gmr status DIR|RUNID [--servers LIST] [--json] [--watch] [--all]
-
-Shows a run: job, run id, step and phase, tasks done/running/failed/total, bytes, rate, ETA,
+export const STATUS_COMMAND = commandTable({
+  name: 'status',
+  usage: 'gmr status DIR|RUNID [--servers LIST] [--json] [--watch] [--all]',
+  about: `Shows a run: job, run id, step and phase, tasks done/running/failed/total, bytes, rate, ETA,
 attempts, the latest task messages, times and the outcome (running, committed, failed with its
 report, abandoned: its driver is gone, with the command that resumes it).
 
 DIR is an output folder (its newest run) or a run folder; RUNID is a run id: its run folder is
 looked up on this host, and with --servers the job servers are asked for its tasks in flight
-(GET_STATUS_UNIQUE).
-
-  -s, --servers LIST   job servers host:port,… to ask [default: the ones the run uses]
-      --json           one JSON object (with --watch: one per redraw, a line each)
-  -w, --watch          redraw until the run ends; exit with the run's exit code
-      --interval SECS  redraw interval with --watch [default: 2]
-  -a, --all            every run of the output folder (history): start, end, outcome, counters
-  -h, --help           show this help
-
-Exit codes: 0 when the state was shown (with --watch: the run's exit code), 1 when the run is
-unknown (or, with --watch, failed or abandoned), 2 for usage errors.
-`;
+(GET_STATUS_UNIQUE).`,
+  positionals: true,
+  flags: {
+    servers: { type: 'string', short: 's', value: 'LIST', defaultText: 'the ones the run uses', help: 'job servers host:port,… to ask' },
+    json: { type: 'boolean', help: 'one JSON object (with --watch: one per redraw, a line each)' },
+    watch: { type: 'boolean', short: 'w', help: "redraw until the run ends; exit with the run's exit code" },
+    interval: { type: 'string', value: 'SECS', default: '2', help: 'redraw interval with --watch' },
+    all: { type: 'boolean', short: 'a', help: 'every run of the output folder (history): start, end, outcome, counters' },
+  },
+  footer: `Exit codes: 0 when the state was shown (with --watch: the run's exit code), 1 when the run is
+unknown (or, with --watch, failed or abandoned), 2 for usage errors.`,
+});
 
 /** The runs DIR names: an output folder's (oldest first) or a run folder's own. */
 async function runsOf(target: string): Promise<RunStatus[] | undefined> {
@@ -50,27 +51,9 @@ function exitCodeOf(run: WatchedRun): number {
 }
 
 export async function statusCommand(argv: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        servers: { type: 'string', short: 's' },
-        json: { type: 'boolean', default: false },
-        watch: { type: 'boolean', short: 'w', default: false },
-        interval: { type: 'string', default: '2' },
-        all: { type: 'boolean', short: 'a', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}; see gmr status --help`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout.write(HELP);
+  const { values, positionals, help } = parseCommand(STATUS_COMMAND, argv);
+  if (help) {
+    io.stdout.write(helpText(STATUS_COMMAND));
     return EXIT_OK;
   }
   if (positionals.length !== 1) {

@@ -2,50 +2,36 @@
  * gmr worker: serve map and reduce tasks for the given job modules from every job server.
  * SIGTERM/SIGINT drain: stop taking tasks, finish the running ones, then exit.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../../errors.ts';
 import { startTaskWorker } from '../../mapreduce/task/task-worker.ts';
 import type { CliIO } from '../io.ts';
+import { commandTable, helpText, parseCommand } from '../option-table.ts';
+import { parseWhole } from '../../mapreduce/driver/run-options.ts';
 
-const HELP = `Usage: gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]
-
-Serves map and reduce tasks (Gearman functions gmr.map.<job> and gmr.reduce.<job>) for the job
+export const WORKER_COMMAND = commandTable({
+  name: 'worker',
+  usage: 'gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]',
+  about: `Serves map and reduce tasks (Gearman functions gmr.map.<job> and gmr.reduce.<job>) for the job
 modules it was started with, from every job server in the list. One process uses one core: start
-one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.
-
-Options:
-  --servers LIST      job servers (gearmand or gmr server), comma-separated  [default: 127.0.0.1:4730]
-  --jobs LIST         built-in job names or paths to job modules, comma-separated (required)
-  --concurrency N     tasks at once in this process                           [default: 1]
-  --phases LIST       serve only these task kinds: map, reduce or map,reduce  [default: map,reduce]
-  --client-id ID      SET_CLIENT_ID shown by gearadmin --workers
-  --quiet             no log lines on stderr
-  -h, --help          show this help
-`;
+one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.`,
+  flags: {
+    servers: { type: 'string', value: 'LIST', default: '127.0.0.1:4730', help: 'job servers (gearmand or gmr server), comma-separated' },
+    jobs: { type: 'string', value: 'LIST', help: 'built-in job names or paths to job modules, comma-separated (required)' },
+    concurrency: { type: 'string', value: 'N', default: '1', help: 'tasks at once in this process' },
+    phases: { type: 'string', value: 'LIST', default: 'map,reduce', help: 'serve only these task kinds: map, reduce or map,reduce' },
+    'client-id': { type: 'string', value: 'ID', help: 'SET_CLIENT_ID shown by gearadmin --workers' },
+    quiet: { type: 'boolean', help: 'no log lines on stderr' },
+  },
+});
 
 export async function workerCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      servers: { type: 'string', default: '127.0.0.1:4730' },
-      jobs: { type: 'string' },
-      concurrency: { type: 'string', default: '1' },
-      phases: { type: 'string', default: 'map,reduce' },
-      'client-id': { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    io.stdout.write(HELP);
+  const { values, help } = parseCommand(WORKER_COMMAND, argv);
+  if (help) {
+    io.stdout.write(helpText(WORKER_COMMAND));
     return 0;
   }
   if (!values.jobs) throw new UsageError('gmr worker needs --jobs (for example --jobs wordcount,./my-job.ts)');
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(`--concurrency must be a whole number >= 1, received "${values.concurrency}"`);
-  }
+  const concurrency = parseWhole(values.concurrency, '--concurrency', 1) ?? 1;
   const servers = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
   const jobs = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
   const phases = values.phases.split(',').map((s) => s.trim());
