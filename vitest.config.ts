@@ -5,7 +5,10 @@ export default defineConfig({
   resolve: {
     // Tests and jobs import the public surface as 'gmr'; under vitest that is the TypeScript source,
     // so unit tests need no build. Spawned `bin/gmr` processes use the compiled dist/ instead.
-    alias: { gmr: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    alias: [
+      { find: /^gmr$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^gmr\/protocol$/, replacement: fileURLToPath(new URL('./src/protocol/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

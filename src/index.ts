@@ -1,5 +1,7 @@
 /**
- * The public surface of gmr, exported by name so it can be read in one screen.
+ * The public surface of gmr, exported by name so it can be read in one screen: the Gearman roles,
+ * the map/reduce job API, the errors, and the types they take and return. The wire codec and the
+ * admin text format are in the `gmr/protocol` entry (src/protocol/index.ts).
  */
 export {
   AbortError,
@@ -19,22 +21,17 @@ export {
   UsageError,
 } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
-export {
-  CONSTANT_PACKETS,
-  DEFAULT_PORT,
-  PacketParser,
-  encodePacket,
-  encodePacketChunks,
-  packetInfo,
-} from './protocol/index.ts';
-export type { Magic, Packet, PacketOf, PacketType } from './protocol/index.ts';
+export { DEFAULT_PORT } from './protocol/limits.ts';
 export { JobServer } from './server/job-server.ts';
 export type { JobServerOptions } from './server/job-server.ts';
 export { runJob } from './mapreduce/driver/run-job.ts';
 export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/driver/run-job.ts';
+export type { BadRecord } from './mapreduce/driver/task-runner.ts';
+export type { RunStatus } from './mapreduce/status/run-status.ts';
 export { startTaskWorker } from './mapreduce/task/task-worker.ts';
 export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task/task-worker.ts';
 export { loadJob, listBuiltinJobs } from './mapreduce/job/load-job.ts';
+export type { LoadedJob } from './mapreduce/job/load-job.ts';
 export { defineJob } from './mapreduce/job/define-job.ts';
 export type {
   InputFormat,
@@ -57,21 +54,12 @@ export type {
   SubmitOptions,
   UniqueStatus,
 } from './client/client.ts';
+export type { ClientEvents } from './client/client-options.ts';
 export { JobHandle } from './client/job-handle.ts';
 export type { JobEvent } from './client/job-handle.ts';
 export { AdminClient } from './client/admin-client.ts';
 export type { AdminClientOptions } from './client/admin-client.ts';
-export {
-  parseErrLine,
-  parseOkLine,
-  parsePriorityStatusLines,
-  parseShowJobsLines,
-  parseShowUniqueJobsLines,
-  parseStatusLines,
-  parseWorkersLines,
-} from './protocol/admin-text.ts';
 export type { FunctionStatus, JobInfo, PriorityStatus, WorkerInfo } from './protocol/admin-text.ts';
-export { crc32, ServerRing } from './client/server-ring.ts';
 export { Worker } from './worker/worker.ts';
 export type { JobHandler, WorkerEvents } from './worker/worker.ts';
 export type { RegisterOptions, WorkerOptions } from './worker/worker-options.ts';

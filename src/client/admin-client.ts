@@ -23,6 +23,7 @@ import {
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
 import { parseServerAddress } from '../connection/server-address.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
+import { withDefaults } from '../defaults.ts';
 
 export interface AdminClientOptions {
   /** `host:port`; or give host and port. Default 127.0.0.1:4730. */
@@ -68,7 +69,7 @@ export class AdminClient {
 
   constructor(options: AdminClientOptions = {}) {
     const address = options.server === undefined ? undefined : parseServerAddress(options.server);
-    this.#options = { ...DEFAULTS, ...options, ...address };
+    this.#options = withDefaults(DEFAULTS, { ...options, ...address });
     this.host = this.#options.host;
     this.port = this.#options.port;
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {

@@ -40,6 +40,7 @@ import {
   type SubmitOptions,
   type UniqueStatus,
 } from './client-options.ts';
+import { withDefaults } from '../defaults.ts';
 
 export type {
   BackgroundSubmitOptions,
@@ -70,7 +71,7 @@ export class Client extends EventEmitter<ClientEvents> {
 
   constructor(options: ClientOptions = {}) {
     super();
-    this.#options = { ...DEFAULTS, ...options };
+    this.#options = withDefaults(DEFAULTS, options);
     const { maxInFlight } = this.#options;
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
       throw new RangeError(`maxInFlight must be a positive integer, received ${String(maxInFlight)}`);
@@ -79,7 +80,7 @@ export class Client extends EventEmitter<ClientEvents> {
     checkPositive('connectTimeoutMs', this.#options.connectTimeoutMs);
     if (this.#options.clientId !== undefined) checkName('clientId', this.#options.clientId);
     this.#pool = new ServerPool({
-      servers: options.servers ?? DEFAULTS.servers,
+      servers: this.#options.servers,
       clientId: this.#options.clientId,
       connectTimeoutMs: this.#options.connectTimeoutMs,
       maxPacketSize: this.#options.maxPacketSize,

@@ -25,3 +25,21 @@ export {
 export { nameProblem } from './names.ts';
 export { PacketParser, decodeBody, type PacketParserOptions } from './parser.ts';
 export { CONSTANT_PACKETS, encodePacket, encodePacketChunks } from './serializer.ts';
+export {
+  formatJobs,
+  formatPriorityStatus,
+  formatStatus,
+  formatUniqueJobs,
+  formatWorkers,
+  parseErrLine,
+  parseOkLine,
+  parsePriorityStatusLines,
+  parseShowJobsLines,
+  parseShowUniqueJobsLines,
+  parseStatusLines,
+  parseWorkersLines,
+  type FunctionStatus,
+  type JobInfo,
+  type PriorityStatus,
+  type WorkerInfo,
+} from './admin-text.ts';

@@ -7,6 +7,7 @@ import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
 import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
 import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
 import { nameProblem } from '../protocol/names.ts';
+import { withDefaults } from '../defaults.ts';
 
 export interface WorkerOptions {
   /** Job servers, `host:port` or `{ host, port }`; default `['127.0.0.1:4730']`. */
@@ -85,7 +86,7 @@ function toAddress(server: string | ServerAddress): ServerAddress {
 }
 
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
-  const merged = { ...DEFAULTS, ...options };
+  const merged = withDefaults(DEFAULTS, options);
   if (merged.servers.length === 0) throw new UsageError('Worker option servers is empty: expected at least one job server');
   const clientId = merged.clientId;
   if (clientId !== undefined && (clientId === '' || Buffer.byteLength(clientId) > MAX_CLIENT_ID_BYTES || clientId.includes('\0'))) {

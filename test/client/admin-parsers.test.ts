@@ -11,7 +11,7 @@ import {
   parseShowUniqueJobsLines,
   parseStatusLines,
   parseWorkersLines,
-} from 'gmr';
+} from 'gmr/protocol';
 import { ProtocolError, ServerError } from '../../src/errors.ts';
 
 describe('status', () => {
