@@ -37,9 +37,18 @@ describe("import from 'gmr'", () => {
     expect(surface?.['main']).toEqual([
       'AbortError', 'AdminClient', 'Client', 'ClosedError', 'ConnectionError', 'DEFAULT_PORT', 'GearmanError', 'InputError',
       'JobDefinitionError', 'JobExceptionError', 'JobFailedError', 'JobHandle', 'JobServer', 'OutcomeUnknownError', 'ProtocolError',
-      'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'defineJob', 'listBuiltinJobs', 'loadJob',
-      'runJob', 'startTaskWorker',
+      'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'defineJob', 'listBuiltinJobs', 'listRuns',
+      'loadJob', 'readStatusFile', 'runJob', 'serverTasks', 'startTaskWorker', 'watchRun',
     ]);
+  });
+
+  it('exposes the run status readers behind gmr status: listRuns, readStatusFile, watchRun, serverTasks', () => {
+    const script = `
+      import { listRuns, readStatusFile, watchRun, serverTasks } from 'gmr';
+      console.log(JSON.stringify([typeof listRuns, typeof readStatusFile, typeof watchRun, typeof serverTasks, await listRuns('/nonexistent-gmr-folder')]));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: userEnv(), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function', 'function', []]);
   });
 
   it('runs a job end to end through the programmatic core with an embedded server', async () => {
