@@ -30,7 +30,8 @@ function fieldsOf(ctx: TaskContext): Fields {
   let fields = fieldsByTask.get(ctx);
   if (fields === undefined) {
     const p = ctx.params;
-    fields = { by: p['by'] ?? '', sum: p['sum'], min: p['min'], max: p['max'], mean: p['mean'] };
+    const text = (name: string): string | undefined => (typeof p[name] === 'string' ? p[name] : undefined);
+    fields = { by: text('by') ?? '', sum: text('sum'), min: text('min'), max: text('max'), mean: text('mean') };
     fieldsByTask.set(ctx, fields);
   }
   return fields;

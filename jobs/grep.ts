@@ -20,13 +20,17 @@ export default defineJob<string, string, string>({
   lineNumbers: true,
   description: 'Print the lines matching --param pattern=REGEX (ignoreCase=true to fold case); output path:line:text',
   params: {
-    pattern: { description: 'JavaScript regular expression to search for', required: true },
-    ignoreCase: { description: 'true to match case-insensitively', default: 'false' },
+    pattern: {
+      description: 'JavaScript regular expression to search for',
+      required: true,
+      // A pattern that does not compile fails the run before any task starts, as a usage error.
+      validate: (pattern) => void new RegExp(String(pattern)),
+    },
+    ignoreCase: { description: 'true to match case-insensitively', type: 'boolean', default: false },
   },
   setup(ctx) {
     if (!('emit' in ctx)) return;
-    const pattern = ctx.params['pattern'] ?? '';
-    const regex = new RegExp(pattern, ctx.params['ignoreCase'] === 'true' ? 'i' : '');
+    const regex = new RegExp(String(ctx.params['pattern'] ?? ''), ctx.params['ignoreCase'] === true ? 'i' : '');
     states.set(ctx, { regex, prefix: `${displayPath(ctx.split.path)}:` });
   },
   map(line, ctx) {

@@ -17,7 +17,12 @@ export type ErrorCode =
   | 'GMR_ERR_INPUT'
   | 'GMR_ERR_JOB_DEFINITION'
   | 'GMR_ERR_TASK'
-  | 'GMR_ERR_RUN';
+  | 'GMR_ERR_RUN'
+  | 'GMR_ERR_LOCKED'
+  | 'GMR_ERR_UNAVAILABLE'
+  | 'GMR_ERR_OUTPUT'
+  | 'GMR_ERR_DEADLINE'
+  | 'GMR_ERR_INTERRUPTED';
 
 export class GearmanError extends Error {
   readonly code: ErrorCode;
@@ -110,14 +115,14 @@ export class ClosedError extends GearmanError {
   }
 }
 
-/** Bad command-line usage or options (exit code 2 at the CLI). */
+/** Bad command-line usage or options (exit 64 at the CLI). */
 export class UsageError extends GearmanError {
   constructor(message: string) {
     super('GMR_ERR_USAGE', message);
   }
 }
 
-/** Input files that are missing, unreadable or empty. */
+/** Input paths that are missing or unreadable (exit 66 at the CLI). */
 export class InputError extends GearmanError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('GMR_ERR_INPUT', message, options);
@@ -142,5 +147,43 @@ export class TaskError extends GearmanError {
 export class RunError extends GearmanError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('GMR_ERR_RUN', message, options);
+  }
+}
+
+/** Another run holds the output folder's lock: retry later (exit 75 at the CLI). */
+export class LockHeldError extends GearmanError {
+  constructor(message: string) {
+    super('GMR_ERR_LOCKED', message);
+  }
+}
+
+/** Job servers unreachable, or no worker serves the run's functions (exit 69 at the CLI). */
+export class UnavailableError extends GearmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GMR_ERR_UNAVAILABLE', message, options);
+  }
+}
+
+/** The output folder cannot be created or written (exit 73 at the CLI). */
+export class OutputError extends GearmanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GMR_ERR_OUTPUT', message, options);
+  }
+}
+
+/** The run did not finish before its --deadline (exit 75 at the CLI: try again later, with --resume). */
+export class DeadlineError extends GearmanError {
+  constructor(message: string) {
+    super('GMR_ERR_DEADLINE', message);
+  }
+}
+
+/** The run was stopped by SIGINT or SIGTERM (exit 128 + signal number at the CLI). */
+export class InterruptedError extends GearmanError {
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals, message: string) {
+    super('GMR_ERR_INTERRUPTED', message);
+    this.signal = signal;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * One option table per command: its flags, their help text and how a bad flag is reported all come
  * from here, over node:util parseArgs, so every command answers `--bogus` with the same one line
- * (`Unknown option '--bogus'; see gmr worker --help`, exit 2) and prints its help the same way.
+ * (`Unknown option '--bogus'; see gmr worker --help`, exit 64) and prints its help the same way.
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';

@@ -1,5 +1,5 @@
 /**
- * Every command answers --help with its usage on stdout and exit code 0; usage mistakes exit 2
+ * Every command answers --help with its usage on stdout and exit code 0; usage mistakes exit 64
  * with one line on stderr.
  */
 import { describe, expect, it } from 'vitest';
@@ -38,9 +38,9 @@ describe('gmr --help and usage errors', () => {
     [['status'], /gmr status needs one output folder or run id, received none/],
     [['dashboard'], /gmr dashboard needs --servers host:port,… or --runs DIR/],
     [['dashboard', '--servers', 'a:1', '--port', 'x'], /--port expects a port 0-65535, received "x"/],
-  ])('gmr %j exits 2 with a one-line message', async (args, pattern) => {
+  ])('gmr %j exits 64 (EX_USAGE) with a one-line message', async (args, pattern) => {
     const r = await runGmr(args as string[]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr).toMatch(pattern);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

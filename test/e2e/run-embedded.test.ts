@@ -70,7 +70,7 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
     expect(totalWords).toBeGreaterThan(1000);
 
     const again = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--output', out, '--quiet']);
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(64);
     expect(again.stderr).toMatch(/not empty.*--overwrite/);
     const over = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--output', out, '--overwrite', '--workers', '2', '--reducers', '3', '--quiet']);
     expect(over.code, over.stderr).toBe(0);
@@ -153,15 +153,9 @@ describe('gmr run wordcount (embedded server, local workers)', () => {
     expect(summary.tasks.filter((t) => t.input?.includes('b.txt')).length).toBeGreaterThan(1);
   });
 
-  it('says which jobs exist when the name is wrong, and rejects an empty input', async () => {
+  it('says which jobs exist when the name is wrong', async () => {
     const r = await runGmr(['run', 'wrodcount', '--input', join(dir, 'in'), '--quiet']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/Unknown job "wrodcount"; available: .*wordcount/);
-    const empty = join(dir, 'empty');
-    mkdirSync(empty, { recursive: true });
-    writeFileSync(join(empty, 'e.txt'), '');
-    const e = await runGmr(['run', 'wordcount', '--input', empty, '--quiet']);
-    expect(e.code).toBe(1);
-    expect(e.stderr).toMatch(/Input is empty/);
   });
 });

@@ -92,7 +92,7 @@ describe('gmr run --servers (real gearmand)', () => {
     const g = await startGearmand();
     servers.push(g);
     const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--quiet']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(69);
     expect(r.stderr).toContain(`${g.address} has no worker for gmr.map.wordcount`);
     expect(r.stderr).toContain(`gmr worker --servers ${g.address} --jobs wordcount`);
   });

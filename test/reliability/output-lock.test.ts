@@ -1,6 +1,6 @@
 /**
  * Cron overlap: a nightly run is still going when the next one starts on the same output folder.
- * The second refuses at once (exit 1, naming the run that holds the folder) and touches nothing;
+ * The second refuses at once (exit 75, EX_TEMPFAIL, naming the run that holds the folder) and touches nothing;
  * the first completes with the reference output.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -28,7 +28,7 @@ describe('two runs on one output folder (embedded)', () => {
 
     const second = h.gmr(args);
     const refused = await exitOf(second);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(75);
     const message = `Another gmr run (pid ${first.pid} on `;
     expect(second.stderr()).toContain(message);
     expect(second.stderr()).toContain(`is writing to ${out}; refusing to start a second one`);

@@ -117,7 +117,7 @@ describe('--notify URL', () => {
 
   it('a URL that is not http(s) is a usage error before anything runs', async () => {
     const r = await runGmr(['run', 'wordcount', '--input', input, '--notify', 'ftp://example/x', ...base]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr.trim()).toBe('gmr: --notify expects an http:// or https:// URL, received "ftp://example/x" (protocol ftp:)');
     expect(r.stdout).toBe('');
   });

@@ -1,12 +1,14 @@
 /**
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
- * (0 only when the output is committed, 1 when the run failed, 2 for usage errors).
+ * (sysexits.h: see EXIT_CODES_HELP in ../io.ts).
  */
 import { GearmanError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
+import { loadJob } from '../../mapreduce/job/load-job.ts';
+import { describeParams } from '../../mapreduce/job/params.ts';
 import { parseSeconds, parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type CliIO } from '../io.ts';
-import { reportError } from '../report-error.ts';
+import { EXIT_CODES_HELP, EXIT_OK, type CliIO } from '../io.ts';
+import { exitCodeOf, reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
 import { endNotifier } from '../notify.ts';
 import type { RunStatus } from '../../mapreduce/status/run-status.ts';
@@ -32,7 +34,7 @@ export const RUN_COMMAND = commandTable({
       section: IO,
       help: 'finish the newest unfinished run of the same job and inputs in the\noutput folder, without redoing its finished map tasks',
     },
-    param: { type: 'string', short: 'p', multiple: true, value: 'K=V', section: IO, help: 'a job parameter; repeatable' },
+    param: { type: 'string', short: 'p', multiple: true, value: 'K=V', section: IO, help: 'a job parameter; repeatable ("gmr run <job> --help" lists the job\'s)' },
     servers: {
       type: 'string',
       value: 'LIST',
@@ -69,7 +71,7 @@ export const RUN_COMMAND = commandTable({
       help: 'run CMD with /bin/sh when the run ends, the JSON summary on its stdin\n(env GMR_EXIT_CODE, GMR_OUTCOME); neither changes the exit code',
     },
   },
-  footer: 'Exit codes: 0 output committed, 1 run failed, 2 usage error.',
+  footer: EXIT_CODES_HELP,
 });
 
 function parseParams(list: string[]): Record<string, string> {
@@ -82,6 +84,13 @@ function parseParams(list: string[]): Record<string, string> {
   return params;
 }
 
+/** `gmr run <job> --help`: the job's description and its params, before the general options. */
+async function jobHelp(job: string): Promise<string> {
+  const loaded = await loadJob(job, process.cwd());
+  const description = loaded.definition.description ?? '(no description)';
+  return [`Job ${loaded.name}: ${description}`, '', 'Parameters (--param NAME=VALUE):', ...describeParams(loaded.definition.params), ''].join('\n');
+}
+
 function splitList(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
@@ -89,7 +98,7 @@ function splitList(values: string[]): string[] {
 export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals, help } = parseCommand(RUN_COMMAND, argv);
   if (help) {
-    io.stdout.write(helpText(RUN_COMMAND));
+    io.stdout.write(positionals[0] === undefined ? helpText(RUN_COMMAND) : `${await jobHelp(positionals[0])}\n${helpText(RUN_COMMAND)}`);
     return EXIT_OK;
   }
   const [job, ...extra] = positionals;
@@ -127,7 +136,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     summary = await runJob({
       job,
       command: ['gmr', 'run', ...argv],
-      exitCodeOf: (error) => (error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED),
+      exitCodeOf,
       onRunStatus: (status) => {
         runStatus = status;
       },

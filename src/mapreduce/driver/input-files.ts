@@ -23,7 +23,7 @@ export interface InputFile {
 /**
  * Files, folders (recursive) and globs (fast-glob; a glob selects files, not folders). Result
  * sorted by path (code-unit order), de-duplicated. Throws InputError for a missing path, a glob
- * that matches nothing, an unreadable file or folder, and an input that is empty in total.
+ * that matches nothing, and an unreadable file or folder; empty files are fine.
  */
 export async function resolveInputs(patterns: string[], cwd: string = process.cwd()): Promise<InputFile[]> {
   if (patterns.length === 0) throw new InputError('No input paths given');
@@ -31,12 +31,10 @@ export async function resolveInputs(patterns: string[], cwd: string = process.cw
   for (const pattern of patterns) {
     for (const file of await resolvePattern(pattern, cwd)) found.set(file.path, file);
   }
-  const files = [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
-  if (totalBytes === 0) {
-    throw new InputError(`Input is empty: ${patterns.join(', ')} (${files.length} files, 0 bytes)`);
-  }
-  return files;
+  // Empty files are input like any other (Hadoop and mrjob commit an empty output for them), but
+  // paths that hold no file at all (empty folders) match nothing.
+  if (found.size === 0) throw new InputError(`Input has no files: ${patterns.join(', ')} (empty folders)`);
+  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]> {

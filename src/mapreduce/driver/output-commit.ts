@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { UsageError } from '../../errors.ts';
+import { OutputError, UsageError } from '../../errors.ts';
 import { HISTORY_FOLDER } from '../status/run-status.ts';
 import { partName } from './part-names.ts';
 
@@ -25,7 +25,8 @@ export async function checkOutputDir(dir: string, overwrite: boolean): Promise<v
     entries = await readdir(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    if (error instanceof UsageError) throw error;
+    throw new OutputError(`Cannot use ${dir} as the output folder: ${(error as Error).message}`, { cause: error });
   }
   const visible = entries.filter((e) => !RUN_FOLDERS.includes(e));
   if (visible.length > 0 && !overwrite) {
@@ -41,6 +42,19 @@ export async function commitOutput(
   parts: Array<{ index: number; path: string | undefined }>,
   manifest: unknown,
   badRecords: unknown[] = [],
+): Promise<void> {
+  try {
+    await moveIntoPlace(dir, parts, manifest, badRecords);
+  } catch (error) {
+    throw new OutputError(`Cannot commit the output to ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function moveIntoPlace(
+  dir: string,
+  parts: Array<{ index: number; path: string | undefined }>,
+  manifest: unknown,
+  badRecords: unknown[],
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(dir)) {

@@ -4,7 +4,7 @@
  */
 import { AdminClient } from '../../client/admin-client.ts';
 import { parseServerAddress } from '../../connection/server-address.ts';
-import { RunError } from '../../errors.ts';
+import { UnavailableError } from '../../errors.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
 export async function checkServersHaveWorkers(servers: string[], job: string, needsReduce: boolean): Promise<void> {
@@ -28,7 +28,7 @@ export async function checkServersHaveWorkers(servers: string[], job: string, ne
     }),
   );
   if (problems.length > 0) {
-    throw new RunError(
+    throw new UnavailableError(
       `No workers for job ${job}: ${problems.join('; ')}. Start one on each machine that does work: gmr worker --servers ${servers.join(',')} --jobs ${job}`,
     );
   }

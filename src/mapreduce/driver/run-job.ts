@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import { Client } from '../../client/client.ts';
 import { RunError, UsageError } from '../../errors.ts';
 import { isBuiltinName, loadJob, resolveParams, type LoadedJob } from '../job/load-job.ts';
+import type { Params } from '../job/params.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 import { resolveInputs, type InputFile } from './input-files.ts';
 import { startLocalCluster } from './local-cluster.ts';
@@ -36,8 +37,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   checkRunOptions(options);
   const cwd = options.cwd ?? process.cwd();
   const loaded = await loadJob(options.job, cwd);
-  const params = resolveParams(loaded.definition, options.params ?? {}, loaded.name) as Record<string, string>;
+  const params = resolveParams(loaded.definition, options.params ?? {}, loaded.name);
   const files = await resolveInputs(options.input, cwd);
+  if (files.every((f) => f.size === 0)) {
+    options.onLog?.(`warning: the input is empty (${files.length} file${files.length === 1 ? '' : 's'}, 0 bytes): ${options.input.join(', ')}; the output will be empty`);
+  }
   const output = options.output === undefined ? undefined : resolve(cwd, options.output);
   if (output) await checkOutputDir(output, options.overwrite ?? false);
   const workers = options.workers ?? availableParallelism();
@@ -176,7 +180,7 @@ function countersOf(steps: TrackedStep[]): Record<string, number> {
 
 interface PlanInput {
   loaded: LoadedJob;
-  params: Record<string, string>;
+  params: Params;
   files: InputFile[];
   output: string | undefined;
   workers: number;

@@ -6,7 +6,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { RunError } from '../../errors.ts';
+import { LockHeldError, OutputError } from '../../errors.ts';
 
 interface LockInfo {
   pid: number;
@@ -26,7 +26,11 @@ function alive(pid: number): boolean {
 
 export async function acquireOutputLock(outputDir: string, runId: string): Promise<() => Promise<void>> {
   const dir = join(outputDir, '_temporary');
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new OutputError(`Cannot create the output folder ${outputDir}: ${(error as Error).message}`, { cause: error });
+  }
   const path = join(dir, '_lock');
   const mine: LockInfo = { pid: process.pid, host: hostname(), runId, startedAt: new Date().toISOString() };
   for (let tries = 0; tries < 3; tries++) {
@@ -36,7 +40,9 @@ export async function acquireOutputLock(outputDir: string, runId: string): Promi
         await rm(path, { force: true });
       };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new OutputError(`Cannot write the lock ${path}: ${(error as Error).message}`, { cause: error });
+      }
     }
     let other: LockInfo | undefined;
     try {
@@ -45,11 +51,11 @@ export async function acquireOutputLock(outputDir: string, runId: string): Promi
       other = undefined; // half-written or unreadable: treat as stale
     }
     if (other && (other.host !== mine.host || alive(other.pid))) {
-      throw new RunError(
+      throw new LockHeldError(
         `Another gmr run (pid ${other.pid} on ${other.host}, run ${other.runId}, started ${other.startedAt}) is writing to ${outputDir}; refusing to start a second one. Wait for it, or remove ${path} if that run is gone.`,
       );
     }
     await rm(path, { force: true });
   }
-  throw new RunError(`Cannot take the lock ${path}`);
+  throw new LockHeldError(`Cannot take the lock ${path}: it keeps reappearing (another run is starting); retry later`);
 }

@@ -3,7 +3,9 @@
  * turns flag text into values with the parsers below, runJob checks the values, and both speak
  * with one wording: `--workers expects a whole number >= 1, received "two"`.
  */
+import { parseServerAddress } from '../../connection/server-address.ts';
 import { UsageError } from '../../errors.ts';
+import type { ParamValue } from '../job/params.ts';
 import type { RunStatus } from '../status/run-status.ts';
 import type { RunProgress } from './run-progress.ts';
 
@@ -14,7 +16,8 @@ export interface RunOptions {
   /** Output folder; without it the result goes to `stdout`. */
   output?: string;
   overwrite?: boolean;
-  params?: Record<string, string>;
+  /** `--param` values: text (read as each param's declared type) or values of that type. */
+  params?: Record<string, ParamValue>;
   reducers?: number;
   splitSize?: number;
   maxAttempts?: number;
@@ -68,6 +71,13 @@ export function checkRunOptions(options: RunOptions): void {
   if (typeof options.job !== 'string' || options.job === '') throw optionError('<job>', 'a built-in job name or a module path', options.job);
   if (!Array.isArray(options.input) || options.input.length === 0) {
     throw new UsageError('No input: the run needs --input with files, folders or globs');
+  }
+  for (const server of options.servers ?? []) {
+    try {
+      parseServerAddress(server);
+    } catch {
+      throw optionError('--servers', 'host or host:port (port 1-65535), comma-separated', server);
+    }
   }
   checkWhole('--max-attempts', options.maxAttempts, 1);
   checkWhole('--max-bad-records', options.maxBadRecords, 0);

@@ -4,6 +4,7 @@
  * and, in each finished map task's folder, `_DONE` (its summary and attempts) written after its
  * result files were complete. A driver killed mid-run leaves exactly that behind.
  */
+import type { Params } from '../job/params.ts';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partIndex } from './part-names.ts';
@@ -16,7 +17,7 @@ export interface RunPlan {
   resumes: number;
   job: string;
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
-  params: Record<string, string>;
+  params: Params;
   splitSize: number;
   reducers: number;
   ship: boolean;

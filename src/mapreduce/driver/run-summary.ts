@@ -2,6 +2,7 @@
  * The run's summary: what `runJob` returns, `--json` prints and `_SUCCESS` holds (inputs,
  * counters, tasks and their attempts, timings), built from the task records once the phases ran.
  */
+import type { Params } from '../job/params.ts';
 import type { BadRecord, TaskRecord } from './task-runner.ts';
 import type { RunPlan } from './run-state.ts';
 
@@ -11,7 +12,7 @@ export interface RunSummary {
   ok: true;
   output: string | null;
   inputs: Array<{ path: string; size: number; mtimeMs: number }>;
-  params: Record<string, string>;
+  params: Params;
   counters: Record<string, number>;
   mapTasks: number;
   reduceTasks: number;

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GearmanError, OutputError } from '../../errors.ts';
 import { taskFolderName } from './part-names.ts';
 import { acquireOutputLock } from './run-lock.ts';
 import { writePlan, type RunPlan } from './run-state.ts';
@@ -58,7 +59,8 @@ export class RunWorkspace {
       if (output) await writePlan(workspace.folder, options.plan);
     } catch (error) {
       await workspace.dispose();
-      throw error;
+      if (error instanceof GearmanError) throw error;
+      throw new OutputError(`Cannot create the run folder ${workspace.folder}: ${(error as Error).message}`, { cause: error });
     }
     return workspace;
   }

@@ -14,8 +14,9 @@
  * Object-literal method shorthand is still fine in a job module.
  */
 
-/** `--param k=v` values after defaults were applied (see resolveParams in load-job.ts). */
-export type Params = Readonly<Record<string, string>>;
+import type { Params, ParamSpec } from './params.ts';
+
+export type { Params, ParamSpec, ParamType, ParamValue } from './params.ts';
 
 /**
  * - `'lines'` (default): one record per line, the line string without '\n' (and without a '\r' before it).
@@ -24,12 +25,6 @@ export type Params = Readonly<Record<string, string>>;
  * - `'json'`: each non-empty line is `JSON.parse`d into one record (JSON lines); the record type is `unknown`.
  */
 export type InputFormat = 'lines' | 'csv' | 'json';
-
-export interface ParamSpec {
-  description: string;
-  required?: boolean;
-  default?: string;
-}
 
 export interface TaskInfo {
   /** The job's name, as the driver loaded it (`wordcount`, `./jobs/top.ts`). */

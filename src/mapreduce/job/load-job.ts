@@ -12,8 +12,9 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { JobDefinitionError, UsageError } from '../../errors.ts';
-import type { JobDefinition, LoadedJobDefinition, Params } from './define-job.ts';
+import { JobDefinitionError } from '../../errors.ts';
+import type { JobDefinition, LoadedJobDefinition } from './define-job.ts';
+import { checkParams, type Params, type ParamValue } from './params.ts';
 
 export interface LoadedJob {
   /**
@@ -69,37 +70,15 @@ export async function listBuiltinJobs(): Promise<Array<{ name: string; descripti
 }
 
 /**
- * Applies the job's param defaults to `given` and checks it: every required param present, and —
- * when the job declares `params` — no unknown names (a typo would otherwise be silently ignored).
- * Throws UsageError naming the missing or unknown params and the known ones.
+ * Applies the job's param types and defaults to `given` and checks it (see checkParams): a bad
+ * value, a missing required param or an unknown name is a UsageError naming it.
  */
 export function resolveParams<Rec, K, V, Out>(
   def: JobDefinition<Rec, K, V, Out>,
-  given: Readonly<Record<string, string>>,
+  given: Readonly<Record<string, ParamValue>>,
   jobName = 'this job',
 ): Params {
-  const specs = def.params;
-  if (specs === undefined) return Object.freeze({ ...given });
-  const forJob = jobName === 'this job' ? 'for this job' : `for job ${jobName}`;
-  const known = Object.keys(specs);
-  const problems: string[] = [];
-  for (const name of Object.keys(given)) {
-    if (!Object.hasOwn(specs, name)) {
-      problems.push(`Unknown param "${name}" ${forJob}; known: ${known.length > 0 ? known.join(', ') : '(none)'}`);
-    }
-  }
-  const params: Record<string, string> = {};
-  const missing: string[] = [];
-  for (const [name, spec] of Object.entries(specs)) {
-    const value = Object.hasOwn(given, name) ? given[name] : spec.default;
-    if (value !== undefined) params[name] = value;
-    else if (spec.required === true) missing.push(`${name} (${spec.description})`);
-  }
-  if (missing.length > 0) {
-    problems.push(`Missing required param${missing.length > 1 ? 's' : ''} ${forJob}: ${missing.join(', ')}; pass --param name=value`);
-  }
-  if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return Object.freeze(params);
+  return checkParams(def.params, given, jobName);
 }
 
 async function findBuiltin(name: string): Promise<string | undefined> {

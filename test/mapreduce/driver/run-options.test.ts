@@ -27,7 +27,7 @@ describe('run options', () => {
   ])('%j is refused by runJob and by gmr run with one wording', async (bad, flags, message) => {
     await expect(runJob({ ...base, ...bad })).rejects.toThrow(new UsageError(message));
     const r = await cli(['run', 'wordcount', '--input', 'data/sample', ...flags]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     // The CLI quotes the flag text it was given.
     expect(r.stderr).toBe(`gmr: ${message.replace(/received (.*)$/, 'received "$1"')}\n`);
   });
