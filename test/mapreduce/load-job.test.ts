@@ -132,7 +132,7 @@ describe('resolveParams', () => {
     })();
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).message).toBe(
-      'Unknown param "patern" for job grep; known: pattern, ignoreCase, limit\nMissing required param for job grep: pattern (regex); pass --param name=value',
+      'Unknown param "patern" for job grep; known: pattern, ignoreCase, limit; Missing required param for job grep: pattern (regex); pass --param name=value',
     );
   });
 
