@@ -116,7 +116,7 @@ describe('gmr status DIR', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`gmr: no gmr run in ${empty}: expected an output folder with _temporary/<run>/status.json or _history/, or a run folder\n`);
     const bad = await runGmr(['status', empty, '--bogus']);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(64);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
