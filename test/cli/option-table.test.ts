@@ -22,9 +22,9 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 const COMMANDS = ['run', 'worker', 'server', 'jobs', 'status', 'dashboard'];
 
 describe('option table', () => {
-  it.each(COMMANDS)('gmr %s --bogus exits 2 with one line', async (command) => {
+  it.each(COMMANDS)('gmr %s --bogus exits 64 with one line', async (command) => {
     const r = await cli([command, '--bogus']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr).toBe(`gmr: Unknown option '--bogus'; see gmr ${command} --help\n`);
   });
 
@@ -37,7 +37,7 @@ describe('option table', () => {
 
   it('makes a value that starts with a dash one line too, with the way to write it', async () => {
     const r = await cli(['worker', '--jobs', 'wordcount', '--concurrency', '-1']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(64);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain("Option '--concurrency' argument is ambiguous");
     expect(r.stderr).toContain("'--concurrency=-XYZ'");
