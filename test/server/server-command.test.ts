@@ -39,9 +39,9 @@ describe('serverCommand', () => {
     [['--job-retries', '-1'], /^gmr: Option '--job-retries' argument is ambiguous\. .*; see gmr server --help\n$/],
     [['--bogus'], /^gmr: Unknown option '--bogus'; see gmr server --help\n$/],
     [['extra'], /^gmr: Unexpected argument 'extra'.*; see gmr server --help\n$/],
-  ])('returns 2 with one line for bad usage %j', async (argv, message) => {
+  ])('returns 64 (EX_USAGE) with one line for bad usage %j', async (argv, message) => {
     const { io, err } = captureIO();
-    expect(await serverCommand(argv, io)).toBe(2);
+    expect(await serverCommand(argv, io)).toBe(64);
     expect(err()).toMatch(message);
     expect(err().trimEnd().split('\n')).toHaveLength(1);
   });

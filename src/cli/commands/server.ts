@@ -5,6 +5,7 @@
 import { UsageError } from '../../errors.ts';
 import { JobServer } from '../../server/job-server.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
+import { EXIT_USAGE } from '../io.ts';
 
 export const SERVER_COMMAND = commandTable({
   name: 'server',
@@ -49,7 +50,7 @@ export async function serverCommand(
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`gmr: ${error.message.split('\n')[0]}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   const { values } = parsed;
   if (parsed.help) {
