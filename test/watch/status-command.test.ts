@@ -91,6 +91,16 @@ describe('gmr status DIR', () => {
     expect(JSON.parse(watched.stdout)).toMatchObject({ outcome: 'abandoned', driver: { gone: true } });
   });
 
+  it('a driver on another host: running while it rewrites the file, abandoned once the file is a minute old', async () => {
+    const fresh = join(dir, 'remote-fresh');
+    put(join(fresh, '_temporary', 'r3', 'status.json'), statusFile({ runId: 'r3', output: fresh, driver: { pid: 1, host: 'some-other-host' } }));
+    expect(JSON.parse((await runGmr(['status', fresh, '--json'])).stdout)).toMatchObject({ outcome: 'running', driver: { host: 'some-other-host', gone: false } });
+    const stale = join(dir, 'remote-stale');
+    const old = new Date(Date.now() - 120_000).toISOString();
+    put(join(stale, '_temporary', 'r4', 'status.json'), statusFile({ runId: 'r4', output: stale, updatedAt: old, driver: { pid: 1, host: 'some-other-host' } }));
+    expect(JSON.parse((await runGmr(['status', stale, '--json'])).stdout)).toMatchObject({ outcome: 'abandoned', driver: { gone: true } });
+  });
+
   it('--all lists committed and failed runs from _history, oldest first; --watch on an ended run exits with its code', async () => {
     const out = join(dir, 'history');
     put(join(out, '_history', 'a.json'), statusFile({ runId: 'a', state: 'committed', phase: 'done', exitCode: 0, startedAt: '2026-11-30T01:00:00.000Z', finishedAt: '2026-11-30T01:05:00.000Z', counters: { words: 12 } }));
