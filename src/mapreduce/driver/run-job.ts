@@ -53,6 +53,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const onAbort = (): void => aborter.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   workspace.defer(async () => options.signal?.removeEventListener('abort', onAbort));
+  // The status file shows one entry per step: a job of several steps pushes each step's records and
+  // calls tracker.phase(step, …) as it goes (gmr status and the dashboard draw every one).
   const steps: TrackedStep[] = [];
   const tracker = new StatusTracker({
     job: loaded.name,
