@@ -3,13 +3,18 @@
 import { existsSync } from 'node:fs';
 
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
 if (existsSync(compiled)) {
   ({ main } = await import(compiled.href));
-} else {
-  // A checkout without a build (npm install builds dist/): run the TypeScript source through tsx.
+} else if (existsSync(source) && existsSync(new URL('../tsconfig.json', import.meta.url))) {
+  // A development checkout without a build (`npm run build` makes dist/): run the sources through tsx.
   const { register } = await import('tsx/esm/api');
   register();
-  ({ main } = await import(new URL('../src/cli/main.ts', import.meta.url).href));
+  ({ main } = await import(source.href));
+} else {
+  // An installed package always ships dist/: without it the installation is broken, say so plainly.
+  process.stderr.write(`gmr: this installation has no compiled code (${compiled.pathname} is missing); reinstall the package\n`);
+  main = async () => 1;
 }
 process.exitCode = await main(process.argv.slice(2));

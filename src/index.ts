@@ -3,6 +3,8 @@
  * the map/reduce job API, the errors, and the types they take and return. The wire codec and the
  * admin text format are in the `gmr/protocol` entry (src/protocol/index.ts).
  */
+// Kept in the emitted index.d.ts: the types below use Node's (Buffer, EventEmitter, sockets).
+/// <reference types="node" preserve="true" />
 export {
   AbortError,
   ClosedError,

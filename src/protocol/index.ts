@@ -1,4 +1,6 @@
 /** The wire layer's surface: packet table, parser and serializer (also the `gmr/protocol` entry). */
+// Kept in the emitted .d.ts: the codec's types use Node's Buffer.
+/// <reference types="node" preserve="true" />
 export {
   HEADER_LENGTH,
   MAGIC_REQ,

@@ -5,15 +5,17 @@
  * folder next to the package. From `src/mapreduce/job/load-job.ts` that is `<repo>/jobs/*.ts`; from the
  * compiled `dist/src/mapreduce/job/load-job.js` it is `dist/jobs/*.js`; `<name>.js` is tried first.
  * Anything else is a path relative to `cwd`: `.ts`/`.mts`/`.cts` load through tsx (so user modules
- * in TypeScript need no build step), `.js`/`.mjs`/`.cjs` through `import()`.
+ * in TypeScript need no build step), `.js`/`.mjs`/`.cjs` through `import()`, both by import-module.ts,
+ * which maps a module's `import … from 'gmr'` to the running gmr.
  * The module's default export must be a job definition: an object with a `map` function.
  */
 
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { JobDefinitionError } from '../../errors.ts';
 import type { JobDefinition, LoadedJobDefinition } from './define-job.ts';
+import { importModule } from './import-module.ts';
 import { checkParams, type Params, type ParamValue } from './params.ts';
 
 export interface LoadedJob {
@@ -30,8 +32,7 @@ export interface LoadedJob {
 
 const BUILTIN_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
 const BUILTIN_EXTENSIONS = ['.js', '.ts'];
-const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
-const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
+const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
 export function isBuiltinName(nameOrPath: string): boolean {
   return !nameOrPath.includes('/') && !nameOrPath.includes('\\') && path.extname(nameOrPath) === '' && nameOrPath !== '';
@@ -49,7 +50,7 @@ export async function loadJob(nameOrPath: string, cwd: string = process.cwd()): 
   } else {
     source = path.resolve(cwd, nameOrPath);
     const ext = path.extname(source);
-    if (!TS_EXTENSIONS.has(ext) && !JS_EXTENSIONS.has(ext)) {
+    if (!MODULE_EXTENSIONS.has(ext)) {
       throw new JobDefinitionError(`Job module ${source}: expected a .ts, .mts, .js or .mjs file, received "${ext || 'no extension'}"`);
     }
     if (!(await isFile(source))) throw new JobDefinitionError(`Job module not found: ${source}`);
@@ -121,10 +122,9 @@ async function isFile(file: string): Promise<boolean> {
 }
 
 async function importDefinition(file: string): Promise<LoadedJobDefinition> {
-  const url = pathToFileURL(file).href;
   let mod: unknown;
   try {
-    mod = TS_EXTENSIONS.has(path.extname(file)) ? await importTypeScript(url) : ((await import(url)) as unknown);
+    mod = await importModule(file);
   } catch (err) {
     throw new JobDefinitionError(`Job module ${file} failed to load: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
@@ -142,17 +142,6 @@ async function importDefinition(file: string): Promise<LoadedJobDefinition> {
     );
   }
   return def as LoadedJobDefinition;
-}
-
-/**
- * Imports a TypeScript module. When the host already runs TypeScript (vitest, or tsx itself), a
- * plain import() works and resolves 'gmr' the host's way (vitest: to the source); otherwise tsx's
- * tsImport compiles it on the fly.
- */
-async function importTypeScript(url: string): Promise<unknown> {
-  if (process.env['VITEST'] !== undefined) return (await import(url)) as unknown;
-  const { tsImport } = await import('tsx/esm/api');
-  return (await tsImport(url, import.meta.url)) as unknown;
 }
 
 function describe(value: unknown): string {
