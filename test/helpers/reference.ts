@@ -21,3 +21,37 @@ for w in sorted(c, key=lambda w: w.encode('utf-8')):
 `;
   return execFileSync('python3', ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 1 << 30 });
 }
+
+/** status<TAB>sum of bytes lines of CSV access logs (header line first), sorted by status, by python3. */
+export function referenceBytesByStatus(files: string[]): string {
+  const script = `
+import csv, sys, collections
+totals = collections.Counter()
+for path in sys.argv[1:]:
+    with open(path, encoding='utf-8', newline='') as f:
+        for row in csv.DictReader(f):
+            try:
+                n = int(row.get('bytes') or '')
+            except ValueError:
+                n = 0
+            totals[row.get('status') or '?'] += n
+for status in sorted(totals, key=lambda s: s.encode('utf-8')):
+    print(f"{status}\\t{totals[status]}")
+`;
+  return execFileSync('python3', ['-c', script, ...files], { encoding: 'utf8' });
+}
+
+/** path<TAB>length of its longest line (in UTF-16 units, '\\r\\n' as '\\n'), sorted by path, by python3. */
+export function referenceLongestLine(files: string[]): string {
+  const script = `
+import sys
+for path in sorted(sys.argv[1:], key=lambda p: p.encode('utf-8')):
+    with open(path, encoding='utf-8', newline='') as f:
+        lines = f.read().split('\\n')
+    if lines[-1] == '':
+        lines.pop()
+    longest = max(len(l.removesuffix('\\r').encode('utf-16-le')) // 2 for l in lines)
+    print(f"{path}\\t{longest}")
+`;
+  return execFileSync('python3', ['-c', script, ...files], { encoding: 'utf8' });
+}
