@@ -46,7 +46,7 @@ export async function importModule(file: string): Promise<unknown> {
  * The package's root folder (holding its package.json) and its `exports` as bare specifiers mapped
  * to file URLs of the running copy: `{ 'gmr': '…/dist/src/index.js', 'gmr/protocol': … }`.
  */
-export function gmrSpecifiers(): { root: string; specifiers: Record<string, string> } {
+function gmrSpecifiers(): { root: string; specifiers: Record<string, string> } {
   const root = packageRoot();
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     name: string;
