@@ -13,8 +13,9 @@ if (existsSync(compiled)) {
   register();
   ({ main } = await import(source.href));
 } else {
-  // An installed package always ships dist/: without it the installation is broken, say so plainly.
+  // An installed package always ships dist/: without it the installation is broken, say so plainly
+  // (exit 69, EX_UNAVAILABLE: a file it needs does not exist).
   process.stderr.write(`gmr: this installation has no compiled code (${compiled.pathname} is missing); reinstall the package\n`);
-  main = async () => 1;
+  main = async () => 69;
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -230,7 +230,7 @@ describe('installed globally into a prefix', () => {
   it('says in one line that an installation without dist/ is broken, instead of falling back', async () => {
     rmSync(path.join(prefix, 'lib', 'node_modules', 'gmr', 'dist'), { recursive: true });
     const broken = await run(gmr, ['jobs'], bare);
-    expect(broken.code).toBe(1);
+    expect(broken.code).toBe(69);
     expect(broken.stdout).toBe('');
     expect(broken.stderr).toMatch(/^gmr: this installation has no compiled code \(.*dist\/src\/cli\/main\.js is missing\); reinstall the package\n$/);
   });
