@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { OutputError, UsageError } from '../../errors.ts';
 import { HISTORY_FOLDER } from '../status/run-status.ts';
+import { compareUtf8 } from '../shuffle/encoding.ts';
 import { partName } from './part-names.ts';
 
 /** What gmr keeps in an output folder besides the output: runs in progress, and past runs' status. */
@@ -92,13 +93,19 @@ async function* lines(path: string): AsyncGenerator<Buffer> {
   if (rest && rest.length > 0) yield Buffer.concat([rest, Buffer.from('\n')]);
 }
 
-/** The key of an output line: the bytes before the first TAB (the whole line without one). */
-function lineKey(line: Buffer): Buffer {
+/**
+ * Where an output line goes in the merge: its key column (the text before the first TAB, the whole
+ * line without one) encoded as the shuffle encodes a string key, so lines merge in the order the
+ * reducers wrote them (by encoded-key bytes, shuffle/encoding.ts) and stdout agrees with the parts.
+ * Raw text would not: `a"b` < `a#` as text, but `"a#"` < `"a\"b"` encoded. Exact for string keys
+ * and for number keys (digits keep their order inside quotes); a job that mixes key types gets
+ * each part's order, merged by this rule.
+ */
+function lineOrder(line: Buffer): string {
   const tab = line.indexOf(9);
-  return line.subarray(0, tab < 0 ? line.length - 1 : tab);
+  return JSON.stringify(line.toString('utf8', 0, tab < 0 ? line.length - 1 : tab));
 }
 
-/** Parts concatenated in order, or merged by the key column (ties by part order). */
 /**
  * Streams parts to `out`. A reader that goes away early (`gmr run … | head`) ends the stream
  * quietly, as with other Unix tools: EPIPE is not a failed run.
@@ -128,16 +135,16 @@ async function copyParts(paths: Array<string | undefined>, out: NodeJS.WritableS
   }
   const cursors = present.map((p) => lines(p)[Symbol.asyncIterator]());
   const heads: Array<Buffer | undefined> = await Promise.all(cursors.map(async (c) => (await c.next()).value ?? undefined));
+  const orders = heads.map((h) => (h ? lineOrder(h) : ''));
   const pending: Buffer[] = [];
   let pendingBytes = 0;
   for (;;) {
     let best = -1;
-    let bestKey: Buffer | undefined;
+    let bestKey: string | undefined;
     for (let i = 0; i < heads.length; i++) {
-      const head = heads[i];
-      if (!head) continue;
-      const key = lineKey(head);
-      if (bestKey === undefined || Buffer.compare(key, bestKey) < 0) {
+      if (!heads[i]) continue;
+      const key = orders[i] as string;
+      if (bestKey === undefined || compareUtf8(key, bestKey) < 0) {
         best = i;
         bestKey = key;
       }
@@ -151,7 +158,9 @@ async function copyParts(paths: Array<string | undefined>, out: NodeJS.WritableS
       pending.length = 0;
       pendingBytes = 0;
     }
-    heads[best] = (await (cursors[best] as AsyncIterator<Buffer>).next()).value ?? undefined;
+    const next: Buffer | undefined = (await (cursors[best] as AsyncIterator<Buffer>).next()).value ?? undefined;
+    heads[best] = next;
+    orders[best] = next ? lineOrder(next) : '';
   }
   if (pending.length > 0) await write(out, Buffer.concat(pending));
 }
