@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { TaskError } from '../../errors.ts';
 import { Worker, type WorkerOptions } from '../../worker/worker.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
-import type { JobDefinition, Params } from '../job/define-job.ts';
+import type { JobDefinition } from '../job/define-job.ts';
 import { loadJob } from '../job/load-job.ts';
 import { runMapTask, type RecordSource } from './map-task.ts';
 import { readBufferRecords, readSplit } from './record-reader.ts';
@@ -28,6 +28,7 @@ import {
   type MapTaskHeader,
   type ReduceTaskHeader,
 } from '../shuffle/task-protocol.ts';
+import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
 
 // eslint-style note: job definitions are generic over user types; the runtime treats them opaquely.
 type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
@@ -132,7 +133,7 @@ async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unkn
 
 async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
-  const header = raw as unknown as MapTaskHeader;
+  const header = decodeMapHeader(raw);
   try {
     return await runMapInner(definition, wjob, header, body);
   } catch (error) {
@@ -189,7 +190,7 @@ async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
 
 async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
-  const header = raw as unknown as ReduceTaskHeader;
+  const header = decodeReduceHeader(raw, body.length);
   await begin(wjob);
   let runs: AsyncIterable<Buffer>[];
   let total = 0;
@@ -207,7 +208,7 @@ async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   wjob.sendStatus(0, total);
   const summary = await runReduceTask(
     definition,
-    { job: header.job, index: header.task, partitions: header.partitions, params: header.params as Params },
+    { job: header.job, index: header.task, partitions: header.partitions, params: header.params },
     runs,
     (chunk) => wjob.sendData(outputFrame(chunk)),
   );

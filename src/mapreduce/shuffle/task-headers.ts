@@ -1,0 +1,111 @@
+/**
+ * Task headers decoded field by field: a map or reduce payload's JSON header comes from any peer
+ * (a driver in another language, a bug, an attacker), so each field is checked for its type and
+ * range, and a bad one fails the task with a TaskError naming it, before any work starts:
+ * `Bad map task header: split.offset expected a whole number >= 0, received "12"`.
+ */
+import { TaskError } from '../../errors.ts';
+import type { MapTaskHeader, ReduceTaskHeader, SplitRef } from './task-protocol.ts';
+
+type Raw = Record<string, unknown>;
+
+class HeaderReader {
+  constructor(readonly kind: 'map' | 'reduce') {}
+
+  fail(field: string, expected: string, value: unknown): never {
+    const received = value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 80) ?? String(value);
+    throw new TaskError(`Bad ${this.kind} task header: ${field} expected ${expected}, received ${received}`);
+  }
+
+  object(raw: Raw, field: string, name = field): Raw {
+    const value = raw[field];
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(name, 'an object', value);
+    return value as Raw;
+  }
+
+  string(raw: Raw, field: string, name = field): string {
+    const value = raw[field];
+    if (typeof value !== 'string' || value === '') this.fail(name, 'a non-empty string', value);
+    return value;
+  }
+
+  whole(raw: Raw, field: string, name = field): number {
+    const value = raw[field];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) this.fail(name, 'a whole number >= 0', value);
+    return value;
+  }
+
+  boolean(raw: Raw, field: string, name = field): boolean {
+    const value = raw[field];
+    if (typeof value !== 'boolean') this.fail(name, 'true or false', value);
+    return value;
+  }
+
+  list<T>(raw: Raw, field: string, check: (item: unknown) => item is T, expected: string): T[] {
+    const value = raw[field];
+    if (!Array.isArray(value)) this.fail(field, `a list of ${expected}`, value);
+    value.forEach((item, i) => {
+      if (!check(item)) this.fail(`${field}[${i}]`, expected, item);
+    });
+    return value as T[];
+  }
+
+  params(raw: Raw): Record<string, string> {
+    const params = this.object(raw, 'params');
+    for (const [key, value] of Object.entries(params)) {
+      if (typeof value !== 'string') this.fail(`params.${key}`, 'a string', value);
+    }
+    return params as Record<string, string>;
+  }
+
+  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, string> } {
+    return {
+      v: raw['v'] as number, // decodeTask checked the wire version
+      run: this.string(raw, 'run'),
+      job: this.string(raw, 'job'),
+      task: this.whole(raw, 'task'),
+      partitions: this.whole(raw, 'partitions'),
+      params: this.params(raw),
+    };
+  }
+}
+
+const isWhole = (item: unknown): item is number => typeof item === 'number' && Number.isSafeInteger(item) && item >= 0;
+const isPath = (item: unknown): item is string => typeof item === 'string' && item !== '';
+
+export function decodeMapHeader(raw: Raw): MapTaskHeader {
+  const r: HeaderReader = new HeaderReader('map');
+  const rawSplit = r.object(raw, 'split');
+  const split: SplitRef = {
+    path: r.string(rawSplit, 'path', 'split.path'),
+    offset: r.whole(rawSplit, 'offset', 'split.offset'),
+    length: r.whole(rawSplit, 'length', 'split.length'),
+    compressed: r.boolean(rawSplit, 'compressed', 'split.compressed'),
+  };
+  const header: MapTaskHeader = { ...r.base(raw), split };
+  if (raw['lineBase'] !== undefined) header.lineBase = r.whole(raw, 'lineBase');
+  const csvHeader = raw['header'];
+  if (csvHeader !== undefined) {
+    if (typeof csvHeader !== 'string') r.fail('header', 'a string (the CSV header line)', csvHeader);
+    header.header = csvHeader;
+  }
+  if (raw['shipped'] !== undefined) header.shipped = { start: r.whole(r.object(raw, 'shipped'), 'start', 'shipped.start') };
+  if (raw['skip'] !== undefined) header.skip = r.list(raw, 'skip', isWhole, 'whole numbers >= 0');
+  return header;
+}
+
+/** Decodes a reduce header; `bodyLength` checks that shipped runs fill the body exactly. */
+export function decodeReduceHeader(raw: Raw, bodyLength: number): ReduceTaskHeader {
+  const r: HeaderReader = new HeaderReader('reduce');
+  const header: ReduceTaskHeader = r.base(raw);
+  if (header.task >= header.partitions) r.fail('task', `a partition below partitions (${header.partitions})`, header.task);
+  if (raw['runs'] !== undefined && raw['shippedRuns'] !== undefined) r.fail('runs', 'to be absent when shippedRuns is given', raw['runs']);
+  if (raw['runs'] !== undefined) header.runs = r.list(raw, 'runs', isPath, 'file paths');
+  if (raw['shippedRuns'] !== undefined) {
+    const lengths = r.list(raw, 'shippedRuns', isWhole, 'byte lengths');
+    const sum = lengths.reduce((n, l) => n + l, 0);
+    if (sum !== bodyLength) r.fail('shippedRuns', `lengths that add up to the body's ${bodyLength} bytes`, lengths);
+    header.shippedRuns = lengths;
+  }
+  return header;
+}
