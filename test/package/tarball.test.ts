@@ -57,6 +57,14 @@ afterAll(() => {
   if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
 
+describe('the checkout', () => {
+  it('runs its own bin with npx gmr, with no dependency on itself', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies)).not.toContain('gmr');
+    expect(ok(await run('npx', ['gmr', '--version'], REPO_ROOT), 'npx gmr in the checkout')).toBe(`${manifest.version}\n`);
+  });
+});
+
 describe('the tarball', () => {
   it('ships what runs and nothing else', () => {
     const tops = new Set(packed.files.map((f) => f.split('/')[0]));
