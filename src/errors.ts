@@ -145,6 +145,9 @@ export class TaskError extends GearmanError {
 
 /** A whole map/reduce run that failed. */
 export class RunError extends GearmanError {
+  /** What the run had done when it failed (the summary's fields, `ok: false`, and `failure`), when it got that far. */
+  summary?: Readonly<Record<string, unknown>>;
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('GMR_ERR_RUN', message, options);
   }

@@ -26,7 +26,10 @@ describe('progress reporting', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(RESULT);
     expect(r.stderr).not.toContain('\x1b[');
-    const last = r.stderr.trim().split('\n').pop() ?? '';
+    // The progress line comes last before the counters (gmr: counters: and three more lines).
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.slice(-4)).toEqual(['gmr: counters:', '  records read=100', '  records written=3', '  bad records skipped=0']);
+    const last = lines[lines.length - 5] ?? '';
     expect(last).toMatch(/^map 100% \(1\.6 KB\/1\.6 KB, .*\) tasks 8\/8 · reduce 2\/2 · \d+:\d\d$/);
   });
 

@@ -2,7 +2,7 @@
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
  * (sysexits.h: see EXIT_CODES_HELP in ../io.ts).
  */
-import { GearmanError, UsageError } from '../../errors.ts';
+import { GearmanError, RunError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { loadJob } from '../../mapreduce/job/load-job.ts';
 import { describeParams } from '../../mapreduce/job/params.ts';
@@ -84,6 +84,25 @@ function parseParams(list: string[]): Record<string, string> {
   return params;
 }
 
+/**
+ * The end of the human output, as Hadoop ends a job's: the counters, one per line, then the
+ * records read and written and the bad records skipped.
+ */
+function countersText(summary: { counters?: unknown; records?: unknown; outputRecords?: unknown; badRecords?: unknown }): string {
+  const counters = (summary.counters ?? {}) as Record<string, number>;
+  const bad = Array.isArray(summary.badRecords) ? summary.badRecords.length : 0;
+  const lines = [
+    'gmr: counters:',
+    `  records read=${String(summary.records ?? 0)}`,
+    `  records written=${String(summary.outputRecords ?? 0)}`,
+    ...Object.keys(counters)
+      .sort()
+      .map((name) => `  ${name}=${counters[name]}`),
+    `  bad records skipped=${bad}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
 /** `gmr run <job> --help`: the job's description and its params, before the general options. */
 async function jobHelp(job: string): Promise<string> {
   const loaded = await loadJob(job, process.cwd());
@@ -163,8 +182,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   } catch (error) {
     printer.done();
     const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
-    const failure = { ok: false, job, code, error: (error as Error).message };
+    // The same fields as on success, so far as the run got, plus the failure as fields.
+    const sofar = error instanceof RunError ? error.summary : undefined;
+    const failure = { job, ...sofar, ok: false, code, error: (error as Error).message };
     if (values.json) jsonOut.write(`${JSON.stringify(failure)}\n`);
+    else if (!values.quiet && sofar) io.stderr.write(countersText(sofar));
     const exitCode = reportError(error, io);
     await closeUi();
     await notifyEnd(failure, exitCode);
@@ -172,10 +194,14 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   }
   printer.done();
   if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
-  else if (!values.quiet && values.output) {
-    io.stderr.write(
-      `gmr: ${summary.job} done in ${(summary.timings.totalMs / 1000).toFixed(1)} s: ${summary.mapTasks} map, ${summary.reduceTasks} reduce tasks, output in ${summary.output}\n`,
-    );
+  else if (!values.quiet) {
+    if (values.output) {
+      io.stderr.write(
+        `gmr: ${summary.job} done in ${(summary.timings.totalMs / 1000).toFixed(1)} s: ${summary.mapTasks} map, ${summary.reduceTasks} reduce tasks, output in ${summary.output}\n`,
+      );
+    }
+    // On a terminal without --output the result was just printed there: keep it the last thing shown.
+    if (values.output || !io.isTTY) io.stderr.write(countersText(summary));
   }
   await closeUi();
   await notifyEnd(summary, EXIT_OK);

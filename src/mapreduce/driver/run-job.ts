@@ -21,7 +21,7 @@ import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase
 import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, type RunOptions } from './run-options.ts';
 import { phaseProgress, type RunProgress } from './run-progress.ts';
 import { findResumable, type RunPlan } from './run-state.ts';
-import { buildSummary, driverMaxRssBytes, type RunSummary } from './run-summary.ts';
+import { buildSummary, driverMaxRssBytes, failureFields, type RunSummary } from './run-summary.ts';
 import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
@@ -68,6 +68,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     ...(options.onRunStatus ? { onWrite: options.onRunStatus } : {}),
   });
   workspace.defer(async () => tracker.close());
+  // What the run has done so far, for the summary of a failed run (--json on failure).
+  let soFar: (() => RunSummary) | undefined;
   try {
     await tracker.phase(0, 'plan');
     const engine = await startEngine(options, loaded, workers, workspace);
@@ -124,6 +126,20 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       onStatus: report,
     };
 
+    const summaryInput = (mapDone: number, reduceDone: number, resumed: number): Parameters<typeof buildSummary>[0] => ({
+      plan,
+      output,
+      map: map.records,
+      reduce: reduce.records,
+      reduces: loaded.definition.reduce !== undefined,
+      times: { started, mapDone, reduceDone },
+      resumedMapTasks: resumed,
+      badRecords: badRecords?.records ?? [],
+      servers: engine.servers,
+      mode: engine.mode,
+    });
+    soFar = () => buildSummary(summaryInput(Date.now(), Date.now(), 0));
+
     await tracker.phase(0, 'map');
     const { resumed } = await runPhase(runner, map);
     const mapDone = Date.now();
@@ -137,18 +153,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     report();
 
     const reduces = loaded.definition.reduce !== undefined;
-    const summary = buildSummary({
-      plan,
-      output,
-      map: map.records,
-      reduce: reduce.records,
-      reduces,
-      times: { started, mapDone, reduceDone },
-      resumedMapTasks: resumed,
-      badRecords: badRecords?.records ?? [],
-      servers: engine.servers,
-      mode: engine.mode,
-    });
+    const summary = buildSummary(summaryInput(mapDone, reduceDone, resumed));
     const parts = (reduces ? reduce : map).records.map((r) => ({ index: r.index, path: r.files.get(-1) }));
     if (output) await commitOutput(output, parts, summary, summary.badRecords);
     else if (options.stdout) await streamParts(parts.map((p) => p.path), options.stdout, reduces);
@@ -160,6 +165,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   } catch (error) {
     aborter.abort(error);
     const failure = error instanceof RunError || error instanceof UsageError ? error : new RunError(`Job ${loaded.name} failed: ${(error as Error).message}`, { cause: error });
+    if (failure instanceof RunError && soFar !== undefined) {
+      const partial = soFar();
+      const records = steps.flatMap((s) => [...s.map, ...s.reduce]);
+      failure.summary = { ...partial, ok: false, failure: failureFields(loaded.name, records, failure.message) };
+    }
     await tracker.finish({ state: 'failed', exitCode: options.exitCodeOf?.(failure) ?? 1, error: failure.message, counters: countersOf(steps) });
     throw failure;
   } finally {

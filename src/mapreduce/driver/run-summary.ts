@@ -33,7 +33,7 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
-    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string }>;
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string }>;
   }>;
 }
 
@@ -108,6 +108,8 @@ export function buildSummary(input: SummaryInput): RunSummary {
         ...(a.error ? { error: a.error } : {}),
         ...(a.restarts ? { restarts: a.restarts } : {}),
         ...(a.worker ? { worker: a.worker } : {}),
+        ...(a.failure?.at ? { at: a.failure.at } : {}),
+        ...(a.failure?.stack ? { stack: a.failure.stack } : {}),
       })),
     })),
   };
@@ -116,4 +118,39 @@ export function buildSummary(input: SummaryInput): RunSummary {
 /** Peak resident memory of this process, in bytes. */
 export function driverMaxRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
+}
+
+/** The failure of a failed run as fields: which task, where in the input, and the user's stack. */
+export interface RunFailureFields {
+  job: string;
+  phase?: 'map' | 'reduce';
+  task?: number;
+  /** The map task's split, `path@offset+length`. */
+  split?: string;
+  /** The failing record: its file, byte offset and 1-based line. */
+  file?: string;
+  offset?: number;
+  line?: number;
+  message: string;
+  /** The first frame in the job's module, `my-job.ts:6:21`. */
+  at?: string;
+  stack?: string;
+}
+
+/** The failure fields of a run: the first task that failed for good, and its last attempt's report. */
+export function failureFields(job: string, records: readonly TaskRecord[], message: string): RunFailureFields {
+  const failed = records.find((r) => r.state === 'failed');
+  if (failed === undefined) return { job, message };
+  const last = failed.attempts[failed.attempts.length - 1];
+  const where = last?.failure;
+  return {
+    job,
+    phase: failed.phase,
+    task: failed.index,
+    ...(failed.input === undefined ? {} : { split: failed.input }),
+    ...(where && where.offset >= 0 ? { file: where.path, offset: where.offset, line: where.line } : {}),
+    message: where?.message ?? last?.error ?? message,
+    ...(where?.at === undefined ? {} : { at: where.at }),
+    ...(where?.stack === undefined ? {} : { stack: where.stack }),
+  };
 }

@@ -42,6 +42,8 @@ export interface TaskAttempt {
   restarts?: number;
   /** The worker that delivered the result (`host:pid`, from its summary). */
   worker?: string;
+  /** A failed attempt, as its worker reported it: where, the first frame in the job's module, the stack. */
+  failure?: RecordFailure;
 }
 
 export interface TaskRecord {
@@ -238,8 +240,18 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
       return record;
     }
     const text = errorText(outcome.error);
-    record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, error: text, ...restarts });
+    const where = outcome.failure;
+    record.attempts.push({
+      attempt,
+      startedAt,
+      ms: Date.now() - startedAt,
+      error: text,
+      ...restarts,
+      ...(where === undefined ? {} : { failure: where }),
+    });
     if (options.signal?.aborted || outcome.fatal) break;
+    // A setup that throws throws on every attempt and every task: fail the run once, now.
+    if (where?.stage === 'setup') break;
     if (outcome.error instanceof ConnectionError && outageMs < SERVER_OUTAGE_MS) {
       // No job server reachable (a restart, say): wait for one instead of spending the task's
       // attempts within milliseconds. Such attempts do not count, up to SERVER_OUTAGE_MS in all.
@@ -255,7 +267,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     failedInARow++;
     if (failedInARow < options.maxAttempts) continue;
     const failure = outcome.failure;
-    if (options.badRecords && failure && !skip.includes(failure.offset)) {
+    const isRecord = failure !== undefined && failure.offset >= 0 && (failure.stage === undefined || failure.stage === 'record');
+    if (options.badRecords && failure && isRecord && !skip.includes(failure.offset)) {
       if (!options.badRecords.take({ ...failure, task: record.index })) {
         record.state = 'failed';
         options.onStatus?.(record);

@@ -97,12 +97,21 @@ export function decodeTask(payload: Buffer): { header: Record<string, unknown>; 
   return { header: record, body: newline < 0 ? Buffer.alloc(0) : payload.subarray(newline + 1) };
 }
 
-/** Where a record made a task fail. */
+/** What failed: a record (skippable with --max-bad-records), the job's setup (fails the run at once), or the task otherwise. */
+export type FailureStage = 'record' | 'setup' | 'task';
+
+/** Where a task failed (the E frame): for a record its file line and byte offset; offset -1 otherwise. */
 export interface RecordFailure {
   path: string;
   line: number;
   offset: number;
   message: string;
+  /** Absent from older workers: then a failure with offset >= 0 is a record's. */
+  stage?: FailureStage;
+  /** The first stack frame in the job's module, `my-job.ts:6:21`. */
+  at?: string;
+  /** The user's stack, source-mapped where the module has a source map (tsx's do). */
+  stack?: string;
 }
 
 export type ResultFrame =

@@ -44,6 +44,15 @@ export class TaskFailure extends TaskError {
     this.recordOffset = details.recordOffset;
     this.key = details.key;
   }
+
+  /** The same failure with another message (the report adds where in the user's code it happened). */
+  withMessage(message: string): TaskFailure {
+    const details: TaskFailureDetails = { job: this.job, phase: this.phase, index: this.index };
+    for (const key of ['path', 'offset', 'length', 'line', 'recordOffset', 'key'] as const) {
+      if (this[key] !== undefined) Object.assign(details, { [key]: this[key] });
+    }
+    return new TaskFailure(message, details, { cause: this.cause });
+  }
 }
 
 /** The message of whatever was thrown (user code may throw non-Errors). */

@@ -16,7 +16,8 @@ import { loadJob } from '../job/load-job.ts';
 import { runMapTask, type RecordSource } from './map-task.ts';
 import { readBufferRecords, readSplit } from './record-reader.ts';
 import { runReduceTask } from './reduce-task.ts';
-import { messageOf, TaskFailure } from './task-failure.ts';
+import { TaskFailure } from './task-failure.ts';
+import { guardSetup, reportFailure } from './failure-report.ts';
 import {
   beginFrame,
   decodeTask,
@@ -131,24 +132,21 @@ async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unkn
   return new TaskFailure(message, { job: error.job, phase: error.phase, index: error.index, path: error.path, offset: error.offset, length: error.length, line, recordOffset: error.recordOffset }, { cause: error.cause });
 }
 
-async function runMap(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
+/** A job as a worker runs it: its definition and the module files whose frames are the user's. */
+interface JobCode {
+  definition: AnyJob;
+  modules: string[];
+}
+
+async function runMap(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
   const header = decodeMapHeader(raw);
   try {
-    return await runMapInner(definition, wjob, header, body);
+    return await runMapInner(job.definition, wjob, header, body);
   } catch (error) {
-    const reported = await withFileLine(error, header);
-    if (reported instanceof TaskFailure && reported.recordOffset !== undefined) {
-      wjob.sendData(
-        failureFrame({
-          path: reported.path ?? header.split.path,
-          line: reported.line ?? 0,
-          offset: reported.recordOffset,
-          message: messageOf(reported.cause ?? reported),
-        }),
-      );
-    }
-    throw reported;
+    const report = reportFailure(await withFileLine(error, header), job.modules, header.split);
+    wjob.sendData(failureFrame(report.failure));
+    throw report.error;
   }
 }
 
@@ -188,7 +186,17 @@ async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
   yield buffer;
 }
 
-async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
+async function runReduce(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
+  try {
+    return await runReduceInner(job.definition, wjob);
+  } catch (error) {
+    const report = reportFailure(error, job.modules, { path: '' });
+    wjob.sendData(failureFrame(report.failure));
+    throw report.error;
+  }
+}
+
+async function runReduceInner(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
   const header = decodeReduceHeader(raw, body.length);
   await begin(wjob);
@@ -221,13 +229,15 @@ async function runReduce(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
   const { jobs, cwd, phases = ['map', 'reduce'], ...workerOptions } = options;
   if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
+  // Stacks of job code name the user's source lines (tsx maps .ts itself; this covers .js with maps).
+  process.setSourceMapsEnabled(true);
   const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
   // The driver's Client always asks for exceptions, so the failure report travels as WORK_EXCEPTION text.
   const worker = new Worker({ failWith: 'WORK_EXCEPTION', ...workerOptions });
   for (const job of loaded) {
-    const definition = job.definition as unknown as AnyJob;
-    if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(definition, wjob));
-    if (definition.reduce && phases.includes('reduce')) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(definition, wjob));
+    const code: JobCode = { definition: guardSetup(job.definition as unknown as AnyJob), modules: [job.source] };
+    if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(code, wjob));
+    if (code.definition.reduce && phases.includes('reduce')) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob));
   }
   await worker.start();
   return {
