@@ -23,7 +23,7 @@ import {
   type PacketInfo,
   type PacketType,
 } from './packets.ts';
-import { DEFAULT_MAX_PACKET_SIZE, MAX_TEXT_LINE } from './limits.ts';
+import { DEFAULT_MAX_PACKET_SIZE, MAX_ARGUMENTS_BYTES, MAX_TEXT_LINE } from './limits.ts';
 
 /** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
 const INITIAL_FRAME_CAPACITY = 64 * 1024;
@@ -200,7 +200,10 @@ export class PacketParser {
     const frame = this.#frame as Buffer;
     const need = this.#filled + bytes;
     if (need <= frame.length) return frame;
-    const grown = Buffer.allocUnsafe(Math.min(this.#frameLength, Math.max(need, frame.length * 2)));
+    // Doubling, until a quarter of the frame has arrived: then the peer means it, and the frame is
+    // allocated at its full size once, instead of a last doubling copy that may overshoot.
+    const size = need * 4 >= this.#frameLength ? this.#frameLength : Math.min(this.#frameLength, Math.max(need, frame.length * 2));
+    const grown = Buffer.allocUnsafe(size);
     frame.copy(grown, 0, 0, this.#filled);
     this.#frame = grown;
     return grown;
@@ -248,6 +251,16 @@ export class PacketParser {
     return newline + 1;
   }
 
+  /** Drops a partly received frame or line (the connection closed): its memory is free at once. */
+  release(): void {
+    this.#frame = undefined;
+    this.#filled = 0;
+    this.#frameLength = 0;
+    this.#headerFilled = 0;
+    this.#text = [];
+    this.#textLength = 0;
+  }
+
   #readHeader(buf: Buffer, pos: number): { info: PacketInfo; size: number; magic: Magic } {
     const word = buf.readUInt32BE(pos);
     let magic: Magic;
@@ -263,6 +276,12 @@ export class PacketParser {
     if (size > this.#maxPacketSize) {
       throw new ProtocolError(
         `${info.type} packet declares ${size} bytes of data, more than the maximum of ${this.#maxPacketSize}`,
+        { fault: 'size' },
+      );
+    }
+    if (!info.data && size > MAX_ARGUMENTS_BYTES) {
+      throw new ProtocolError(
+        `${info.type} packet declares ${size} bytes of arguments, more than the maximum of ${MAX_ARGUMENTS_BYTES} for a packet without a payload`,
         { fault: 'size' },
       );
     }

@@ -6,7 +6,7 @@ import type { FunctionStatus, JobInfo, PriorityStatus, WorkerInfo } from '../pro
 import type { AdminBroker } from './admin-commands.ts';
 import type { FunctionTable } from './functions.ts';
 import type { Ability, Job, Session } from './records.ts';
-import { functionNameProblem } from './worker-registry.ts';
+import { functionNameProblem } from './admission.ts';
 
 export class AdminView implements AdminBroker {
   readonly #functions: FunctionTable;
@@ -62,13 +62,15 @@ export class AdminView implements AdminBroker {
   setMaxQueue(name: string, limits: [number, number, number]): void {
     // "The function must already exist, otherwise it is a silent no-op."
     const fn = this.#functions.get(name);
-    if (fn) fn.maxQueue = limits;
+    if (!fn) return;
+    fn.maxQueue = limits;
+    fn.pinned = true;
   }
 
   createFunction(name: string): string | undefined {
     const problem = functionNameProblem(name);
     if (problem) return problem[1];
-    this.#functions.getOrCreate(name);
+    this.#functions.getOrCreate(name).pinned = true;
     return undefined;
   }
 

@@ -7,14 +7,15 @@
  * Grab order is gearmand 2.0's: "Priority is applied globally across registered functions"
  * (PROTOCOL, 2.0.0), round-robin among them; 1.1.x differs (docs/SERVER.md).
  */
-import { MAX_UNIQUE_BYTES, PACKETS, nameProblem, type Packet } from '../protocol/index.ts';
+import { PACKETS, type Packet } from '../protocol/index.ts';
 import type { AdminBroker } from './admin-commands.ts';
 import { AdminView } from './admin-view.ts';
+import { memoryProblem, submitProblem, type Refusal } from './admission.ts';
 import { FunctionTable } from './functions.ts';
 import type { Peer } from './peer.ts';
 import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
 import { coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
-import { WorkerRegistry, functionNameProblem } from './worker-registry.ts';
+import { WorkerRegistry } from './worker-registry.ts';
 
 type WorkType = 'WORK_STATUS' | 'WORK_DATA' | 'WORK_WARNING' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION';
 export type WorkPacket = Extract<Packet, { type: WorkType }>;
@@ -27,6 +28,8 @@ export interface BrokerOptions {
   jobHandlePrefix: string;
   /** 0: unlimited; N: total attempts, then WORK_FAIL. */
   jobRetries: number;
+  /** Payload bytes all live jobs may hold; 0: no limit. */
+  maxMemory: number;
   /** Called after timer-driven writes (epoch, CAN_DO_TIMEOUT) so batched writes reach the sockets. */
   flush: () => void;
   log: (line: string) => void;
@@ -45,6 +48,8 @@ export class JobBroker {
   running = 0;
   /** EPOCH jobs waiting for their time, across all functions. */
   #scheduled = 0;
+  /** Payload bytes of every live job, for the maxMemory budget. */
+  #heldBytes = 0;
   /** close(): grabs get NO_JOB. */
   draining = false;
   /** `shutdown graceful`: called when no job is left queued or running. */
@@ -69,13 +74,8 @@ export class JobBroker {
   }
 
   submit(session: Session, p: SubmitPacket): void {
-    if (Buffer.byteLength(p.unique) > MAX_UNIQUE_BYTES) {
-      return session.peer.sendError('ARGUMENT_TOO_LARGE', 'Unique value too large');
-    }
-    const fnProblem = functionNameProblem(p.fn);
-    if (fnProblem) return session.peer.sendError(fnProblem[0], fnProblem[1]);
-    const uniqueProblem = nameProblem('Unique', p.unique, MAX_UNIQUE_BYTES);
-    if (uniqueProblem) return session.peer.sendError('INVALID_ARGUMENT', uniqueProblem);
+    const refused = submitProblem(p.fn, p.unique);
+    if (refused) return session.peer.sendError(refused[0], refused[1]);
     const { priority, background } = submitKind(p.type);
     const fn = this.functions.getOrCreate(p.fn);
     const key = coalescingKey(p.unique, p.data);
@@ -89,7 +89,11 @@ export class JobBroker {
       return session.peer.send(JOB_CREATED, undefined, existing.handle);
     }
     const limit = fn.maxQueue[priority];
-    if (limit > 0 && fn.total >= limit) return session.peer.sendError('QUEUE_ERROR', 'Job queue is full');
+    const full: Refusal | undefined = limit > 0 && fn.total >= limit ? ['QUEUE_ERROR', 'Job queue is full'] : memoryProblem(this.#heldBytes, p.data.length, this.#options.maxMemory);
+    if (full) {
+      this.functions.release(fn);
+      return session.peer.sendError(full[0], full[1]);
+    }
     const when = p.type === 'SUBMIT_JOB_EPOCH' ? epochMs(p.epoch) : 0;
     const job = new Job({
       handle: `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`,
@@ -103,6 +107,7 @@ export class JobBroker {
       when,
     });
     this.jobs.set(job.handle, job);
+    this.#heldBytes += job.data.length;
     if (key !== undefined) fn.uniques.set(key, job);
     if (!background) this.#attach(job, session);
     session.peer.send(JOB_CREATED, undefined, job.handle);
@@ -243,7 +248,9 @@ export class JobBroker {
     for (const client of job.clients) client.attached.delete(job);
     job.clients = [];
     this.jobs.delete(job.handle);
+    this.#heldBytes -= job.data.length;
     if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);
+    this.functions.release(job.fn);
     this.#checkIdle();
   }
 

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
 import { ConnectionError, UsageError } from '../errors.ts';
-import { DEFAULT_PORT } from '../protocol/index.ts';
+import { DEFAULT_PORT, DEFAULT_SERVER_MAX_PACKET_SIZE } from '../protocol/index.ts';
 import type { AdminContext } from './admin-commands.ts';
 import { JobBroker } from './job-broker.ts';
 import { ServerConnection, type ConnectionContext } from './server-connection.ts';
@@ -23,8 +23,16 @@ export interface JobServerOptions {
   port?: number;
   /** 0 (default, as gearmand 1.1.x): requeue forever; N: N attempts in total, then WORK_FAIL. */
   jobRetries?: number;
-  /** Largest declared packet data size accepted; bigger packets get an ERROR and the peer is closed. */
+  /**
+   * Largest declared packet data size accepted (default 128 MiB, DEFAULT_SERVER_MAX_PACKET_SIZE);
+   * bigger packets get an ERROR and the peer is closed.
+   */
   maxPacketSize?: number;
+  /**
+   * Payload bytes the queued, scheduled and running jobs may hold together (default 0: no limit).
+   * A submit that would pass it gets `ERROR QUEUE_ERROR` naming the budget.
+   */
+  maxMemory?: number;
   /** Default `H:${os.hostname()}`; handles are `${prefix}:${n}`. */
   jobHandlePrefix?: string;
   /**
@@ -86,6 +94,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     this.#broker = new JobBroker({
       jobHandlePrefix: options.jobHandlePrefix ?? `H:${os.hostname()}`,
       jobRetries: options.jobRetries ?? 0,
+      maxMemory: options.maxMemory ?? 0,
       flush: () => this.#batch.flush(),
       log: this.#log,
     });
@@ -99,7 +108,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
       broker: this.#broker,
       batch: this.#batch,
       admin,
-      maxPacketSize: options.maxPacketSize,
+      maxPacketSize: options.maxPacketSize ?? DEFAULT_SERVER_MAX_PACKET_SIZE,
       log: this.#log,
       onClose: (conn) => this.#connections.delete(conn),
     };
@@ -111,6 +120,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     checkInteger('port', options.port, 0, 65535);
     checkInteger('jobRetries', options.jobRetries, 0, 2 ** 31 - 1);
     checkInteger('maxPacketSize', options.maxPacketSize, 1, 2 ** 32 - 1);
+    checkInteger('maxMemory', options.maxMemory, 0, Number.MAX_SAFE_INTEGER);
     const host = options.host ?? '127.0.0.1';
     const wanted = options.port ?? DEFAULT_PORT;
     const server = net.createServer();

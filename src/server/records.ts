@@ -134,6 +134,8 @@ export class FunctionRecord {
   readonly sleepers = new Set<Session>();
   /** `maxqueue` limits per priority; 0 is unlimited. */
   maxQueue: [number, number, number] = [0, 0, 0];
+  /** Made or configured by admin (`create function`, `maxqueue`): kept until `drop function`. */
+  pinned = false;
 
   constructor(name: string) {
     this.name = name;

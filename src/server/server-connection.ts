@@ -8,7 +8,7 @@
  */
 import type net from 'node:net';
 import { ProtocolError } from '../errors.ts';
-import { CONSTANT_PACKETS, PACKETS, PacketParser, encodePacket, type Magic, type Packet } from '../protocol/index.ts';
+import { CONSTANT_PACKETS, OUTPUT_HIGH_WATER_BYTES, PACKETS, PacketParser, encodePacket, type Magic, type Packet } from '../protocol/index.ts';
 import { runAdminCommand, type AdminContext } from './admin-commands.ts';
 import type { JobBroker } from './job-broker.ts';
 import { Outbox } from './outbox.ts';
@@ -20,7 +20,7 @@ export interface ConnectionContext {
   readonly broker: JobBroker;
   readonly batch: WriteBatch;
   readonly admin: AdminContext;
-  readonly maxPacketSize: number | undefined;
+  readonly maxPacketSize: number;
   readonly log: (line: string) => void;
   readonly onClose: (conn: ServerConnection) => void;
 }
@@ -58,6 +58,8 @@ export class ServerConnection implements Peer, Flushable {
   readonly #parser: PacketParser;
   readonly #outbox = new Outbox();
   #queued = false;
+  /** Reading stopped because unsent output passed OUTPUT_HIGH_WATER_BYTES. */
+  #paused = false;
 
   constructor(id: number, socket: net.Socket, ctx: ConnectionContext) {
     this.id = id;
@@ -69,7 +71,7 @@ export class ServerConnection implements Peer, Flushable {
       onPacket: (packet, magic) => this.#onPacket(packet, magic),
       allowText: true,
       onText: (line) => this.sendText(runAdminCommand(line, ctx.admin)),
-      ...(ctx.maxPacketSize === undefined ? {} : { maxPacketSize: ctx.maxPacketSize }),
+      maxPacketSize: ctx.maxPacketSize,
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -105,6 +107,9 @@ export class ServerConnection implements Peer, Flushable {
     if (this.closed) return;
     this.closed = true;
     this.#ctx.log(`connection ${this.#name()} closed`);
+    // Buffers go now, not when the last reference to this object does.
+    this.#parser.release();
+    this.#outbox.take();
     this.#ctx.broker.disconnect(this.#session);
     this.#ctx.onClose(this);
   }
@@ -202,13 +207,27 @@ export class ServerConnection implements Peer, Flushable {
     if (this.#outbox.empty) return;
     const chunks = this.#outbox.take();
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) return;
-    if (chunks.length === 1) {
-      this.socket.write(chunks[0] as Buffer);
-      return;
+    if (chunks.length === 1) this.socket.write(chunks[0] as Buffer);
+    else {
+      this.socket.cork();
+      for (const chunk of chunks) this.socket.write(chunk);
+      this.socket.uncork();
     }
-    this.socket.cork();
-    for (const chunk of chunks) this.socket.write(chunk);
-    this.socket.uncork();
+    if (!this.#paused && this.socket.writableLength > OUTPUT_HIGH_WATER_BYTES) this.#pauseReading();
+  }
+
+  /**
+   * A peer that sends (ECHO_REQ, submits) without reading the replies: stop reading it until the
+   * socket has drained, so its replies cannot pile up in memory. Other peers' packets for it
+   * (WORK_* of its jobs) still queue, bounded by the jobs it could submit.
+   */
+  #pauseReading(): void {
+    this.#paused = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.#paused = false;
+      if (!this.closed) this.socket.resume();
+    });
   }
 
   /** A RES packet of up to four text arguments and an optional trailing payload. */

@@ -5,8 +5,8 @@
  * worker gets one NOOP per sleep when a job for one of its functions becomes runnable, and an
  * immediate NOOP on PRE_SLEEP when one already is. A worker that never sends PRE_SLEEP gets none.
  */
-import { MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
-import { nameProblem } from '../protocol/names.ts';
+import { MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
+import { functionNameProblem } from './admission.ts';
 import type { FunctionTable } from './functions.ts';
 import type { FunctionRecord, Job, Session } from './records.ts';
 
@@ -47,15 +47,18 @@ export class WorkerRegistry {
     session.grabOrder = session.grabOrder.filter((ability) => ability.fn !== fn);
     fn.sleepers.delete(session);
     for (const job of [...session.jobs]) if (job.fn === fn) this.#requeue(job);
+    this.#functions.release(fn);
   }
 
   /** RESET_ABILITIES: forgets every registration and requeues every job the connection runs. */
   reset(session: Session): void {
     this.awake(session);
     for (const ability of session.abilities) ability.fn.workerCount--;
+    const abilities = session.abilities;
     session.abilities = [];
     session.grabOrder = [];
     for (const job of [...session.jobs]) this.#requeue(job);
+    for (const ability of abilities) this.#functions.release(ability.fn);
   }
 
   disconnect(session: Session): void {
@@ -90,11 +93,4 @@ export class WorkerRegistry {
       session.peer.sendNoop();
     }
   }
-}
-
-/** The ERROR code and text for a function name the server refuses, or undefined. */
-export function functionNameProblem(name: string): [code: string, text: string] | undefined {
-  const problem = nameProblem('Function name', name, MAX_FUNCTION_NAME_BYTES);
-  if (problem === undefined) return undefined;
-  return [Buffer.byteLength(name) > MAX_FUNCTION_NAME_BYTES ? 'ARGUMENT_TOO_LARGE' : 'INVALID_FUNCTION_NAME', problem];
 }

@@ -64,7 +64,7 @@ class FakePeer implements Peer {
 
 function setup(jobRetries = 0): { broker: JobBroker; connect: () => [FakePeer, Session]; logs: string[] } {
   const logs: string[] = [];
-  const broker = new JobBroker({ jobHandlePrefix: 'H:t', jobRetries, flush: () => {}, log: (line) => logs.push(line) });
+  const broker = new JobBroker({ jobHandlePrefix: 'H:t', jobRetries, maxMemory: 0, flush: () => {}, log: (line) => logs.push(line) });
   let id = 0;
   return {
     broker,
@@ -162,7 +162,46 @@ describe('JobBroker with fake peers', () => {
     expect(broker.admin.dropFunction('one')).toBe('busy');
     expect(broker.admin.dropFunction('nope')).toBe('unknown');
     broker.registry.reset(s);
-    expect(broker.admin.dropFunction('one')).toBe('dropped');
+    // Nothing refers to them any more: forgotten without `drop function` (gearmand keeps them).
+    expect([...broker.admin.functionStatus()]).toEqual([]);
+    expect(broker.admin.dropFunction('one')).toBe('unknown');
+  });
+
+  it('forgets a function record when its last job ends and no worker is registered; keeps one admin created', () => {
+    const { broker, connect } = setup();
+    const [, sc] = connect();
+    const [, sw] = connect();
+    expect(broker.admin.createFunction('kept')).toBeUndefined();
+    broker.submit(sc, submit('gone', 'x', '', 'SUBMIT_JOB_BG'));
+    expect([...broker.admin.functionStatus()].map((r) => r.function)).toEqual(['kept', 'gone']);
+    broker.registry.canDo(sw, 'gone');
+    broker.grab(sw, 'GRAB_JOB');
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:1', data: Buffer.from('') });
+    expect([...broker.admin.functionStatus()].map((r) => r.function)).toEqual(['kept', 'gone']);
+    broker.disconnect(sw);
+    expect([...broker.admin.functionStatus()].map((r) => r.function)).toEqual(['kept']);
+    expect(broker.admin.dropFunction('kept')).toBe('dropped');
+  });
+
+  it('refuses a new job past maxMemory with QUEUE_ERROR naming the budget; a finished job frees its bytes', () => {
+    const logs: string[] = [];
+    const broker = new JobBroker({ jobHandlePrefix: 'H:m', jobRetries: 0, maxMemory: 10, flush: () => {}, log: (l) => logs.push(l) });
+    const peer = new FakePeer(1);
+    const s = broker.open(peer);
+    broker.submit(s, submit('f', '123456', '', 'SUBMIT_JOB_BG'));
+    broker.submit(s, submit('f', '12345', '', 'SUBMIT_JOB_BG'));
+    broker.submit(s, submit('f', '1234', '', 'SUBMIT_JOB_BG'));
+    expect(peer.take()).toEqual([
+      'JOB_CREATED H:m:1',
+      'ERROR QUEUE_ERROR Server memory budget full: jobs hold 6 of 10 bytes (maxMemory, gmr server --max-memory); a job of 5 bytes is refused',
+      'JOB_CREATED H:m:2',
+    ]);
+    broker.registry.canDo(s, 'f');
+    broker.grab(s, 'GRAB_JOB');
+    peer.take();
+    broker.work(s, { type: 'WORK_COMPLETE', handle: 'H:m:1', data: Buffer.from('') });
+    broker.submit(s, submit('f', '123456', '', 'SUBMIT_JOB_BG'));
+    expect(peer.take()).toEqual(['JOB_CREATED H:m:3']);
   });
 
   it('cancel: WORK_FAIL to the client, the queued job is gone', () => {

@@ -18,7 +18,8 @@ exits once the queued and running jobs are done).`,
     host: { type: 'string', value: 'HOST', default: '127.0.0.1', help: 'address to listen on' },
     port: { type: 'string', value: 'PORT', default: '4730', help: 'TCP port (0 picks a free one)' },
     'job-retries': { type: 'string', value: 'N', default: '0', help: 'attempts before a job fails (0 = unlimited)' },
-    'max-packet': { type: 'string', value: 'BYTES', defaultText: '1 GiB', help: 'largest packet accepted' },
+    'max-packet': { type: 'string', value: 'BYTES', defaultText: '128 MiB', help: 'largest packet accepted' },
+    'max-memory': { type: 'string', value: 'BYTES', defaultText: 'no limit', help: 'payload bytes queued jobs may hold; more are refused' },
     'allow-shutdown': { type: 'boolean', help: 'obey the admin "shutdown" command (anyone who can connect may send it)' },
     verbose: { type: 'boolean', help: 'log connections and errors to stderr' },
   },
@@ -40,6 +41,7 @@ export async function serverCommand(
   let port: number;
   let jobRetries: number;
   let maxPacketSize: number | undefined;
+  let maxMemory: number | undefined;
   try {
     parsed = parseCommand(SERVER_COMMAND, argv);
     const { values } = parsed;
@@ -47,6 +49,8 @@ export async function serverCommand(
     jobRetries = wholeNumber('--job-retries', values['job-retries'], 0, 2 ** 31 - 1);
     const maxPacket = values['max-packet'];
     maxPacketSize = maxPacket === undefined ? undefined : wholeNumber('--max-packet', maxPacket, 1, 2 ** 32 - 1);
+    const memory = values['max-memory'];
+    maxMemory = memory === undefined ? undefined : wholeNumber('--max-memory', memory, 0, Number.MAX_SAFE_INTEGER);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`gmr: ${error.message.split('\n')[0]}\n`);
@@ -66,6 +70,7 @@ export async function serverCommand(
     jobRetries,
     allowShutdown: values['allow-shutdown'],
     ...(maxPacketSize === undefined ? {} : { maxPacketSize }),
+    ...(maxMemory === undefined ? {} : { maxMemory }),
     ...(values.verbose ? { logger: log } : {}),
   });
   io.stderr.write(`gmr server listening on ${server.address}\n`);

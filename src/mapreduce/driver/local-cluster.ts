@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunError } from '../../errors.ts';
+import { DEFAULT_MAX_PACKET_SIZE } from '../../protocol/limits.ts';
 import { JobServer } from '../../server/job-server.ts';
 
 export interface LocalClusterOptions {
@@ -34,7 +35,9 @@ function gmrBin(): string {
 }
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
-  const server = await JobServer.listen({ host: '127.0.0.1', port: 0 });
+  // Its peers are this run's own processes: a shipped split may be as large as --split-size, so it
+  // takes what a worker takes (1 GiB), not the 128 MiB a server open to strangers takes.
+  const server = await JobServer.listen({ host: '127.0.0.1', port: 0, maxPacketSize: DEFAULT_MAX_PACKET_SIZE });
   const address = `127.0.0.1:${server.port}`;
   const bin = gmrBin();
   const children: ChildProcess[] = [];

@@ -1,0 +1,35 @@
+/**
+ * What the server refuses before it stores anything, as the ERROR code and text to send: function
+ * names over 8 KiB or with control characters, uniques too long or with control characters, and
+ * a job that would pass the memory budget.
+ */
+import { MAX_FUNCTION_NAME_BYTES, MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
+import { nameProblem } from '../protocol/names.ts';
+
+export type Refusal = [code: string, text: string];
+
+/** CAN_DO*, SUBMIT_* and `create function`. */
+export function functionNameProblem(name: string): Refusal | undefined {
+  const problem = nameProblem('Function name', name, MAX_FUNCTION_NAME_BYTES);
+  if (problem === undefined) return undefined;
+  return [Buffer.byteLength(name) > MAX_FUNCTION_NAME_BYTES ? 'ARGUMENT_TOO_LARGE' : 'INVALID_FUNCTION_NAME', problem];
+}
+
+/** A SUBMIT_*'s function and unique. */
+export function submitProblem(fn: string, unique: string): Refusal | undefined {
+  // gearmand's own words for a long unique (its clients match on them).
+  if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) return ['ARGUMENT_TOO_LARGE', 'Unique value too large'];
+  const fnProblem = functionNameProblem(fn);
+  if (fnProblem) return fnProblem;
+  const uniqueProblem = nameProblem('Unique', unique, MAX_UNIQUE_BYTES);
+  return uniqueProblem === undefined ? undefined : ['INVALID_ARGUMENT', uniqueProblem];
+}
+
+/** A new job of `bytes` when jobs already hold `held` bytes; a budget of 0 is no limit. */
+export function memoryProblem(held: number, bytes: number, budget: number): Refusal | undefined {
+  if (budget === 0 || held + bytes <= budget) return undefined;
+  return [
+    'QUEUE_ERROR',
+    `Server memory budget full: jobs hold ${held} of ${budget} bytes (maxMemory, gmr server --max-memory); a job of ${bytes} bytes is refused`,
+  ];
+}
