@@ -20,6 +20,8 @@ const EXAMPLES = path.join(REPO_ROOT, 'examples', 'readme');
 /** A package named gmr that must never be the one a job gets. */
 const SECOND_COPY = 'export function defineJob() { throw new Error("a job got the second copy of gmr"); }\n';
 const SMALL_TASKS = ['--workers', '2', '--reducers', '2', '--quiet'];
+/** Each test runs npm, tsc or several gmr runs (each spawning workers): generous on a loaded machine. */
+const SLOW = { timeout: 600_000 };
 
 let root: string;
 let tarball: string;
@@ -57,7 +59,7 @@ afterAll(() => {
   if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
 
-describe('the checkout', () => {
+describe('the checkout', SLOW, () => {
   it('runs its own bin with npx gmr, with no dependency on itself', async () => {
     const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
     expect(Object.keys(manifest.dependencies)).not.toContain('gmr');
@@ -65,7 +67,7 @@ describe('the checkout', () => {
   });
 });
 
-describe('the tarball', () => {
+describe('the tarball', SLOW, () => {
   it('ships what runs and nothing else', () => {
     const tops = new Set(packed.files.map((f) => f.split('/')[0]));
     expect([...tops].sort()).toEqual(['LICENSE', 'README.md', 'bin', 'data', 'dist', 'package.json']);
@@ -94,7 +96,7 @@ describe('the tarball', () => {
   });
 });
 
-describe('installed into a project outside the checkout', () => {
+describe('installed into a project outside the checkout', SLOW, () => {
   it('type-checks the README examples under a plain strict tsconfig', async () => {
     const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
     const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts'));
@@ -174,7 +176,7 @@ describe('installed into a project outside the checkout', () => {
   });
 });
 
-describe('installed globally into a prefix', () => {
+describe('installed globally into a prefix', SLOW, () => {
   const gearmand = useGearmand();
   const workers: ChildProcess[] = [];
   let prefix: string;
