@@ -3,9 +3,9 @@
  * Words as in lib/tokenize.ts (runs of Unicode letters, digits, '_' and "'", lower-cased).
  * Output: one line per word, `word<TAB>count`, in the byte order of the JSON-encoded word.
  *
- * In-mapper combining: each map task counts into its own WordCounts table (lib/word-counts.ts)
- * and emits one (word, count) pair per distinct word at teardown, which is what a combiner would
- * leave anyway, without a string allocation and a Map lookup per word.
+ * Byte-level map with in-mapper combining: each map task feeds its split's raw bytes (`mapBytes`)
+ * to its own WordCounts table (lib/word-counts.ts) and emits one (word, count) pair per distinct
+ * word at teardown, which is what a combiner would leave anyway; no string is made per word.
  */
 
 import { defineJob } from 'gmr';
@@ -19,8 +19,8 @@ export default defineJob<string, string, number>({
   setup(ctx) {
     if ('emit' in ctx) tables.set(ctx, new WordCounts());
   },
-  map(line, ctx) {
-    (tables.get(ctx) as WordCounts).addLine(line);
+  mapBytes(bytes, start, end, ctx) {
+    (tables.get(ctx) as WordCounts).addBytes(bytes, start, end);
   },
   teardown(ctx) {
     if (!('emit' in ctx)) return;

@@ -1,150 +1,197 @@
 /**
- * In-mapper combining for word counts (wordcount's hot path): an open-addressing hash table keyed
- * by the lower-cased word, looked up straight from the line's characters. A word seen before costs
- * a scan and a probe, and no string allocation; only a new word is sliced out of its line.
+ * In-mapper combining for word counts (wordcount's hot path): a packed open-addressing table of
+ * lower-cased words, fed with the raw bytes of a split. No string is created until output.
  *
  * Words are the same as forEachWord's (tokenize.ts): maximal runs of Unicode letters, decimal
- * digits, '_' and "'", lower-cased. ASCII lines are scanned by char code; a line with a non-ASCII
- * char goes to the regex from the start of the word in progress.
+ * digits, '_' and "'", lower-cased with toLowerCase(). ASCII is scanned byte by byte with a class
+ * table that also folds case, hashing (FNV-1a over the lower-cased UTF-8 bytes) as it goes; a word
+ * seen before costs that scan and a probe that compares bytes. At the first byte >= 0x80 the rest
+ * of its line, from the start of the word in progress, is decoded and goes to tokenize's regex,
+ * whose words are encoded back to UTF-8 bytes and counted in the same table, so an ASCII word
+ * counts the same whichever path found it. Keys live in one byte arena. A slot is two int32s
+ * (hash, entry number + 1), so a probe compares hashes within one cache line; an entry is two
+ * int32s (arena start, length) and a float64 count.
  */
 
 import { ASCII_CLASS, WORD } from './tokenize.ts';
 
-const FNV_OFFSET = 2166136261;
+const FNV_OFFSET = 2166136261 | 0;
 const FNV_PRIME = 16777619;
+const LF = 0x0a;
+/** FOLD[b] for a byte b: the lower-cased byte of an ASCII word char, 0 for other ASCII, HIGH for b >= 0x80. */
+const HIGH = 0xff;
+const FOLD = new Uint8Array(256).fill(HIGH);
+for (let c = 0; c < 128; c++) {
+  const cls = ASCII_CLASS[c] as number;
+  FOLD[c] = cls === 0 ? 0 : cls === 2 ? c | 0x20 : c;
+}
 
 export class WordCounts {
-  #keys: Array<string | undefined>;
-  #hashes: Uint32Array;
-  #counts: Float64Array;
+  /** Per slot: [hash, entry number + 1]; entry 0 is an empty slot. */
+  #slots: Int32Array;
+  /** Slots - 1. */
   #mask: number;
+  /** Per entry: [arena start, length]. */
+  #entries: Int32Array;
+  #counts: Float64Array;
   #size = 0;
+  #arena: Buffer;
+  #arenaUsed = 0;
+  #scratch = Buffer.allocUnsafe(256);
 
   constructor(capacity = 1 << 12) {
-    let size = 16;
-    while (size < capacity) size *= 2;
-    this.#keys = new Array<string | undefined>(size).fill(undefined);
-    this.#hashes = new Uint32Array(size);
-    this.#counts = new Float64Array(size);
-    this.#mask = size - 1;
+    let slots = 16;
+    while (slots < capacity * 2) slots *= 2;
+    this.#slots = new Int32Array(slots * 2);
+    this.#mask = slots - 1;
+    this.#entries = new Int32Array(slots);
+    this.#counts = new Float64Array(slots / 2);
+    this.#arena = Buffer.allocUnsafe(slots * 4);
   }
 
+  /** Distinct words counted. */
   get size(): number {
     return this.#size;
   }
 
-  /** Counts every word of one line. */
+  /** Counts every word of bytes[start, end), UTF-8 text whose lines end at '\n' or at `end`. */
+  addBytes(bytes: Buffer, start: number, end: number): void {
+    const fold = FOLD;
+    let i = start;
+    while (i < end) {
+      let f = fold[bytes[i] as number] as number;
+      if (f === 0) {
+        i++;
+        continue;
+      }
+      if (f === HIGH) {
+        i = this.#addRestOfLine(bytes, i, end);
+        continue;
+      }
+      const wordStart = i;
+      let hash = FNV_OFFSET;
+      for (;;) {
+        hash = Math.imul(hash ^ f, FNV_PRIME);
+        if (++i === end) break;
+        f = fold[bytes[i] as number] as number;
+        if (f === 0 || f === HIGH) break;
+      }
+      if (i < end && f === HIGH) i = this.#addRestOfLine(bytes, wordStart, end);
+      else this.#addFolded(bytes, wordStart, i, hash);
+    }
+  }
+
+  /** Counts every word of one line of text (a convenience over addBytes). */
   addLine(line: string): void {
-    const n = line.length;
-    let start = -1;
-    let hash = 0;
-    for (let i = 0; i < n; i++) {
-      let c = line.charCodeAt(i);
-      if (c >= 128) {
-        this.#addRest(line, start === -1 ? i : start);
-        return;
-      }
-      const cls = ASCII_CLASS[c] as number;
-      if (cls !== 0) {
-        if (start === -1) {
-          start = i;
-          hash = FNV_OFFSET;
-        }
-        if (cls === 2) c |= 0x20;
-        hash = Math.imul(hash ^ c, FNV_PRIME);
-      } else if (start !== -1) {
-        this.#addRange(line, start, i, hash >>> 0);
-        start = -1;
-      }
-    }
-    if (start !== -1) this.#addRange(line, start, n, hash >>> 0);
+    const bytes = Buffer.from(line, 'utf8');
+    this.addBytes(bytes, 0, bytes.length);
   }
 
-  /** Counts one already lower-cased word. */
+  /** Counts one already lower-cased word `count` times. */
   addWord(word: string, count = 1): void {
+    if (this.#scratch.length < word.length * 3) this.#scratch = Buffer.allocUnsafe(word.length * 3);
+    const bytes = this.#scratch;
+    const length = bytes.write(word, 0, 'utf8');
     let hash = FNV_OFFSET;
-    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), FNV_PRIME);
-    hash >>>= 0;
-    let slot = hash & this.#mask;
-    for (;;) {
-      const key = this.#keys[slot];
-      if (key === undefined) return this.#insert(slot, word, hash, count);
-      if (this.#hashes[slot] === hash && key === word) {
-        (this.#counts[slot] as number) += count;
+    for (let j = 0; j < length; j++) hash = Math.imul(hash ^ (bytes[j] as number), FNV_PRIME);
+    const slots = this.#slots;
+    const entries = this.#entries;
+    const mask = this.#mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[2 * slot + 1] as number;
+      if (entry === 0) return this.#insert(slot, bytes, 0, length, hash, count, false);
+      if (slots[2 * slot] !== hash) continue;
+      const at = entries[2 * entry - 2] as number;
+      if (entries[2 * entry - 1] === length && this.#arena.compare(bytes, 0, length, at, at + length) === 0) {
+        (this.#counts[entry - 1] as number) += count;
         return;
       }
-      slot = (slot + 1) & this.#mask;
     }
   }
 
+  /** Every word and its count, in first-seen order; the word strings are made here. */
   forEach(onWord: (word: string, count: number) => void): void {
-    const keys = this.#keys;
-    for (let slot = 0; slot < keys.length; slot++) {
-      const key = keys[slot];
-      if (key !== undefined) onWord(key, this.#counts[slot] as number);
+    const arena = this.#arena;
+    const entries = this.#entries;
+    for (let e = 0; e < this.#size; e++) {
+      const start = entries[2 * e] as number;
+      onWord(arena.toString('utf8', start, start + (entries[2 * e + 1] as number)), this.#counts[e] as number);
     }
   }
 
-  /** An ASCII word line[start, end) whose lower-cased FNV-1a hash is `hash`. */
-  #addRange(line: string, start: number, end: number, hash: number): void {
+  /** An ASCII word bytes[start, end) whose lower-cased FNV-1a hash is `hash`. */
+  #addFolded(bytes: Buffer, start: number, end: number, hash: number): void {
     const length = end - start;
-    let slot = hash & this.#mask;
-    for (;;) {
-      const key = this.#keys[slot];
-      if (key === undefined) return this.#insert(slot, line.slice(start, end).toLowerCase(), hash, 1);
-      if (this.#hashes[slot] === hash && key.length === length && sameLowerCase(key, line, start)) {
-        (this.#counts[slot] as number) += 1;
+    const slots = this.#slots;
+    const entries = this.#entries;
+    const mask = this.#mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = slots[2 * slot + 1] as number;
+      if (entry === 0) return this.#insert(slot, bytes, start, length, hash, 1, true);
+      if (slots[2 * slot] !== hash || entries[2 * entry - 1] !== length) continue;
+      if (this.#sameFolded(entries[2 * entry - 2] as number, bytes, start, length)) {
+        (this.#counts[entry - 1] as number) += 1;
         return;
       }
-      slot = (slot + 1) & this.#mask;
     }
   }
 
-  #addRest(line: string, from: number): void {
-    WORD.lastIndex = from;
-    for (let m = WORD.exec(line); m !== null; m = WORD.exec(line)) this.addWord(m[0].toLowerCase());
+  /** Is the arena's key at `at` equal to bytes[start, start + length) lower-cased? */
+  #sameFolded(at: number, bytes: Buffer, start: number, length: number): boolean {
+    const arena = this.#arena;
+    for (let j = 0; j < length; j++) if (arena[at + j] !== FOLD[bytes[start + j] as number]) return false;
+    return true;
   }
 
-  #insert(slot: number, word: string, hash: number, count: number): void {
-    // Flatten: a slice would keep its whole line (or the reader's 64 KiB block) alive.
-    this.#keys[slot] = flatten(word);
-    this.#hashes[slot] = hash;
-    this.#counts[slot] = count;
-    if (++this.#size * 2 > this.#keys.length) this.#grow();
+  /** The words of bytes[from, end of its line) by the Unicode regex; returns where the line ends. */
+  #addRestOfLine(bytes: Buffer, from: number, end: number): number {
+    let lineEnd = bytes.indexOf(LF, from);
+    if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+    const text = bytes.toString('utf8', from, lineEnd);
+    WORD.lastIndex = 0;
+    for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) this.addWord(m[0].toLowerCase());
+    return lineEnd;
+  }
+
+  #insert(slot: number, bytes: Buffer, start: number, length: number, hash: number, count: number, fold: boolean): void {
+    if (this.#arenaUsed + length > this.#arena.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#arena.length * 2, this.#arenaUsed + length));
+      this.#arena.copy(grown, 0, 0, this.#arenaUsed);
+      this.#arena = grown;
+    }
+    const at = this.#arenaUsed;
+    if (fold) for (let j = 0; j < length; j++) this.#arena[at + j] = FOLD[bytes[start + j] as number] as number;
+    else bytes.copy(this.#arena, at, start, start + length);
+    this.#arenaUsed += length;
+    const e = this.#size++;
+    this.#entries[2 * e] = at;
+    this.#entries[2 * e + 1] = length;
+    this.#counts[e] = count;
+    this.#slots[2 * slot] = hash;
+    this.#slots[2 * slot + 1] = e + 1;
+    if (this.#size === this.#counts.length) this.#grow(); // load factor 1/2; entries stay in bounds
   }
 
   #grow(): void {
-    const keys = this.#keys;
-    const hashes = this.#hashes;
-    const counts = this.#counts;
-    const size = keys.length * 2;
-    this.#keys = new Array<string | undefined>(size).fill(undefined);
-    this.#hashes = new Uint32Array(size);
-    this.#counts = new Float64Array(size);
-    this.#mask = size - 1;
-    for (let old = 0; old < keys.length; old++) {
-      const key = keys[old];
-      if (key === undefined) continue;
-      let slot = (hashes[old] as number) & this.#mask;
-      while (this.#keys[slot] !== undefined) slot = (slot + 1) & this.#mask;
-      this.#keys[slot] = key;
-      this.#hashes[slot] = hashes[old] as number;
-      this.#counts[slot] = counts[old] as number;
+    const old = this.#slots;
+    const slots = new Int32Array(old.length * 2);
+    const mask = slots.length / 2 - 1;
+    for (let o = 0; o < old.length; o += 2) {
+      const entry = old[o + 1] as number;
+      if (entry === 0) continue;
+      const hash = old[o] as number;
+      let slot = hash & mask;
+      while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+      slots[2 * slot] = hash;
+      slots[2 * slot + 1] = entry;
     }
+    this.#slots = slots;
+    this.#mask = mask;
+    const entries = new Int32Array(this.#entries.length * 2);
+    entries.set(this.#entries);
+    this.#entries = entries;
+    const counts = new Float64Array(this.#counts.length * 2);
+    counts.set(this.#counts);
+    this.#counts = counts;
   }
-}
-
-/** Is `key` equal to line[start, start + key.length) lower-cased (ASCII)? */
-function sameLowerCase(key: string, line: string, start: number): boolean {
-  for (let j = 0; j < key.length; j++) {
-    let c = line.charCodeAt(start + j);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== key.charCodeAt(j)) return false;
-  }
-  return true;
-}
-
-/** A copy of a string that holds no reference to a larger parent string. */
-function flatten(s: string): string {
-  return s.length < 13 ? s : (' ' + s).slice(1);
 }

@@ -2,13 +2,14 @@
  * Runs a job in-process the way a run does, without Gearman: each input file is cut into
  * `splitsPerFile` line-aligned map tasks (records fed from memory), partials are routed by
  * partition, and every reduce task merges the runs of all map tasks (optionally re-chunked at
- * random byte boundaries). Output is the reduce outputs in partition order (map-only: the map
+ * random byte boundaries). A `mapBytes` job gets each split's bytes in blocks of whole lines of
+ * seeded random sizes (1 line to ~4 KiB), so words meet block ends everywhere. Output is the reduce outputs in partition order (map-only: the map
  * outputs in task order).
  */
 
 import { readFile } from 'node:fs/promises';
 import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
-import type { MapTaskSpec, MapTaskSummary, RecordSource } from '../../src/mapreduce/task/map-task.ts';
+import type { MapSource, MapTaskSpec, MapTaskSummary } from '../../src/mapreduce/task/map-task.ts';
 import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
 import type { ReduceTaskSummary } from '../../src/mapreduce/task/reduce-task.ts';
 import type { JobDefinition, Params } from '../../src/mapreduce/job/define-job.ts';
@@ -36,6 +37,8 @@ export interface LocalRun {
 interface PlannedSplit {
   spec: MapTaskSpec;
   lines: Array<{ text: string; offset: number }>;
+  /** The split's own bytes (the lines it owns). */
+  bytes: Buffer;
 }
 
 async function planSplits(files: string[], splitsPerFile: number, base: Omit<MapTaskSpec, 'index' | 'split'>): Promise<PlannedSplit[]> {
@@ -64,17 +67,33 @@ async function planSplits(files: string[], splitsPerFile: number, base: Omit<Map
         lineBase: first,
       };
       if (offset > 0 && lines[0] !== undefined) spec.header = lines[0].text;
-      planned.push({ spec, lines: part });
+      planned.push({ spec, lines: part, bytes: data.subarray(offset, next) });
     }
   }
   return planned;
 }
 
-function sourceOf(lines: Array<{ text: string; offset: number }>, bytes: number): RecordSource {
-  return async (onRecord, onProgress) => {
-    lines.forEach((l, i) => onRecord(l.text, { line: i + 1, offset: l.offset }));
-    onProgress?.(bytes);
-    return { records: lines.length, bytes };
+function sourceOf(split: PlannedSplit, random: () => number): MapSource {
+  const { lines, bytes } = split;
+  const base = split.spec.split.offset;
+  const length = split.spec.split.length;
+  return {
+    lines: async (onRecord, onProgress) => {
+      lines.forEach((l, i) => onRecord(l.text, { line: i + 1, offset: l.offset }));
+      onProgress?.(length);
+      return { records: lines.length, bytes: length };
+    },
+    blocks: async (onBlock, onProgress) => {
+      let blocks = 0;
+      for (let start = 0; start < bytes.length; blocks++) {
+        const newline = bytes.indexOf(0x0a, start + Math.floor(random() * 4096));
+        const end = newline === -1 ? bytes.length : newline + 1;
+        onBlock(bytes, start, end, base + start);
+        start = end;
+      }
+      onProgress?.(length);
+      return { records: blocks, bytes: length };
+    },
   };
 }
 
@@ -108,9 +127,10 @@ export async function runLocal<Rec, K, V, Out>(
   const mapOutputs: Buffer[][][] = [];
   const maps: MapTaskSummary[] = [];
   const counters: Record<string, number> = {};
-  for (const { spec, lines } of planned) {
+  for (const split of planned) {
+    const { spec } = split;
     const chunks: Buffer[][] = Array.from({ length: partitions }, () => []);
-    const summary = await runMapTask(job, spec, sourceOf(lines, spec.split.length), (p, chunk) => {
+    const summary = await runMapTask(job, spec, sourceOf(split, random), (p, chunk) => {
       const list = chunks[p];
       if (list === undefined) throw new Error(`partition ${p} out of range`);
       list.push(chunk);

@@ -1,8 +1,14 @@
 /**
  * WordCounts (wordcount's in-mapper table) counts exactly the words forEachWord yields, on ASCII,
- * mixed-case and non-ASCII lines, through many table growths.
+ * mixed-case and non-ASCII lines, through many table growths; fed raw bytes by the record reader
+ * (mapBytes), it counts what Python counts at every split size, multi-byte characters cut included.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSplitBlocks } from '../../src/mapreduce/task/record-reader.ts';
 import { forEachWord } from '../../jobs/lib/tokenize.ts';
 import { WordCounts } from '../../jobs/lib/word-counts.ts';
 import { generateText } from '../helpers/corpus.ts';
@@ -58,5 +64,104 @@ describe('WordCounts', () => {
         ['café', 2],
       ]),
     );
+  });
+});
+
+/**
+ * Reference: Python's own Unicode data. Invalid UTF-8 decodes to U+FFFD (as Node does); a word is
+ * a maximal run of letters (str.isalpha: categories L*), Nd digits, '_' and "'", then str.lower().
+ */
+const PYTHON_COUNTS = `
+import sys, unicodedata, collections
+text = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
+isword = lambda ch: ch.isalpha() or unicodedata.category(ch) == 'Nd' or ch in "_'"
+counts, word = collections.Counter(), []
+for ch in text + ' ':
+    if isword(ch):
+        word.append(ch)
+    elif word:
+        counts[''.join(word).lower()] += 1
+        word = []
+for w, n in counts.items():
+    print(w + '\\t' + str(n))
+`;
+
+function pythonCounts(file: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of execFileSync('python3', ['-c', PYTHON_COUNTS, file], { encoding: 'utf8' }).split('\n')) {
+    if (line !== '') counts.set(line.slice(0, line.indexOf('\t')), Number(line.slice(line.indexOf('\t') + 1)));
+  }
+  return counts;
+}
+
+function tableCounts(table: WordCounts): Map<string, number> {
+  const counts = new Map<string, number>();
+  table.forEach((w, n) => counts.set(w, (counts.get(w) ?? 0) + n));
+  expect(counts.size).toBe(table.size);
+  return counts;
+}
+
+describe('WordCounts.addBytes through the record reader', () => {
+  // Non-ASCII at line starts, ends and mid-word; a word that turns ASCII when lower-cased
+  // (KELVIN SIGN), one that grows (İ), invalid UTF-8 (0xff) and CRLF.
+  const text = Buffer.concat([
+    Buffer.from('Élan vital, CAFÉ café. wor\u00e9ld Hello\r\n\u212Aelvin kelvin KELVIN\nstraße STRASSE İstanbul\n', 'utf8'),
+    Buffer.from([0x61, 0x62, 0xff, 0x63, 0x20, 0x61, 0x62, 0x63, 0x0a]),
+    Buffer.from("日本語 テキスト 日本語\n\nplain ascii line it's ok\nnaïve naïve NAÏVE end", 'utf8'),
+  ]);
+
+  it('counts what Python counts at every split size, whole words only', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'gmr-word-counts-'));
+    try {
+      const file = path.join(dir, 'text.txt');
+      await writeFile(file, text);
+      const expected = pythonCounts(file);
+      expect(expected.get('kelvin')).toBe(3);
+      expect(expected.get('naïve')).toBe(3);
+      expect(expected.get('日本語')).toBe(2);
+      expect(expected.get('ab')).toBe(1); // 0xff splits "ab\xffc"
+      expect(expected.get('abc')).toBe(1);
+      for (let splitSize = 1; splitSize <= text.length; splitSize++) {
+        const tables: WordCounts[] = [];
+        for (let offset = 0; offset < text.length; offset += splitSize) {
+          const table = new WordCounts(16);
+          const length = Math.min(splitSize, text.length - offset);
+          const split = { index: 0, path: file, offset, length, compressed: false, fileSize: text.length };
+          await readSplitBlocks(split, (bytes, start, end) => table.addBytes(bytes, start, end));
+          tables.push(table);
+        }
+        const merged = new Map<string, number>();
+        for (const t of tables) for (const [w, n] of tableCounts(t)) merged.set(w, (merged.get(w) ?? 0) + n);
+        expect(merged, `split size ${splitSize}`).toEqual(expected);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lower-cases as toLowerCase does, final sigma included (Perl\'s lc has no final sigma)', () => {
+    const line = 'ΣΊΣΥΦΟΣ Σίσυφος, ΟΔΟΣ';
+    const table = new WordCounts(16);
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    table.addBytes(bytes, 0, bytes.length);
+    expect(tableCounts(table)).toEqual(viaTokenizer([line]));
+    expect(tableCounts(table).get('σίσυφος')).toBe(2);
+  });
+
+  it('counts the same whatever the block boundaries between whole lines', () => {
+    const lines = generateText(11, 400).split('\n');
+    const bytes = Buffer.from(lines.join('\n'), 'utf8');
+    const expected = viaTokenizer(lines);
+    const rand = mulberry32(3);
+    for (let round = 0; round < 20; round++) {
+      const table = new WordCounts(16);
+      for (let start = 0; start < bytes.length; ) {
+        const newline = bytes.indexOf(0x0a, start + Math.floor(rand() * 300));
+        const end = newline === -1 ? bytes.length : newline + 1;
+        table.addBytes(bytes, start, end);
+        start = end;
+      }
+      expect(tableCounts(table)).toEqual(expected);
+    }
   });
 });

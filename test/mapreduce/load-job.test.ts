@@ -58,7 +58,7 @@ describe('loadJob', () => {
 
   it('says what it expected and received for a module of the wrong shape', async () => {
     await expect(loadJob('test/fixtures/jobs/bad-shape.ts', ROOT)).rejects.toThrow(
-      /bad-shape\.ts: expected a default export made with defineJob\(\{ map, \.\.\. \}\) \(an object with a map function\), received default export is an object without a map function \(keys: description, mapper\)$/,
+      /bad-shape\.ts: expected a default export made with defineJob\(\{ map, \.\.\. \}\) \(an object with a map or mapBytes function\), received default export is an object without a map or mapBytes function \(keys: description, mapper\)$/,
     );
     dir = await mkdtemp(path.join(tmpdir(), 'gmr-load-'));
     await writeFile(path.join(dir, 'none.mjs'), 'export const job = {};\n');

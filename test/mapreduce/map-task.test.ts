@@ -205,3 +205,70 @@ describe('input formats', () => {
     expect((err as TaskFailure).message).toMatch(/line 2 \(byte 8\): expected a JSON value, received "\{oops"/);
   });
 });
+
+describe('mapBytes (the byte-level map)', () => {
+  /** The bytes of each line as its own block would be too easy: two blocks of several lines. */
+  const blockSource = (text: string, cut: number, base = 0) => ({
+    lines: arraySource(text.split('\n').slice(0, -1), base),
+    blocks: async (onBlock: (b: Buffer, s: number, e: number, o: number) => void) => {
+      const bytes = Buffer.from(`xx${text}yy`, 'utf8'); // ranges inside a larger buffer
+      onBlock(bytes, 2, 2 + cut, base);
+      onBlock(bytes, 2 + cut, bytes.length - 2, base + cut);
+      return { records: 2, bytes: text.length };
+    },
+  });
+
+  it('gets byte ranges of whole lines with their file offsets; summary records count blocks', async () => {
+    const seen: string[] = [];
+    const job = defineJob<string, string, number>({
+      mapBytes(bytes, start, end, ctx) {
+        seen.push(`${ctx.position.offset}:${bytes.toString('utf8', start, end)}`);
+        for (const line of bytes.toString('utf8', start, end).split('\n')) if (line !== '') ctx.emit(line, 1);
+      },
+      combine: (a, b) => a + b,
+      reduce: (_k, vs) => vs.length,
+    });
+    const chunks: Buffer[] = [];
+    const summary = await runMapTask(job, spec({ partitions: 1, split: { path: 'a', offset: 100, length: 12 } }), blockSource('b\nb\r\nc\nd\n', 5, 100), (_p, c) => chunks.push(c));
+    expect(seen).toEqual(['100:b\nb\r\n', '105:c\nd\n']);
+    expect(summary.records).toBe(2);
+    expect(Buffer.concat(chunks).toString()).toBe('"b"\t1\n"b\\r"\t1\n"c"\t1\n"d"\t1\n');
+  });
+
+  it('without a block source, gets each line as its own block (re-encoded, with its newline)', async () => {
+    const seen: string[] = [];
+    const job = defineJob({ mapBytes: (bytes: Buffer, start: number, end: number) => void seen.push(bytes.toString('utf8', start, end)) });
+    await run(job, ['é', 'x']);
+    expect(seen).toEqual(['é\n', 'x\n']);
+  });
+
+  it('a throw fails the task naming the block, not a record', async () => {
+    const job = defineJob({
+      mapBytes: () => {
+        throw new Error('boom');
+      },
+    });
+    const err = await runMapTask(job, spec(), blockSource('a\nb\n', 2, 0), () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TaskFailure);
+    expect((err as TaskFailure).message).toBe('j map task 3 failed on in/a.txt@0+1000 in mapBytes, block at byte 0: boom');
+    expect((err as TaskFailure).recordOffset).toBeUndefined();
+  });
+
+  it('serves lines input only: csv uses map when there is one, else fails saying so', async () => {
+    const both = defineJob<Record<string, string>, string, number>({
+      input: 'csv',
+      map: (rec, ctx) => ctx.emit(rec['k'] ?? '', 1),
+      mapBytes: () => {
+        throw new Error('not for csv');
+      },
+    });
+    const { parts } = await run(both, ['k', 'a', 'b']);
+    expect([...parts.values()].flat().sort()).toEqual(['a\t1', 'b\t1']);
+    const bytesOnly = defineJob({ input: 'csv', mapBytes: () => {} });
+    await expect(run(bytesOnly, ['k', 'a'])).rejects.toThrow(/choosing the input format: expected a map function for csv input \(mapBytes reads 'lines' input only\)/);
+  });
+
+  it('a definition with neither map nor mapBytes is a TaskError', async () => {
+    await expect(run({} as JobDefinition, ['a'])).rejects.toThrow(TaskError);
+  });
+});

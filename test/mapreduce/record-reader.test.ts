@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { readBufferRecords, readSplit } from '../../src/mapreduce/task/record-reader.ts';
+import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from '../../src/mapreduce/task/record-reader.ts';
 import { alignSplit } from '../../src/mapreduce/shuffle/split.ts';
 import type { RecordPosition } from '../../src/mapreduce/task/record-reader.ts';
 import type { Split } from '../../src/mapreduce/shuffle/split.ts';
@@ -51,6 +51,33 @@ async function readAll(split: Split, progress?: number[]): Promise<{ recs: Rec[]
   return { recs, lines, ...result };
 }
 
+interface Block {
+  bytes: Buffer;
+  offset: number;
+}
+
+/** The test's reading of mapBytes' contract: every line of a block ends at '\n' or at the block's end. */
+function linesOfBlocks(blocks: Block[]): Rec[] {
+  const out: Rec[] = [];
+  for (const { bytes, offset } of blocks) {
+    for (let s = 0; s < bytes.length; ) {
+      let e = bytes.indexOf(0x0a, s);
+      if (e === -1) e = bytes.length;
+      const text = bytes.toString('utf8', s, e);
+      out.push({ line: text.endsWith('\r') ? text.slice(0, -1) : text, offset: offset + s });
+      s = e + 1;
+    }
+  }
+  return out;
+}
+
+async function readBlocks(split: Split): Promise<{ blocks: Block[]; bytes: number; records: number }> {
+  const blocks: Block[] = [];
+  // The reader reuses its buffer after each call: copy, as a job must.
+  const result = await readSplitBlocks(split, (buf, start, end, offset) => blocks.push({ bytes: Buffer.from(buf.subarray(start, end)), offset }));
+  return { blocks, ...result };
+}
+
 /** Reads every split of the file and checks the properties every split size must keep. */
 async function checkAllSplits(file: string, content: Buffer, splitSize: number, expected: Rec[]): Promise<void> {
   const splits = cut(file, content.length, splitSize);
@@ -77,6 +104,25 @@ async function checkAllSplits(file: string, content: Buffer, splitSize: number, 
     });
     expect(fromBuffer).toEqual(recs);
     expect(bufferResult).toEqual({ records: recs.length, bytes: range.end - range.start });
+
+    // mapBytes: the same lines as byte ranges, contiguous, covering exactly the split's range.
+    const { blocks, bytes: blockBytes, records: blockCount } = await readBlocks(split);
+    expect(blockBytes).toBe(split.length);
+    expect(blockCount).toBe(blocks.length);
+    expect(linesOfBlocks(blocks)).toEqual(recs);
+    expect(Buffer.concat(blocks.map((b) => b.bytes)).equals(content.subarray(range.start, range.end))).toBe(true);
+    let at = range.start;
+    for (const block of blocks) {
+      expect(block.offset).toBe(at);
+      expect(block.bytes.length).toBeGreaterThan(0);
+      at += block.bytes.length;
+      if (at < content.length) expect(content[at - 1]).toBe(0x0a);
+    }
+    const fromBufferBlocks: Block[] = [];
+    readBufferBlocks(content.subarray(range.start, range.end), range.start, (buf, start, end, offset) => {
+      fromBufferBlocks.push({ bytes: Buffer.from(buf.subarray(start, end)), offset });
+    });
+    expect(linesOfBlocks(fromBufferBlocks)).toEqual(recs);
   }
   expect(previousEnd).toBe(content.length);
   expect(got).toEqual(expected);
@@ -231,6 +277,7 @@ describe('readSplit on gzip files', () => {
     expect(records).toBe(recs.length);
     expect(bytes).toBe(gz.length);
     expect(progress.at(-1)).toBe(gz.length);
+    expect(linesOfBlocks((await readBlocks(split)).blocks)).toEqual(recs);
   });
 
   it('reads a whole compressed file as its alignSplit range', async () => {

@@ -92,8 +92,22 @@ export interface JobDefinition<Rec = string, K = string, V = unknown, Out = V> {
   params?: Readonly<Record<string, ParamSpec>>;
   /** Once per task, before the first record (map) or key (reduce). A map task may already emit. */
   setup?: (ctx: MapContext<K, V> | ReduceContext) => void | Promise<void>;
-  /** Called once per record; synchronous on purpose, it is the hot path. */
-  map: (record: Rec, ctx: MapContext<K, V>) => void;
+  /**
+   * Called once per record; synchronous on purpose, it is the hot path. Required unless the job
+   * has `mapBytes`; a job may have both (`mapBytes` then serves 'lines' input, `map` the others).
+   */
+  map?: (record: Rec, ctx: MapContext<K, V>) => void;
+  /**
+   * The byte-level map, for jobs that need speed: instead of one string per line, it receives
+   * the split's lines as byte ranges of a Buffer, `bytes[start, end)`, many lines per call (about
+   * 1 MiB). Each line ends at a '\n' or at `end`: a block always ends at a line end, a file's last
+   * line may lack its '\n', and a '\r' before a '\n' is kept. The bytes are the file's (or the
+   * decompressed file's), not validated as UTF-8. The Buffer is reused after the call returns:
+   * copy what you keep. Only for 'lines' input; `ctx.position.offset` is the absolute file offset
+   * of `bytes[start]` and `position.line` is 0 (lines are not counted), the task summary's
+   * `records` counts calls, and `--max-bad-records` does not apply (a throw fails the task).
+   */
+  mapBytes?: (bytes: Buffer, start: number, end: number, ctx: MapContext<K, V>) => void;
   /**
    * Binary, associative and commutative (Spark's reduceByKey style). Applied eagerly in the
    * mapper at emit time, so a map task holds one V per distinct key. May run 0..n times per key:

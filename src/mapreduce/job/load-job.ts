@@ -133,15 +133,20 @@ async function importDefinition(file: string): Promise<LoadedJobDefinition> {
   let def = (mod as { default?: unknown } | null)?.default;
   // A .ts file outside an ESM package compiles as CommonJS: its `export default` then arrives as
   // module.exports.default, one level down.
-  if (typeof def === 'object' && def !== null && !('map' in def) && 'default' in def) {
+  if (typeof def === 'object' && def !== null && !('map' in def) && !('mapBytes' in def) && 'default' in def) {
     def = (def as { default: unknown }).default;
   }
-  if (typeof def !== 'object' || def === null || typeof (def as { map?: unknown }).map !== 'function') {
+  if (typeof def !== 'object' || def === null || !hasMapFunction(def)) {
     throw new JobDefinitionError(
-      `Job module ${file}: expected a default export made with defineJob({ map, ... }) (an object with a map function), received ${describe(def)}`,
+      `Job module ${file}: expected a default export made with defineJob({ map, ... }) (an object with a map or mapBytes function), received ${describe(def)}`,
     );
   }
   return def as LoadedJobDefinition;
+}
+
+function hasMapFunction(def: object): boolean {
+  const { map, mapBytes } = def as { map?: unknown; mapBytes?: unknown };
+  return typeof map === 'function' || typeof mapBytes === 'function';
 }
 
 function describe(value: unknown): string {
@@ -150,5 +155,5 @@ function describe(value: unknown): string {
   if (typeof value === 'function') return 'default export is a function (call defineJob with an object, do not export a factory)';
   if (typeof value !== 'object') return `default export is a ${typeof value} (${String(value).slice(0, 40)})`;
   const keys = Object.keys(value);
-  return `default export is an object without a map function (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
+  return `default export is an object without a map or mapBytes function (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
 }

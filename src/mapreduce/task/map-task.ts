@@ -16,7 +16,7 @@ import { CsvSyntaxError, parseCsvLine } from './csv.ts';
 import { defaultFormat } from '../job/define-job.ts';
 import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from '../job/define-job.ts';
 import { compareUtf8, encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
-import type { ReadResult, RecordPosition } from './record-reader.ts';
+import type { BlockCallback, ReadResult, RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 
 /**
@@ -29,6 +29,15 @@ export type RecordSource = (
   onRecord: (line: string, pos: RecordPosition) => void,
   onProgress?: (bytesDone: number) => void,
 ) => Promise<ReadResult>;
+
+/** The same split as byte ranges of whole lines, for a job's `mapBytes` (see BlockCallback). */
+export type BlockSource = (onBlock: BlockCallback, onProgress?: (bytesDone: number) => void) => Promise<ReadResult>;
+
+/** A split both ways; without `blocks`, a `mapBytes` job gets each line as its own block. */
+export interface MapSource {
+  lines: RecordSource;
+  blocks?: BlockSource;
+}
 
 export interface MapTaskSpec {
   job: string;
@@ -90,11 +99,13 @@ export class TaskState {
 export async function runMapTask<Rec, K, V, Out>(
   job: JobDefinition<Rec, K, V, Out>,
   spec: MapTaskSpec,
-  source: RecordSource,
+  source: RecordSource | MapSource,
   sink: (partition: number, chunk: Buffer) => void,
   hooks: TaskHooks = {},
 ): Promise<MapTaskSummary> {
-  if (typeof job.map !== 'function') throw new TaskError(`${spec.job}: expected a job definition with a map function`);
+  if (typeof job.map !== 'function' && typeof job.mapBytes !== 'function') {
+    throw new TaskError(`${spec.job}: expected a job definition with a map or mapBytes function`);
+  }
   const { split } = spec;
   const where = `${spec.job} map task ${spec.index} failed on ${split.path}@${split.offset}+${split.length}`;
   const lineBase = spec.lineBase ?? 0;
@@ -197,13 +208,28 @@ export async function runMapTask<Rec, K, V, Out>(
     },
   };
 
-  const map = job.map as (record: unknown, ctx: MapContext<K, V>) => void;
   let inputFormat: InputFormat;
   try {
     inputFormat = resolveInputFormat(job.input, split.path, spec.params);
+    if (inputFormat !== 'lines' && typeof job.map !== 'function') {
+      throw new Error(`expected a map function for ${inputFormat} input (mapBytes reads 'lines' input only)`);
+    }
   } catch (err) {
     throw fail(err, ' choosing the input format', false);
   }
+  const mapBytes = inputFormat === 'lines' ? job.mapBytes : undefined;
+  const map = job.map as (record: unknown, ctx: MapContext<K, V>) => void;
+  const onBlock: BlockCallback = (bytes, start, end, offset) => {
+    if (failure !== undefined) return;
+    line = 0;
+    recordOffset = offset;
+    records++;
+    try {
+      (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx);
+    } catch (err) {
+      throw fail(err, ` in mapBytes, block at byte ${offset}`, false);
+    }
+  };
   const onRecord = makeRecordHandler(inputFormat, spec, (text, pos, parse) => {
     if (failure !== undefined) return;
     line = pos.line;
@@ -230,7 +256,9 @@ export async function runMapTask<Rec, K, V, Out>(
   }
   let read: ReadResult;
   try {
-    read = await source(onRecord, hooks.onProgress);
+    const sources = typeof source === 'function' ? { lines: source } : source;
+    if (mapBytes === undefined) read = await sources.lines(onRecord, hooks.onProgress);
+    else read = await (sources.blocks ?? linesAsBlocks(sources.lines))(onBlock, hooks.onProgress);
   } catch (err) {
     throw failure ?? err;
   }
@@ -298,6 +326,15 @@ export async function runMapTask<Rec, K, V, Out>(
   };
   if (state.status !== undefined) summary.status = state.status;
   return summary;
+}
+
+/** A block source from a line source: each line (re-encoded, with its '\n') as its own block. */
+function linesAsBlocks(lines: RecordSource): BlockSource {
+  return (onBlock, onProgress) =>
+    lines((text, pos) => {
+      const bytes = Buffer.from(`${text}\n`, 'utf8');
+      onBlock(bytes, 0, bytes.length, pos.offset);
+    }, onProgress);
 }
 
 /** Returned by a parser for a line that is not a record (CSV header, blank line). */

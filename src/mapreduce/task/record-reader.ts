@@ -5,30 +5,19 @@
  * a split reads past its end to finish its last line. Whatever the split size, every line is read
  * exactly once.
  *
- * Hot path: one reused buffer filled by filehandle.read; only whole lines are decoded, and '\n'
- * (0x0A) never occurs inside a UTF-8 multi-byte sequence, so no character is ever cut in two.
- * Lines are decoded a block (~64 KiB of whole lines) at a time: an all-ASCII block (checked with
- * simdutf's isAscii) becomes one latin1 string that is cut at '\n' with String#indexOf, where a
- * char index is a byte index; any other block is retried in 2 KiB blocks, and a 2 KiB block that
- * is not ASCII either is cut with Buffer#indexOf and decoded line by line.
- * Hazard: a line cut from a block string is a V8 sliced string that keeps its block (<= 64 KiB)
- * alive while the line is retained; the block size bounds that cost.
+ * The reader finds the lines a split owns in one reused buffer filled by filehandle.read; an
+ * emitter (split-emitters.ts) delivers them as strings (`map`) or as byte ranges (`mapBytes`).
  */
 
-import { isAscii } from 'node:buffer';
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../errors.ts';
 import { openInput, readError, type Split } from '../shuffle/split.ts';
+import { BlockEmitter, LineEmitter, type BlockCallback, type RecordCallback, type SplitEmitter } from './split-emitters.ts';
 
-export interface RecordPosition {
-  /** 1-based, counted from the split's first record. */
-  line: number;
-  /** Absolute byte offset of the record's first byte in the (decompressed) file. */
-  offset: number;
-}
+export type { BlockCallback, RecordCallback, RecordPosition } from './split-emitters.ts';
 
 export interface ReadResult {
   records: number;
@@ -36,17 +25,13 @@ export interface ReadResult {
   bytes: number;
 }
 
-export type RecordCallback = (line: string, pos: RecordPosition) => void;
 export type ProgressCallback = (bytesDone: number) => void;
 
 const LF = 0x0a;
-const CR = 0x0d;
 const READ_SIZE = 1024 * 1024;
 const MIN_READ_SIZE = 64 * 1024;
 const PROGRESS_STEP = 1024 * 1024;
 const GUNZIP_CHUNK_SIZE = 256 * 1024;
-const DECODE_BLOCK = 64 * 1024;
-const SMALL_DECODE_BLOCK = 2 * 1024;
 
 /**
  * Calls onRecord for each line the split owns, without its '\n' and a trailing '\r'. An empty line
@@ -55,7 +40,19 @@ const SMALL_DECODE_BLOCK = 2 * 1024;
  * errors become InputError naming the path.
  */
 export async function readSplit(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
-  return split.compressed ? readCompressed(split, onRecord, onProgress) : readPlain(split, onRecord, onProgress);
+  return readSplitWith(split, new LineEmitter(onRecord), onProgress);
+}
+
+/**
+ * The same lines as readSplit, as byte ranges of whole lines (see BlockCallback): each call holds
+ * as many lines as the read buffer (~1 MiB) does. ReadResult.records counts blocks.
+ */
+export async function readSplitBlocks(split: Split, onBlock: BlockCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
+  return readSplitWith(split, new BlockEmitter(onBlock), onProgress);
+}
+
+async function readSplitWith(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
+  return split.compressed ? readCompressed(split, emitter, onProgress) : readPlain(split, emitter, onProgress);
 }
 
 /**
@@ -63,68 +60,18 @@ export async function readSplit(split: Split, onRecord: RecordCallback, onProgre
  * the last line may lack its '\n'. pos.offset = baseOffset + byte position in buf.
  */
 export function readBufferRecords(buf: Buffer, baseOffset: number, onRecord: RecordCallback): ReadResult {
-  const emitter = new LineEmitter(onRecord);
+  return readBufferWith(buf, baseOffset, new LineEmitter(onRecord));
+}
+
+/** readBufferRecords as byte ranges of whole lines (see BlockCallback); records counts blocks. */
+export function readBufferBlocks(buf: Buffer, baseOffset: number, onBlock: BlockCallback): ReadResult {
+  return readBufferWith(buf, baseOffset, new BlockEmitter(onBlock));
+}
+
+function readBufferWith(buf: Buffer, baseOffset: number, emitter: SplitEmitter): ReadResult {
   const start = emitter.emitLines(buf, 0, buf.lastIndexOf(LF) + 1, baseOffset, Infinity);
   if (start < buf.length) emitter.emitLine(buf, start, buf.length, baseOffset + start);
   return { records: emitter.records, bytes: buf.length };
-}
-
-function decodeLine(buf: Buffer, start: number, end: number): string {
-  return buf.toString('utf8', start, end > start && buf[end - 1] === CR ? end - 1 : end);
-}
-
-/** Counts records and hands each line, without '\n' and a trailing '\r', to the callback. */
-class LineEmitter {
-  records = 0;
-
-  constructor(private readonly onRecord: RecordCallback) {}
-
-  emitLine(buf: Buffer, start: number, end: number, offset: number): void {
-    this.records++;
-    this.onRecord(decodeLine(buf, start, end), { line: this.records, offset });
-  }
-
-  /**
-   * Emits the lines of buf[start, end), where buf[end - 1] is '\n', up to and including the line
-   * that holds index stopAt - 1 (the last line that starts before stopAt). bufOffset is the file
-   * offset of buf[0]. Returns the index of the first line not emitted.
-   */
-  emitLines(buf: Buffer, start: number, end: number, bufOffset: number, stopAt: number, blockSize = DECODE_BLOCK): number {
-    let pos = start;
-    while (pos < end && pos < stopAt) {
-      // A block of whole lines: up to blockSize bytes, at least one line, none past stopAt.
-      const limit = Math.min(end, pos + blockSize);
-      let blockEnd = stopAt < limit ? buf.indexOf(LF, stopAt - 1) + 1 : buf.lastIndexOf(LF, limit - 1) + 1;
-      if (blockEnd <= pos) blockEnd = buf.indexOf(LF, pos) + 1;
-      if (isAscii(buf.subarray(pos, blockEnd))) {
-        this.emitAscii(buf.toString('latin1', pos, blockEnd), bufOffset + pos);
-      } else if (blockSize > SMALL_DECODE_BLOCK) {
-        // A few non-ASCII lines should not send the whole block down the slow path.
-        this.emitLines(buf, pos, blockEnd, bufOffset, Infinity, SMALL_DECODE_BLOCK);
-      } else {
-        for (let s = pos; s < blockEnd; ) {
-          const newline = buf.indexOf(LF, s);
-          this.emitLine(buf, s, newline, bufOffset + s);
-          s = newline + 1;
-        }
-      }
-      pos = blockEnd;
-    }
-    return pos;
-  }
-
-  /** Lines of an ASCII text ending in '\n', where a char index is a byte index. */
-  private emitAscii(text: string, offset: number): void {
-    for (let s = 0; s < text.length; ) {
-      const newline = text.indexOf('\n', s);
-      this.records++;
-      this.onRecord(text.slice(s, newline > s && text.charCodeAt(newline - 1) === CR ? newline - 1 : newline), {
-        line: this.records,
-        offset: offset + s,
-      });
-      s = newline + 1;
-    }
-  }
 }
 
 /** A reused read buffer over a file: buf[0, filled) holds the file bytes from filePos on. */
@@ -172,10 +119,9 @@ class ChunkReader {
   }
 }
 
-async function readPlain(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
+async function readPlain(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
   const { offset, length } = split;
   const splitEnd = offset + length;
-  const emitter = new LineEmitter(onRecord);
   let reported = 0;
   const progress = (filePos: number): void => {
     if (onProgress === undefined) return;
@@ -235,7 +181,7 @@ async function readPlain(split: Split, onRecord: RecordCallback, onProgress?: Pr
 }
 
 /** A gzip file is one split: decompress it whole and read every line. */
-async function readCompressed(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
+async function readCompressed(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
   // Open first so a missing file fails here, with the path, rather than inside the stream.
   await (await openInput(split.path)).close();
   const input = createReadStream(split.path, { highWaterMark: READ_SIZE });
@@ -244,7 +190,6 @@ async function readCompressed(split: Split, onRecord: RecordCallback, onProgress
   pipeline(input, gunzip, () => {});
   const chunks = gunzip[Symbol.asyncIterator]();
 
-  const emitter = new LineEmitter(onRecord);
   let reported = 0;
   let chunkOffset = 0; // decompressed offset of the current chunk's first byte
   let pending: Buffer[] = []; // pieces of a line that spans chunks

@@ -13,8 +13,8 @@ import { Worker, type WorkerOptions } from '../../worker/worker.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
 import type { JobDefinition } from '../job/define-job.ts';
 import { loadJob } from '../job/load-job.ts';
-import { runMapTask, type RecordSource } from './map-task.ts';
-import { readBufferRecords, readSplit } from './record-reader.ts';
+import { runMapTask, type MapSource } from './map-task.ts';
+import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from './record-reader.ts';
 import { runReduceTask } from './reduce-task.ts';
 import { TaskFailure } from './task-failure.ts';
 import { guardSetup, reportFailure } from './failure-report.ts';
@@ -77,26 +77,42 @@ function attemptId(): string {
   return randomBytes(6).toString('hex');
 }
 
-function mapSource(header: MapTaskHeader, body: Buffer): RecordSource {
+function mapSource(header: MapTaskHeader, body: Buffer): MapSource {
   const source = rawMapSource(header, body);
   if (!header.skip || header.skip.length === 0) return source;
-  // Bad records the driver decided to skip (--max-bad-records), by byte offset.
+  // Bad records the driver decided to skip (--max-bad-records), by byte offset. (A mapBytes job
+  // never reports a bad record, so it never gets a skip list: its source stays as it is.)
   const skip = new Set(header.skip);
-  return (onRecord, onProgress) =>
-    source((line, pos) => {
-      if (!skip.has(pos.offset)) onRecord(line, pos);
-    }, onProgress);
+  return {
+    lines: (onRecord, onProgress) =>
+      source.lines((line, pos) => {
+        if (!skip.has(pos.offset)) onRecord(line, pos);
+      }, onProgress),
+    ...(source.blocks === undefined ? {} : { blocks: source.blocks }),
+  };
 }
 
-function rawMapSource(header: MapTaskHeader, body: Buffer): RecordSource {
+function rawMapSource(header: MapTaskHeader, body: Buffer): MapSource {
   const split = { ...header.split, index: header.task, fileSize: header.split.offset + header.split.length };
-  if (!header.shipped) return (onRecord, onProgress) => readSplit(split, onRecord, onProgress);
+  if (!header.shipped) {
+    return {
+      lines: (onRecord, onProgress) => readSplit(split, onRecord, onProgress),
+      blocks: (onBlock, onProgress) => readSplitBlocks(split, onBlock, onProgress),
+    };
+  }
   const start = header.shipped.start;
-  return async (onRecord, onProgress) => {
-    const bytes = header.split.compressed ? gunzipSync(body) : body;
-    const result = readBufferRecords(bytes, start, onRecord);
-    onProgress?.(header.split.length);
-    return { records: result.records, bytes: header.split.length };
+  const bytes = (): Buffer => (header.split.compressed ? gunzipSync(body) : body);
+  return {
+    lines: async (onRecord, onProgress) => {
+      const result = readBufferRecords(bytes(), start, onRecord);
+      onProgress?.(header.split.length);
+      return { records: result.records, bytes: header.split.length };
+    },
+    blocks: async (onBlock, onProgress) => {
+      const result = readBufferBlocks(bytes(), start, onBlock);
+      onProgress?.(header.split.length);
+      return { records: result.records, bytes: header.split.length };
+    },
   };
 }
 
