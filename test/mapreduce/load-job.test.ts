@@ -34,7 +34,7 @@ describe('loadJob', () => {
     const job = await loadJob('wordcount');
     expect(job.name).toBe('wordcount');
     expect(job.source).toBe(path.join(ROOT, 'jobs', 'wordcount.ts'));
-    expect(job.definition.map).toBeTypeOf('function');
+    expect(job.definition.mapBytes).toBeTypeOf('function');
     expect(job.definition.combine).toBeTypeOf('function');
   });
 
