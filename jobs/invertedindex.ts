@@ -2,15 +2,19 @@
  * invertedindex: for each word (as in wordcount), the files it appears in.
  * Output: `word<TAB>path1<TAB>path2…`, paths sorted and de-duplicated, relative to the current
  * directory when the file is under it (else absolute), as grep prints them.
+ *
+ * A map task reads one file's split as bytes (`mapBytes`) into a WordCounts table
+ * (lib/word-counts.ts), so it finds each distinct word once, and emits (word, [path]) per distinct
+ * word at teardown. The reduce merges a word's lists in one k-way pass (lib/merge-sorted.ts).
  */
 
 import { defineJob } from 'gmr';
 import type { TaskContext } from 'gmr';
 import { displayPath } from './lib/display-path.ts';
-import { forEachWord } from './lib/tokenize.ts';
+import { mergeSorted } from './lib/merge-sorted.ts';
+import { WordCounts } from './lib/word-counts.ts';
 
-/** The one-element path list each map task emits as its value (shared, never mutated). */
-const paths = new WeakMap<TaskContext, string[]>();
+const tables = new WeakMap<TaskContext, WordCounts>();
 
 /** Union of two sorted, de-duplicated lists; returns `a` itself when `b` adds nothing. */
 export function unionSorted(a: string[], b: string[]): string[] {
@@ -46,17 +50,19 @@ export function unionSorted(a: string[], b: string[]): string[] {
 export default defineJob<string, string, string[]>({
   description: 'For each word, the sorted list of files it appears in; output word<TAB>path1<TAB>path2…',
   setup(ctx) {
-    if ('emit' in ctx) paths.set(ctx, [displayPath(ctx.split.path)]);
+    if ('emit' in ctx) tables.set(ctx, new WordCounts());
   },
-  map(line, ctx) {
-    const value = paths.get(ctx) ?? [displayPath(ctx.split.path)];
-    forEachWord(line, ctx.emit, value);
+  mapBytes(bytes, start, end, ctx) {
+    (tables.get(ctx) as WordCounts).addBytes(bytes, start, end);
+  },
+  teardown(ctx) {
+    if (!('emit' in ctx)) return;
+    // One shared, never mutated list per task: every word of this split is in this one file.
+    const files = [displayPath(ctx.split.path)];
+    tables.get(ctx)?.forEach((word) => ctx.emit(word, files));
+    tables.delete(ctx);
   },
   combine: (a, b) => unionSorted(a, b),
-  reduce(_word, lists) {
-    let all: string[] = [];
-    for (const list of lists) all = unionSorted(all, [...new Set(list)].sort());
-    return all;
-  },
+  reduce: (_word, lists) => mergeSorted(lists),
   format: (word, files) => `${word}\t${files.join('\t')}`,
 });
