@@ -72,6 +72,27 @@ describe('runMapTask with reduce', () => {
     expect(summary.partitionBytes[0]).toBe(Buffer.byteLength((parts.get(0) ?? []).map((l) => `${l}\n`).join('')));
   });
 
+  it('sorts combined string keys by the UTF-8 bytes of their JSON, prefixes, escapes and surrogates included', async () => {
+    const keys = ['ab', 'ab!', 'ab ', 'ab"', 'ab\\', 'a\tb', 'a\u0001', 'abc', '', 'a😀', 'a\uffff', 'a\ue000', 'Z', 'é'];
+    for (const withSurrogate of [false, true]) {
+      const used = withSurrogate ? keys : keys.filter((k) => !/[\ud800-\udfff]/.test(k));
+      const job = defineJob<string, string, number>({
+        map: () => {},
+        teardown: (ctx) => {
+          if ('emit' in ctx) for (const k of used) ctx.emit(k, k.length);
+        },
+        combine: (a, b) => a + b,
+        reduce: (_k, vs) => vs[0],
+      });
+      const { parts } = await run(job, ['x'], spec({ partitions: 1 }));
+      const got = parts.get(0) ?? [];
+      const expected = used
+        .map((k) => `${JSON.stringify(k)}\t${k.length}`)
+        .sort((x, y) => Buffer.compare(Buffer.from(x.slice(0, x.lastIndexOf('\t'))), Buffer.from(y.slice(0, y.lastIndexOf('\t')))));
+      expect(got).toEqual(expected);
+    }
+  });
+
   it('writes every pair as its own line without a combiner, equal keys adjacent in emit order', async () => {
     const job = defineJob<string, string, string>({
       map: (line, ctx) => ctx.emit(line.split(':')[0] ?? '', line),

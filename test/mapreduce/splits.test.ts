@@ -59,15 +59,21 @@ describe('planSplits', () => {
 });
 
 describe('defaultSplitSize', () => {
-  it('aims at 4 splits per worker', () => {
-    expect(defaultSplitSize(100 * MiB, 5)).toBe(5 * MiB);
+  it('aims at 4 splits per worker for large inputs', () => {
+    expect(defaultSplitSize(400 * MiB, 5)).toBe(20 * MiB);
     expect(defaultSplitSize(40 * MiB + 1, 1)).toBe(10 * MiB + 1);
+  });
+
+  it('cuts a small input into no more splits than workers, and none under 1 MiB', () => {
+    expect(defaultSplitSize(100 * MiB, 5)).toBe(8 * MiB); // 4 per worker would be 5 MiB each
+    expect(defaultSplitSize(10 * MiB, 2)).toBe(5 * MiB);
+    expect(defaultSplitSize(4 * MiB - 1, 1)).toBe(4 * MiB - 1);
+    expect(defaultSplitSize(3 * MiB, 4)).toBe(MiB);
   });
 
   it('stays between 1 MiB and 64 MiB', () => {
     expect(defaultSplitSize(0, 1)).toBe(MiB);
     expect(defaultSplitSize(10, 4)).toBe(MiB);
-    expect(defaultSplitSize(4 * MiB - 1, 1)).toBe(MiB);
     expect(defaultSplitSize(256 * MiB, 1)).toBe(64 * MiB);
     expect(defaultSplitSize(10_000 * MiB, 1)).toBe(64 * MiB);
   });

@@ -17,16 +17,27 @@ export interface SplitPlanOptions {
 
 export const MIN_DEFAULT_SPLIT_SIZE = 1024 * 1024;
 export const MAX_DEFAULT_SPLIT_SIZE = 64 * 1024 * 1024;
+/**
+ * Below this a split is not cut just to reach SPLITS_PER_WORKER: every map task of a combinable
+ * job re-emits the split's whole vocabulary and costs a task's round trips, so many tiny tasks
+ * cost more than an idle worker (the map path reads about 100 MB/s per core: 8 MiB is ~0.1 s).
+ */
+export const SMALL_SPLIT_SIZE = 8 * 1024 * 1024;
 /** Aim for this many splits per worker, so a slow split does not hold up the whole map phase. */
 const SPLITS_PER_WORKER = 4;
 
-/** clamp(ceil(totalBytes / (4 * workers)), 1 MiB, 64 MiB). */
+/**
+ * clamp(ceil(totalBytes / (4 * workers)), floor, 64 MiB), where floor = clamp(ceil(totalBytes /
+ * workers), 1 MiB, 8 MiB): large inputs get about 4 splits per worker; small ones as few splits
+ * as keep every worker busy, none under 1 MiB.
+ */
 export function defaultSplitSize(totalBytes: number, workers: number): number {
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be an integer >= 1; received ${workers}`);
   }
   const even = Math.ceil(totalBytes / (SPLITS_PER_WORKER * workers));
-  return Math.min(MAX_DEFAULT_SPLIT_SIZE, Math.max(MIN_DEFAULT_SPLIT_SIZE, even));
+  const floor = Math.min(SMALL_SPLIT_SIZE, Math.max(MIN_DEFAULT_SPLIT_SIZE, Math.ceil(totalBytes / workers)));
+  return Math.min(MAX_DEFAULT_SPLIT_SIZE, Math.max(floor, even));
 }
 
 /**

@@ -15,7 +15,8 @@ import { TaskError } from '../../errors.ts';
 import { CsvSyntaxError, parseCsvLine } from './csv.ts';
 import { defaultFormat } from '../job/define-job.ts';
 import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from '../job/define-job.ts';
-import { compareUtf8, encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
+import { encodeJson, LineChunker } from '../shuffle/encoding.ts';
+import { writePartials, type Group } from './partial-writer.ts';
 import type { BlockCallback, ReadResult, RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 
@@ -68,11 +69,6 @@ export interface MapTaskSummary {
 export interface TaskHooks {
   onProgress?(bytesDone: number): void;
   onStatus?(message: string): void;
-}
-
-interface Group<K, V> {
-  key: K;
-  values: V[];
 }
 
 /** Counters, status and the failure message prefix shared by the map and reduce runtimes. */
@@ -270,49 +266,11 @@ export async function runMapTask<Rec, K, V, Out>(
   }
 
   if (reduces) {
-    const byPartition: Array<Array<{ enc: string; group: Group<K, V> }>> = [];
-    for (let p = 0; p < partitions; p++) byPartition.push([]);
-    const partitionFn = job.partition;
-    const place = (enc: string, group: Group<K, V>): void => {
-      let p: number;
-      try {
-        p = partitionFn === undefined ? partitionOf(enc, partitions) : partitionFn(group.key, enc, partitions);
-      } catch (err) {
-        throw fail(err, ` while partitioning key ${enc}`, false);
-      }
-      const bucket = byPartition[p];
-      if (bucket === undefined || !Number.isInteger(p)) {
-        throw fail(
-          new Error(`expected partition() to return an integer in [0, ${partitions}), received ${String(p)}`),
-          ` while partitioning key ${enc}`,
-          false,
-        );
-      }
-      bucket.push({ enc, group });
-    };
-    for (const [key, box] of stringGroups) place(JSON.stringify(key), { key: key as K, values: [box.value] });
-    for (const [key, values] of stringLists) place(JSON.stringify(key), { key: key as K, values });
-    for (const [enc, group] of otherGroups) place(enc, group);
-    stringGroups.clear();
-    stringLists.clear();
-    otherGroups.clear();
-
-    for (let p = 0; p < partitions; p++) {
-      const entries = byPartition[p] as Array<{ enc: string; group: Group<K, V> }>;
-      byPartition[p] = [];
-      entries.sort((a, b) => compareUtf8(a.enc, b.enc));
-      const out = chunkers[p] as LineChunker;
-      for (const { enc, group } of entries) {
-        for (const value of group.values) {
-          const encValue = encodeJson(value);
-          if (encValue === undefined) {
-            throw fail(new Error(`expected a JSON-encodable value, received ${String(value)}`), ` while writing key ${enc}`, false);
-          }
-          out.write(`${enc}\t${encValue}\n`);
-        }
-        partitionRecords[p]! += group.values.length;
-      }
-    }
+    writePartials(
+      { combined: stringGroups, lists: stringLists, other: otherGroups },
+      { partitions, partition: job.partition, chunkers, partitionRecords },
+      (err, context) => fail(err, context, false),
+    );
   }
   for (const c of chunkers) c.flush();
 
