@@ -5,14 +5,18 @@
  *   abraxas  abraxas Client.connect + registerWorker / submitJob
  *   gearman  mreinstein/node-gearman, raw packets (see bench/lib/libraries.ts), as shipped and
  *            with TCP_NODELAY forced on (`gearman-nodelay`, a diagnostic: the package never sets it)
- * and then our Client + Worker against our JobServer (run in its own process, as gearmand is).
+ * and then our Client + Worker against gearmand and our JobServer (run in its own process, as
+ * gearmand is) in alternating rounds, A B A B …, so that a change in the machine's load hits both.
  *
- *   npx tsx bench/gearman-throughput.ts [--jobs 10000] [--warmup 1000] [--runs 3]
+ *   npx tsx bench/gearman-throughput.ts [--jobs 10000] [--warmup 1000] [--runs 3] [--pairs 7]
  *                                       [--inflight 100,1000] [--concurrency 100] [--limit-s 15]
  *                                       [--only gmr,abraxas,...] [--cpu-prof DIR]
  *
  * For every configuration the worker and the client run in their own processes (one connection
- * each), the client does a warm-up, then `runs` timed rounds of `jobs` jobs; the best round counts.
+ * each), the client does a warm-up, then `runs` timed rounds of `jobs` jobs; tables give the
+ * median and the min–max of the rounds. The server comparison keeps a worker and a client warm on
+ * each server and runs `pairs` pairs of rounds, alternating which server goes first; it reports
+ * each server's median and min–max, the median of the per-pair ratios, and the load average.
  * CPU per job is read from /proc for the worker and server and from process.cpuUsage() in the
  * client, to show which process is the bottleneck on a small machine. A round still running after
  * --limit-s stops submitting and reports the rate of the jobs it did (flagged in the table), which
@@ -27,6 +31,7 @@ import { flag } from './lib/args.ts';
 const JOBS = Number(flag('jobs', '10000'));
 const WARMUP = Number(flag('warmup', '1000'));
 const RUNS = Number(flag('runs', '3'));
+const PAIRS = Number(flag('pairs', '7'));
 const INFLIGHT = flag('inflight', '100,1000').split(',').map(Number);
 const CONCURRENCY = Number(flag('concurrency', '100'));
 const LIMIT_MS = Number(flag('limit-s', '15')) * 1000;
@@ -107,8 +112,75 @@ async function measure(lib: Library, target: Target, inflight: number): Promise<
   return result;
 }
 
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+/** The median round (the tables' headline figure). */
+interface Side {
+  worker: LineChild;
+  client: LineChild;
+  target: Target;
+}
+
+async function startSide(target: Target, inflight: number): Promise<Side> {
+  const fn = `bench_alt_${inflight}_${process.pid}_${++fnCounter}`;
+  const worker = spawnTs('throughput-worker.ts', ['gmr', target.address, fn, String(CONCURRENCY)], ourFlags('gmr'));
+  await worker.next(15_000, `the gmr worker on ${target.name} to connect`);
+  const client = spawnTs('throughput-client.ts', ['gmr', target.address, fn, String(inflight), String(JOBS), String(WARMUP), String(LIMIT_MS)], ourFlags('gmr'));
+  await client.next(TIMEOUT_MS, `the gmr client's warm-up on ${target.name}`);
+  return { worker, client, target };
+}
+
+async function round(side: Side): Promise<{ rate: number; serverUs: number }> {
+  const server0 = cpuMs(side.target.pid);
+  side.client.send('go');
+  const r = await side.client.next<{ jobs: number; ms: number; cpuMs: number }>(TIMEOUT_MS, `${JOBS} gmr jobs on ${side.target.name}`);
+  return { rate: r.jobs / (r.ms / 1000), serverUs: ((cpuMs(side.target.pid) - server0) * 1000) / r.jobs };
+}
+
+interface Alternating {
+  inflight: number;
+  rates: Record<string, number[]>;
+  serverUs: Record<string, number[]>;
+  /** JobServer / gearmand per pair. */
+  ratios: number[];
+  loads: number[];
+  error?: string;
+}
+
+/** gmr Client + Worker on gearmand (A) and JobServer (B), rounds A B, B A, A B, …. */
+async function alternate(a: Target, b: Target, inflight: number): Promise<Alternating> {
+  const result: Alternating = { inflight, rates: { [a.name]: [], [b.name]: [] }, serverUs: { [a.name]: [], [b.name]: [] }, ratios: [], loads: [] };
+  const sides: Side[] = [];
+  try {
+    sides.push(await startSide(a, inflight));
+    sides.push(await startSide(b, inflight));
+    for (let pair = 0; pair < PAIRS; pair++) {
+      const order = pair % 2 === 0 ? [0, 1] : [1, 0];
+      const got: number[] = [0, 0];
+      for (const i of order) {
+        const side = sides[i] as Side;
+        const r = await round(side);
+        got[i] = r.rate;
+        result.rates[side.target.name]?.push(r.rate);
+        result.serverUs[side.target.name]?.push(r.serverUs);
+      }
+      result.ratios.push((got[1] as number) / (got[0] as number));
+      result.loads.push(loadavg()[0] ?? 0);
+      process.stderr.write(`  pair ${pair + 1}, ${inflight} in flight: ${a.name} ${Math.round(got[0] as number)}, ${b.name} ${Math.round(got[1] as number)} jobs/s\n`);
+    }
+  } catch (error) {
+    result.error = (error as Error).message;
+  } finally {
+    for (const side of sides.reverse()) await Promise.all([side.client.stop(), side.worker.stop()]);
+  }
+  return result;
+}
+
 const best = (m: Measurement | undefined): number | undefined =>
-  m && !m.error && m.rates.length > 0 ? Math.max(...m.rates) : undefined;
+  m && !m.error && m.rates.length > 0 ? median(m.rates) : undefined;
 const fmt = (n: number | undefined, digits = 0): string =>
   n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ratio = (a: number | undefined, b: number | undefined): string =>
@@ -117,7 +189,7 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
 function cells(m: Measurement): string {
   if (m.error) return `could not run: ${m.error.replace(/\|/g, '/')} | – | – | – | –`;
   const cut = m.truncated.length > 0 ? ` (stopped at ${LIMIT_MS / 1000} s: ${m.truncated.join(', ')} jobs)` : '';
-  const rounds = m.rates.map((r) => fmt(r)).join(' / ') + cut;
+  const rounds = `${fmt(Math.min(...m.rates))}–${fmt(Math.max(...m.rates))} (${m.rates.map((r) => fmt(r)).join(' / ')})${cut}`;
   return `**${fmt(best(m))}** | ${rounds} | ${fmt(m.clientUs, 1)} | ${fmt(m.workerUs, 1)} | ${fmt(m.serverUs, 1)}`;
 }
 
@@ -132,14 +204,15 @@ async function main(): Promise<void> {
       jobServer: { name: 'JobServer', address: `127.0.0.1:${listening.port}`, pid: listening.pid },
     };
     process.stderr.write(
-      `${JOBS} jobs per round, ${WARMUP} warm-up, best of ${RUNS}, worker concurrency ${CONCURRENCY}, 32-byte payloads\n`,
+      `${JOBS} jobs per round, ${WARMUP} warm-up, median of ${RUNS}, worker concurrency ${CONCURRENCY}, 32-byte payloads\n`,
     );
     const results: Measurement[] = [];
     for (const lib of LIBRARIES.filter((l) => ONLY.includes(l))) {
       for (const inflight of INFLIGHT) results.push(await measure(lib, targets.gearmand, inflight));
     }
+    const alternating: Alternating[] = [];
     if (ONLY.includes('gmr')) {
-      for (const inflight of INFLIGHT) results.push(await measure('gmr', targets.jobServer, inflight));
+      for (const inflight of INFLIGHT) alternating.push(await alternate(targets.gearmand, targets.jobServer, inflight));
     }
     const load1 = loadavg()[0] ?? 0;
 
@@ -148,13 +221,13 @@ async function main(): Promise<void> {
     const out: string[] = [];
     out.push(
       `Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${gearmand.version}; ` +
-        `${JOBS.toLocaleString('en-US')} jobs per round after ${WARMUP.toLocaleString('en-US')} warm-up, best of ${RUNS}, ` +
+        `${JOBS.toLocaleString('en-US')} jobs per round after ${WARMUP.toLocaleString('en-US')} warm-up, median of ${RUNS} rounds, ` +
         `32-byte payloads, worker concurrency ${CONCURRENCY}, rounds capped at ${LIMIT_MS / 1000} s. ` +
         `1-minute load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end.`,
       '',
       `### Client + worker against gearmand (default -t)`,
       '',
-      '| Library | In flight | jobs/s (best) | rounds | × abraxas | client CPU µs/job | worker CPU µs/job | gearmand CPU µs/job |',
+      '| Library | In flight | jobs/s (median) | min–max (rounds) | × abraxas | client CPU µs/job | worker CPU µs/job | gearmand CPU µs/job |',
       '|---|---:|---:|---|---:|---:|---:|---:|',
     );
     for (const lib of LIBRARIES) {
@@ -168,31 +241,34 @@ async function main(): Promise<void> {
     }
     out.push(
       '',
-      '### gmr Client + Worker: JobServer vs gearmand',
+      `### gmr Client + Worker: JobServer vs gearmand, ${PAIRS} alternating pairs of rounds`,
       '',
-      '| Server | In flight | jobs/s (best) | rounds | × gearmand | client CPU µs/job | worker CPU µs/job | server CPU µs/job |',
-      '|---|---:|---:|---|---:|---:|---:|---:|',
+      '| In flight | gearmand jobs/s median (min–max) | JobServer jobs/s median (min–max) | JobServer / gearmand, median of pairs (min–max) | server CPU µs/job gearmand / JobServer (medians) | load average during |',
+      '|---:|---:|---:|---:|---:|---:|',
     );
-    for (const inflight of INFLIGHT) {
-      for (const server of ['gearmand', 'JobServer']) {
-        const m = find('gmr', server, inflight);
-        if (!m) continue;
-        const [head, ...rest] = cells(m).split(' | ');
-        const vsGearmand = ratio(best(m), best(find('gmr', 'gearmand', inflight)));
-        out.push(`| ${server} | ${inflight} | ${head} | ${rest[0]} | ${vsGearmand} | ${rest.slice(1).join(' | ')} |`);
+    for (const alt of alternating) {
+      if (alt.error) {
+        out.push(`| ${alt.inflight} | could not run: ${alt.error.replace(/\|/g, '/')} | | | | |`);
+        continue;
       }
+      const span = (xs: number[] | undefined, digits = 0): string =>
+        xs === undefined || xs.length === 0 ? '–' : `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+      const g = alt.rates['gearmand'];
+      const j = alt.rates['JobServer'];
+      const cpu = `${fmt(median(alt.serverUs['gearmand'] ?? [0]), 1)} / ${fmt(median(alt.serverUs['JobServer'] ?? [0]), 1)}`;
+      out.push(`| ${alt.inflight} | ${span(g)} | ${span(j)} | ${span(alt.ratios, 2)}× | ${cpu} | ${fmt(Math.min(...alt.loads), 2)}–${fmt(Math.max(...alt.loads), 2)} |`);
     }
     out.push('');
     for (const inflight of INFLIGHT) {
       const ours = best(find('gmr', 'gearmand', inflight));
       const theirs = best(find('abraxas', 'gearmand', inflight));
-      const server = best(find('gmr', 'JobServer', inflight));
-      const gd = ours;
+      const alt = alternating.find((x) => x.inflight === inflight);
+      const pairRatio = alt && !alt.error && alt.ratios.length > 0 ? median(alt.ratios) : undefined;
       const clientTarget = ours !== undefined && theirs !== undefined ? (ours >= 3 * theirs ? 'met' : 'NOT met') : 'unknown';
-      const serverTarget = server !== undefined && gd !== undefined ? (server >= gd ? 'met' : 'NOT met') : 'unknown';
+      const serverTarget = pairRatio !== undefined ? (pairRatio >= 1 ? 'met' : 'NOT met') : 'unknown';
       out.push(
-        `- ${inflight} in flight: gmr client+worker ${ratio(ours, theirs)} abraxas (target ≥ 3×: ${clientTarget}); ` +
-          `JobServer ${ratio(server, gd)} gearmand (target ≥ 1×: ${serverTarget}).`,
+        `- ${inflight} in flight: gmr client+worker ${ratio(ours, theirs)} abraxas (medians; target ≥ 3×: ${clientTarget}); ` +
+          `JobServer ${pairRatio === undefined ? '–' : `${pairRatio.toFixed(2)}×`} gearmand (median of paired rounds; target ≥ 1×: ${serverTarget}).`,
       );
     }
     process.stdout.write(`${out.join('\n')}\n`);
