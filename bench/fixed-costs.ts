@@ -1,0 +1,96 @@
+/**
+ * bench/fixed-costs: what gmr costs beyond the work itself, in paired alternating rounds
+ * (bench/lib/paired.ts):
+ *   - a 20-byte input: `gmr run wordcount` and the same job as a user `.ts` module (its runs after
+ *     the first, as a cron job sees it), against `node -e 0`;
+ *   - the Brown corpus as its 500 files against the same bytes as one file.
+ * Outputs are compared: the 500 files and the one file must give the same counts.
+ *
+ *   npx tsx bench/fixed-costs.ts [--rounds 7] [--keep]
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { flag, hasFlag } from './lib/args.ts';
+import { brownCorpus, concatenated } from './lib/brown.ts';
+import { loadLine, median, ratios, runPaired, spread, timeCommand, type Series } from './lib/paired.ts';
+
+const ROUNDS = Number(flag('rounds', '7'));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const GMR = join(ROOT, 'bin/gmr.js');
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+const normalize = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gmr-bench-fixed-'));
+  const tiny = join(dir, 'tiny.txt');
+  writeFileSync(tiny, 'the quick brown fox\n'); // 20 bytes
+  // The built-in wordcount as a user module (its own copy of the table it imports).
+  const user = join(dir, 'mywordcount.ts');
+  mkdirLib(dir);
+  writeFileSync(user, readFileSync(join(ROOT, 'jobs/wordcount.ts'), 'utf8'));
+  const first = timeCommand({ name: 'user .ts, first run', command: `node ${q(GMR)} run ${q(user)} --input ${q(tiny)} --quiet` });
+
+  const tinyRuns = runPaired(
+    [
+      { name: 'node -e 0', command: 'node -e 0' },
+      { name: 'gmr run wordcount (20 bytes)', command: `node ${q(GMR)} run wordcount --input ${q(tiny)} --quiet` },
+      { name: 'gmr run ./mywordcount.ts (20 bytes, not the first run)', command: `node ${q(GMR)} run ${q(user)} --input ${q(tiny)} --quiet` },
+    ],
+    ROUNDS,
+  );
+
+  const brown = brownCorpus(dir);
+  const one = concatenated(brown, join(dir, 'brown1.txt'), 1);
+  const outputs = new Map<string, string>();
+  const fileRuns = runPaired(
+    [
+      { name: `gmr run wordcount, ${brown.files.length} files`, command: `node ${q(GMR)} run wordcount --input ${q(brown.dir)} --quiet` },
+      { name: 'gmr run wordcount, the same bytes as 1 file', command: `node ${q(GMR)} run wordcount --input ${q(one)} --quiet` },
+    ],
+    ROUNDS,
+    (name, stdout) => {
+      const n = normalize(stdout);
+      const other = [...outputs.values()][0];
+      if (other !== undefined && other !== n) throw new Error(`${name}: counts differ between the 500 files and the one file`);
+      outputs.set(name, n);
+    },
+  );
+
+  const row = (s: Series, base: Series): string => `| ${s.name} | ${spread(s.timings.map((t) => t.wall))} | ${spread(ratios(s, base))}× |`;
+  const [node, builtin, userSeries] = tinyRuns.series as [Series, Series, Series];
+  const [many, single] = fileRuns.series as [Series, Series];
+  const out = [
+    `A user .ts module's first run: ${first.wall.toFixed(2)} s.`,
+    '',
+    '| command | wall s, median (min–max) | ratio, median of rounds (min–max) |',
+    '|---|---|---|',
+    row(node, node),
+    row(builtin, node),
+    row(userSeries, node),
+    `| (user .ts module / built-in) | | ${spread(ratios(userSeries, builtin))}× |`,
+    '',
+    loadLine(tinyRuns.loads),
+    '',
+    '| input | wall s, median (min–max) | ratio to one file, median of rounds (min–max) |',
+    '|---|---|---|',
+    row(many, single),
+    row(single, single),
+    '',
+    loadLine(fileRuns.loads),
+  ].join('\n');
+  console.log(`\n${out}`);
+  console.log(`\nmedians: gmr 20 bytes / node -e 0 = ${(median(builtin.timings.map((t) => t.wall)) / median(node.timings.map((t) => t.wall))).toFixed(2)}`);
+  if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
+}
+
+/** The user module imports './lib/word-counts.ts' and its tokenizer: copy them beside it. */
+function mkdirLib(dir: string): void {
+  const lib = join(dir, 'lib');
+  mkdirSync(lib, { recursive: true });
+  for (const f of ['word-counts.ts', 'tokenize.ts']) copyFileSync(join(ROOT, 'jobs/lib', f), join(lib, f));
+}
+
+await main();
