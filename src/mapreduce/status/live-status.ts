@@ -85,9 +85,10 @@ export async function askServers(
   if (running.length === 0) return { live: [], error: null };
   if (servers.length === 0) return { live: [], error: 'no job servers known' };
   const client = new Client({ servers, connectTimeoutMs: timeoutMs });
+  let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      setTimeout(() => reject(new Error(`no answer from ${servers.join(',')} within ${timeoutMs} ms`)), timeoutMs).unref();
+      timer = setTimeout(() => reject(new Error(`no answer from ${servers.join(',')} within ${timeoutMs} ms`)), timeoutMs);
     });
     const replies = await Promise.race([Promise.all(running.map((t) => client.getStatusUnique(t.unique))), timeout]);
     return {
@@ -100,6 +101,7 @@ export async function askServers(
   } catch (error) {
     return { live: [], error: `job servers: ${(error as Error).message}` };
   } finally {
+    clearTimeout(timer);
     await client.close().catch(() => {});
   }
 }
