@@ -5,6 +5,7 @@
  * `Bad map task header: split.offset expected a whole number >= 0, received "12"`.
  */
 import { TaskError } from '../../errors.ts';
+import type { ParamValue } from '../job/params.ts';
 import type { MapTaskHeader, ReduceTaskHeader, SplitRef } from './task-protocol.ts';
 
 type Raw = Record<string, unknown>;
@@ -50,15 +51,21 @@ class HeaderReader {
     return value as T[];
   }
 
-  params(raw: Raw): Record<string, string> {
+  /** Typed params (see job/params.ts): strings, finite numbers, booleans or lists of strings. */
+  params(raw: Raw): Record<string, ParamValue> {
     const params = this.object(raw, 'params');
     for (const [key, value] of Object.entries(params)) {
-      if (typeof value !== 'string') this.fail(`params.${key}`, 'a string', value);
+      const ok =
+        typeof value === 'string' ||
+        typeof value === 'boolean' ||
+        (typeof value === 'number' && Number.isFinite(value)) ||
+        (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+      if (!ok) this.fail(`params.${key}`, 'a string, number, boolean or list of strings', value);
     }
-    return params as Record<string, string>;
+    return params as Record<string, ParamValue>;
   }
 
-  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, string> } {
+  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, ParamValue> } {
     return {
       v: raw['v'] as number, // decodeTask checked the wire version
       run: this.string(raw, 'run'),
