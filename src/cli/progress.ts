@@ -20,20 +20,51 @@ function formatDuration(ms: number): string {
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }
 
-function tasks(p: PhaseProgress): string {
-  const extra = [p.running ? `${p.running} running` : '', p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(', ');
+function tasks(p: PhaseProgress, extras: boolean): string {
+  const extra = extras ? [p.running ? `${p.running} running` : '', p.failed ? `${p.failed} failed` : ''].filter(Boolean).join(', ') : '';
   return `${p.done}/${p.total}${extra ? ` (${extra})` : ''}`;
 }
 
-export function formatProgress(p: RunProgress): string {
+/** How much of the line to show, from everything down to the bare counts. */
+interface Detail {
+  bytes: boolean;
+  rate: boolean;
+  eta: boolean;
+  extras: boolean;
+}
+
+const DETAILS: Detail[] = [
+  { bytes: true, rate: true, eta: true, extras: true },
+  { bytes: true, rate: true, eta: false, extras: true },
+  { bytes: true, rate: false, eta: false, extras: true },
+  { bytes: false, rate: false, eta: false, extras: true },
+  { bytes: false, rate: false, eta: false, extras: false },
+];
+
+function formatWith(p: RunProgress, d: Detail): string {
   const map = p.map;
   const pct = map.bytesTotal > 0 ? Math.floor((100 * map.bytesDone) / map.bytesTotal) : 0;
   const seconds = p.elapsedMs / 1000;
   const rate = seconds > 0 ? map.bytesDone / seconds : 0;
-  const eta = rate > 0 && map.bytesDone < map.bytesTotal ? `, ETA ${formatDuration(((map.bytesTotal - map.bytesDone) / rate) * 1000)}` : '';
-  const mapPart = `map ${pct}% (${formatBytes(map.bytesDone)}/${formatBytes(map.bytesTotal)}, ${formatBytes(rate)}/s${eta}) tasks ${tasks(map)}`;
-  const reducePart = p.reduce.total > 0 ? ` · reduce ${tasks(p.reduce)}` : '';
+  const eta = d.eta && rate > 0 && map.bytesDone < map.bytesTotal ? `, ETA ${formatDuration(((map.bytesTotal - map.bytesDone) / rate) * 1000)}` : '';
+  const bytes = d.bytes ? ` (${formatBytes(map.bytesDone)}/${formatBytes(map.bytesTotal)}${d.rate ? `, ${formatBytes(rate)}/s` : ''}${eta})` : '';
+  const mapPart = `map ${pct}%${bytes} tasks ${tasks(map, d.extras)}`;
+  const reducePart = p.reduce.total > 0 ? ` · reduce ${tasks(p.reduce, d.extras)}` : '';
   return `${mapPart}${reducePart} · ${formatDuration(p.elapsedMs)}`;
+}
+
+/**
+ * The progress line. Given a width (a terminal's columns), it never exceeds it: it drops the ETA,
+ * the rate, the byte counts and the running/failed counts in that order, then truncates with "…".
+ */
+export function formatProgress(p: RunProgress, width?: number): string {
+  if (width === undefined || width <= 0) return formatWith(p, DETAILS[0]!);
+  for (const d of DETAILS) {
+    const line = formatWith(p, d);
+    if (line.length <= width) return line;
+  }
+  const bare = formatWith(p, DETAILS[DETAILS.length - 1]!);
+  return width <= 1 ? bare.slice(0, width) : `${bare.slice(0, width - 1)}…`;
 }
 
 export interface ProgressPrinter {
@@ -41,16 +72,29 @@ export interface ProgressPrinter {
   done(): void;
 }
 
-export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'plain' | 'quiet', intervalMs = 5000): ProgressPrinter {
+export interface PrinterOptions {
+  intervalMs?: number;
+  /** The terminal's width now (it may be resized); undefined when unknown. */
+  columns?: () => number | undefined;
+}
+
+export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'plain' | 'quiet', options: PrinterOptions = {}): ProgressPrinter {
   if (mode === 'quiet') return { update() {}, done() {} };
+  const intervalMs = options.intervalMs ?? 5000;
   let last: RunProgress | undefined;
+  // When the run started, by this process's clock: elapsed time moves on even when no update comes.
+  let origin = 0;
   let lastDraw = 0;
   let drawn = false;
   const draw = (): void => {
     if (!last) return;
-    const line = formatProgress(last);
-    if (mode === 'tty') stderr.write(`\r\x1b[2K${line}`);
-    else stderr.write(`${line}\n`);
+    const now = { ...last, elapsedMs: Math.max(last.elapsedMs, Date.now() - origin) };
+    if (mode === 'tty') {
+      // One column short of the width: writing the last column would wrap on some terminals.
+      const columns = options.columns?.();
+      const line = formatProgress(now, columns !== undefined && columns > 1 ? columns - 1 : undefined);
+      stderr.write(`\r\x1b[2K${line}`);
+    } else stderr.write(`${formatProgress(now)}\n`);
     drawn = true;
     lastDraw = Date.now();
   };
@@ -68,6 +112,7 @@ export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'pl
     update(p) {
       if (finished) return;
       last = p;
+      origin = Date.now() - p.elapsedMs;
       // The result may go to the same terminal next: end the live line before it does.
       if (p.phase === 'commit') return done();
       if (mode === 'tty' && Date.now() - lastDraw > 100) draw();

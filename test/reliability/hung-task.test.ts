@@ -44,7 +44,7 @@ describe('a task that hangs (real gearmand, --task-timeout)', () => {
     const [task] = retried;
     expect(task?.phase).toBe('map');
     expect(task?.attempts).toHaveLength(2);
-    expect(task?.attempts[0]?.error).toMatch(/attempt 1 ran longer than --task-timeout \(2000 ms\) on a worker; abandoned/);
+    expect(task?.attempts[0]?.error).toMatch(/attempt 1 made no progress \(no WORK_STATUS, no data\) for --task-timeout \(2000 ms\) on a worker; abandoned/);
     expect(task?.attempts[1]).toMatchObject({ attempt: 2 });
     expect(task?.attempts[1]?.error).toBeUndefined();
   });

@@ -51,7 +51,13 @@ export const RUN_COMMAND = commandTable({
       help: 'bytes per map task, e.g. 64m, 512k',
     },
     'max-attempts': { type: 'string', value: 'N', defaultText: '3', section: EXECUTION, help: 'attempts per task before the run fails' },
-    'task-timeout': { type: 'string', value: 'SECS', section: EXECUTION, help: 'abandon a task attempt that runs longer and run it again' },
+    'task-timeout': {
+      type: 'string',
+      value: 'SECS',
+      defaultText: '600; 0 disables it',
+      section: EXECUTION,
+      help: 'abandon a task attempt that makes no progress (WORK_STATUS or data)\nfor this long on a worker, and run it again',
+    },
     'max-bad-records': {
       type: 'string',
       value: 'N',
@@ -129,11 +135,13 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const reducers = parseWhole(values.reducers, '--reducers', 1);
   const maxAttempts = parseWhole(values['max-attempts'], '--max-attempts', 1);
   const maxBadRecords = parseWhole(values['max-bad-records'], '--max-bad-records', 0);
-  const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout');
+  const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout', true);
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);
-  const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain');
+  const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain', {
+    columns: () => io.columns ?? (io.stderr as { columns?: number }).columns,
+  });
   const jsonOut = values.output ? io.stdout : io.stderr;
   let summary: RunSummary;
   let runStatus: RunStatus | undefined;

@@ -18,7 +18,7 @@ import { startLocalCluster } from './local-cluster.ts';
 import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase.ts';
-import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, type RunOptions } from './run-options.ts';
+import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
 import { phaseProgress, type RunProgress } from './run-progress.ts';
 import { findResumable, type RunPlan } from './run-state.ts';
 import { buildSummary, driverMaxRssBytes, failureFields, type RunSummary } from './run-summary.ts';
@@ -119,7 +119,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       workspace,
       fanOut: pLimit(inFlight),
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      ...(options.taskTimeoutMs === undefined ? {} : { timeoutMs: options.taskTimeoutMs }),
+      ...(options.taskTimeoutMs === 0 ? {} : { timeoutMs: options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS }),
       signal: aborter.signal,
       abort: (reason) => aborter.abort(reason),
       guard: engine.guard,

@@ -21,7 +21,11 @@ export interface RunOptions {
   reducers?: number;
   splitSize?: number;
   maxAttempts?: number;
-  /** Abandon a task attempt that runs on a worker (time in the queue does not count) longer than this (ms) and run it again. Default: no limit. */
+  /**
+   * Abandon a task attempt that makes no progress (no WORK_STATUS, no result data) on a worker for
+   * this long (ms; time in the queue does not count) and run it again. Default 600 000 (Hadoop's
+   * mapreduce.task.timeout); 0 disables it.
+   */
   taskTimeoutMs?: number;
   /**
    * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
@@ -85,7 +89,7 @@ export function checkRunOptions(options: RunOptions): void {
   checkWhole('--reducers', options.reducers, 1);
   checkWhole('--split-size', options.splitSize, 1);
   const timeout = options.taskTimeoutMs;
-  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) throw optionError('--task-timeout', 'a time > 0 (ms in taskTimeoutMs)', timeout);
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw optionError('--task-timeout', 'a time >= 0 (ms in taskTimeoutMs; 0 disables it)', timeout);
   if (options.resume && options.output === undefined) throw new UsageError('--resume needs --output: the run folder lives in the output folder');
   if (options.output === undefined && options.stdout === undefined) {
     throw new UsageError('Nowhere to write the result: give --output DIR (output), or a stream in stdout');
@@ -100,13 +104,16 @@ export function parseWhole(text: string | undefined, flag: string, min: number):
   return n;
 }
 
-/** `--task-timeout 1.5`: seconds > 0 from flag text, as milliseconds. */
-export function parseSeconds(text: string | undefined, flag: string): number | undefined {
+/** `--task-timeout 1.5`: seconds from flag text, as milliseconds; 0 only where `zero` allows it (0 disables). */
+export function parseSeconds(text: string | undefined, flag: string, zero = false): number | undefined {
   if (text === undefined) return undefined;
   const ms = text.trim() === '' ? Number.NaN : Math.round(Number(text) * 1000);
-  if (!Number.isFinite(ms) || ms <= 0) throw optionError(flag, 'seconds > 0', text);
+  if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !zero)) throw optionError(flag, zero ? 'seconds >= 0 (0 disables it)' : 'seconds > 0', text);
   return ms;
 }
+
+/** Hadoop's mapreduce.task.timeout: an attempt without progress for 10 minutes is abandoned. */
+export const DEFAULT_TASK_TIMEOUT_MS = 600_000;
 
 /** `--split-size 64m`: a size in bytes from flag text (k, m, g, t are powers of 1024). */
 export function parseSize(text: string, flag: string): number {

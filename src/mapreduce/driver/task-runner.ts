@@ -135,7 +135,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
     clearTimeout(timer);
     timer = setTimeout(() => {
       timedOut = new TaskError(
-        `Task ${options.unique}: attempt ${attempt} ran longer than --task-timeout (${options.timeoutMs} ms) on a worker; abandoned (the worker may still be running it)`,
+        `Task ${options.unique}: attempt ${attempt} made no progress (no WORK_STATUS, no data) for --task-timeout (${options.timeoutMs} ms) on a worker; abandoned (the worker may still be running it)`,
       );
       abandon.abort(timedOut);
     }, options.timeoutMs);
@@ -172,11 +172,17 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
           return;
         }
         begun = true;
+        record.state = 'running';
+        options.onStatus?.(record);
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
         record.bytesDone = 0;
         failure = undefined;
-      } else if (frame.kind === 'failure') {
+        return;
+      }
+      // Result data is progress: the attempt is alive (--task-timeout counts time without any).
+      startClock();
+      if (frame.kind === 'failure') {
         failure = frame.failure;
       } else if (frame.kind === 'partial') {
         writeSync(open(frame.partition, partName(frame.partition)), frame.data);
@@ -188,6 +194,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
     }
   });
   handle.on('status', (numerator: number, denominator: number) => {
+    if (begun) startClock();
     record.bytesDone = numerator;
     if (denominator > 0) record.bytesTotal = denominator;
     options.onStatus?.(record);
@@ -221,7 +228,8 @@ const SERVER_OUTAGE_MS = 60_000;
  */
 export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   const { record } = options;
-  record.state = 'running';
+  // "running" is set when a worker starts an attempt (its B frame), not at the submit: a task
+  // waiting in the queue is not running.
   const skip: number[] = [];
   let failedInARow = 0;
   let outageMs = 0;
