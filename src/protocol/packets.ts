@@ -17,8 +17,6 @@ export const HEADER_LENGTH = 12;
 export const MAGIC_REQ = 0x00524551;
 /** "\0RES": packets sent by the server. */
 export const MAGIC_RES = 0x00524553;
-/** gearmand's GEARMAN_MAX_COMMAND_ARGS. */
-export const MAX_ARGS = 8;
 
 export type Magic = 'REQ' | 'RES';
 

@@ -3,11 +3,12 @@
  * (or ship its bytes), reduce tasks name the sorted runs of their partition (or ship them).
  */
 import { open, readFile, stat } from 'node:fs/promises';
-import type { JobDefinition, Params } from '../job/define-job.ts';
+import { JobDefinitionError } from '../../errors.ts';
+import type { InputFormat, LoadedJobDefinition, Params } from '../job/define-job.ts';
+import { resolveInputFormat } from '../job/input-format.ts';
 import { alignSplit, type Split } from '../shuffle/split.ts';
 import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 
-type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
 
 export interface PlannedTask {
   unique: string;
@@ -28,14 +29,17 @@ export interface PlannedMapTask {
 }
 
 /** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
-export function taskUnique(runId: string, phase: 'm' | 'r', index: number): string {
+function taskUnique(runId: string, phase: 'm' | 'r', index: number): string {
   return `gmr:${runId}:${phase}:${index}`;
 }
 
-function inputFormat(definition: AnyJob, path: string, params: Params): string {
-  const input = definition.input;
-  if (typeof input === 'function') return input(path, params);
-  return input ?? 'lines';
+/** The split's input format, checked here so a job naming a format that does not exist fails before any task runs. */
+function inputFormat(definition: LoadedJobDefinition, job: string, path: string, params: Params): InputFormat {
+  try {
+    return resolveInputFormat(definition.input, path, params);
+  } catch (error) {
+    throw new JobDefinitionError(`Job ${job}: choosing the input format of ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 async function readFirstLine(path: string): Promise<string> {
@@ -116,7 +120,7 @@ async function shippedBytes(split: Split, header: MapTaskHeader): Promise<Buffer
 export async function buildMapTasks(options: {
   runId: string;
   job: string;
-  definition: AnyJob;
+  definition: LoadedJobDefinition;
   splits: Split[];
   params: Params;
   partitions: number;
@@ -139,7 +143,8 @@ export async function buildMapTasks(options: {
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
-    if (split.offset > 0 && !split.compressed && inputFormat(definition, split.path, params) === 'csv') {
+    const format = inputFormat(definition, options.job, split.path, params);
+    if (split.offset > 0 && !split.compressed && format === 'csv') {
       let line = headers.get(split.path);
       if (line === undefined) {
         line = await readFirstLine(split.path);

@@ -102,11 +102,6 @@ export function encodeJson(value: unknown): string | undefined {
   return JSON.stringify(value) as string | undefined;
 }
 
-/** One partial line: encodedKey TAB encodedValue LF. */
-export function partialLine(encodedKey: string, encodedValue: string): string {
-  return `${encodedKey}\t${encodedValue}\n`;
-}
-
 /** Partials and output travel in chunks of about this many bytes. */
 export const CHUNK_SIZE = 1024 * 1024;
 

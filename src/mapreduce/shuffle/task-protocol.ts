@@ -20,8 +20,8 @@ import { TaskError } from '../../errors.ts';
 import type { Params } from '../job/define-job.ts';
 
 export const WIRE_VERSION = 1;
-export const MAP_PREFIX = 'gmr.map.';
-export const REDUCE_PREFIX = 'gmr.reduce.';
+const MAP_PREFIX = 'gmr.map.';
+const REDUCE_PREFIX = 'gmr.reduce.';
 
 export function mapFunctionName(job: string): string {
   return `${MAP_PREFIX}${job}`;

@@ -14,6 +14,7 @@
 import { TaskError } from '../../errors.ts';
 import { CsvSyntaxError, parseCsvLine } from './csv.ts';
 import { defaultFormat } from '../job/define-job.ts';
+import { resolveInputFormat } from '../job/input-format.ts';
 import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from '../job/define-job.ts';
 import { encodeJson, LineChunker } from '../shuffle/encoding.ts';
 import { writePartials, type Group } from './partial-writer.ts';
@@ -299,18 +300,6 @@ function linesAsBlocks(lines: RecordSource): BlockSource {
 const SKIP: unique symbol = Symbol('skip');
 
 type Parse = (text: string) => unknown;
-
-export function resolveInputFormat(
-  input: InputFormat | ((path: string, params: Params) => InputFormat) | undefined,
-  path: string,
-  params: Params,
-): InputFormat {
-  const format = typeof input === 'function' ? input(path, params) : (input ?? 'lines');
-  if (format !== 'lines' && format !== 'csv' && format !== 'json') {
-    throw new Error(`expected input format lines, csv or json, received ${JSON.stringify(format)}`);
-  }
-  return format;
-}
 
 function makeRecordHandler(
   format: InputFormat,

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { TaskError } from '../../errors.ts';
 import { Worker, type WorkerOptions } from '../../worker/worker.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
-import type { JobDefinition } from '../job/define-job.ts';
+import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { loadJob } from '../job/load-job.ts';
 import { runMapTask, type MapSource } from './map-task.ts';
 import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from './record-reader.ts';
@@ -31,8 +31,6 @@ import {
 } from '../shuffle/task-protocol.ts';
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
 
-// eslint-style note: job definitions are generic over user types; the runtime treats them opaquely.
-type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
 
 export interface TaskWorkerOptions extends WorkerOptions {
   /** Built-in job names or paths to job modules. */
@@ -150,7 +148,7 @@ async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unkn
 
 /** A job as a worker runs it: its definition and the module files whose frames are the user's. */
 interface JobCode {
-  definition: AnyJob;
+  definition: LoadedJobDefinition;
   modules: string[];
 }
 
@@ -166,7 +164,7 @@ async function runMap(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
   }
 }
 
-async function runMapInner(definition: AnyJob, wjob: WorkerJob, header: MapTaskHeader, body: Buffer): Promise<Buffer> {
+async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, header: MapTaskHeader, body: Buffer): Promise<Buffer> {
   await begin(wjob);
   const total = header.split.length;
   let lastStatus = -1;
@@ -212,7 +210,7 @@ async function runReduce(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
   }
 }
 
-async function runReduceInner(definition: AnyJob, wjob: WorkerJob): Promise<Buffer> {
+async function runReduceInner(definition: LoadedJobDefinition, wjob: WorkerJob): Promise<Buffer> {
   const { header: raw, body } = decodeTask(wjob.payload);
   const header = decodeReduceHeader(raw, body.length);
   await begin(wjob);
@@ -255,7 +253,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
   // The driver's Client always asks for exceptions, so the failure report travels as WORK_EXCEPTION text.
   const worker = new Worker({ failWith: 'WORK_EXCEPTION', ...workerOptions });
   for (const job of loaded) {
-    const code: JobCode = { definition: guardSetup(job.definition as unknown as AnyJob), modules: [job.source] };
+    const code: JobCode = { definition: guardSetup(job.definition), modules: [job.source] };
     if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(code, wjob));
     if (code.definition.reduce && phases.includes('reduce')) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob));
   }
