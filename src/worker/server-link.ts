@@ -21,6 +21,9 @@ import type { ActiveJob } from './worker-job.ts';
 
 export type GrabState = 'idle' | 'draining' | 'sleeping';
 
+/** How often a link that holds a job with a CAN_DO_TIMEOUT grabs instead of sleeping. */
+const POLL_MS = 250;
+
 export interface LinkOptions {
   maxPacketSize: number | undefined;
   initialBackoffMs: number;
@@ -39,8 +42,11 @@ export class ServerLink {
   readonly jobs = new Map<string, ActiveJob>();
   /** The last failed connect attempt, for start()'s error message. */
   lastError: Error | undefined;
+  readonly #onPacket: (link: ServerLink, packet: Packet) => void;
+  #poll: NodeJS.Timeout | undefined;
 
   constructor(server: ServerAddress, options: LinkOptions, onPacket: (link: ServerLink, packet: Packet) => void) {
+    this.#onPacket = onPacket;
     this.connection = new Connection({
       host: server.host,
       port: server.port,
@@ -71,14 +77,30 @@ export class ServerLink {
     return true;
   }
 
-  /** After NO_JOB: PRE_SLEEP, then wait for NOOP. */
+  /**
+   * After NO_JOB: PRE_SLEEP, then wait for NOOP. But gearmand 1.1.x keeps one CAN_DO_TIMEOUT timer
+   * per connection and clears it on PRE_SLEEP (probed), so while this link holds a job with a
+   * timeout it polls instead (a grab every POLL_MS, woken as if by NOOP): the server's timer
+   * then requeues an overdue job, as our own timer assumes.
+   */
   sleep(): void {
     this.burst = false;
+    if ([...this.jobs.values()].some((job) => job.timed)) {
+      this.state = 'sleeping';
+      this.#poll ??= setTimeout(() => {
+        this.#poll = undefined;
+        this.#onPacket(this, { type: 'NOOP' });
+      }, POLL_MS);
+      this.#poll.unref();
+      return;
+    }
     this.state = this.connection.sendRaw(CONSTANT_PACKETS.PRE_SLEEP) ? 'sleeping' : 'idle';
   }
 
   /** The connection is new or lost: nothing outstanding, awake. Returns the grabs that were pending. */
   reset(): number {
+    if (this.#poll) clearTimeout(this.#poll);
+    this.#poll = undefined;
     const pending = this.pending;
     this.pending = 0;
     this.burst = false;

@@ -116,6 +116,11 @@ export class ActiveJob implements WorkerJob {
     await this.#sink.drained();
   }
 
+  /** True while a CAN_DO_TIMEOUT timer runs for this job. */
+  get timed(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /** Arms a timer that runs while the job does (cleared by finish/drop). */
   setTimer(ms: number, onExpire: () => void): void {
     this.#timer = setTimeout(onExpire, ms);

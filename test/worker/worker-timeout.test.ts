@@ -57,3 +57,28 @@ it('a handler that hangs past the timeout is aborted; gearmand requeues the job 
   expect(await functionStatus(gearmand.port, fn)).toEqual({ total: 0, running: 0, workers: 1 });
   expect(serverErrors).toEqual([]);
 });
+
+it('concurrency 4 against gearmand: no PRE_SLEEP while a timed job runs, so gearmand still requeues it and the client gets a result', async () => {
+  // Issue 16: PRE_SLEEP clears gearmand 1.1.x's per-connection CAN_DO_TIMEOUT timer; the job then
+  // stayed `1 1 1` in status forever while our own timer had dropped it.
+  const fn = `timeout4-${process.pid}`;
+  worker = new Worker({ servers: [gearmand.address], concurrency: 4 });
+  const attempts: string[] = [];
+  worker.register(
+    fn,
+    async (job) => {
+      attempts.push(job.handle);
+      if (attempts.length > 1) return 'second attempt';
+      await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+      return 'first attempt, too late';
+    },
+    { timeout: 1000 },
+  );
+  await worker.start();
+  c = await RawClient.connect(gearmand.port);
+  const handle = await c.submit(fn, 'work');
+  const packets = await c.result(handle);
+  expect(packets.map((p) => `${p.type} ${'data' in p ? p.data.toString() : ''}`)).toEqual(['WORK_COMPLETE second attempt']);
+  expect(attempts).toEqual([handle, handle]);
+  expect(await functionStatus(gearmand.port, fn)).toEqual({ total: 0, running: 0, workers: 1 });
+});
