@@ -108,8 +108,11 @@ export class AdminClient {
     return parseShowUniqueJobsLines(await this.#command('show unique jobs', true));
   }
 
+  /** `OK 1.1.20` from gearmand; the Perl Gearman::Server answers a bare `1.130.1`. */
   async version(): Promise<string> {
-    return this.#ok('version');
+    const [line = ''] = await this.#command('version', false);
+    if (/^\d[\w.+~-]*$/.test(line)) return line;
+    return parseOkLine(line);
   }
 
   async getpid(): Promise<number> {
@@ -152,7 +155,7 @@ export class AdminClient {
     }
   }
 
-  /** Note: gearmand 1.1.20 drops the last character of the name (`newfn` creates `newf`). */
+  /** Creates `fn` whole (lines end in `\r\n`; with a bare `\n` gearmand 1.1.20 drops its last character). */
   async createFunction(fn: string): Promise<void> {
     await this.#ok(`create function ${word('fn', fn)}`);
   }
@@ -192,7 +195,9 @@ export class AdminClient {
         this.#failAll(error);
       }, this.#options.timeoutMs);
       this.#pending.push(pending);
-      this.#connect().write(`${command}\n`);
+      // `\r\n` as gearadmin sends: gearmand 1.1.20 drops the last character of a line ended by a
+      // bare `\n` (`create function viagmr` made `viagm`).
+      this.#connect().write(`${command}\r\n`);
     });
   }
 

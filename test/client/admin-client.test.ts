@@ -64,11 +64,12 @@ describe('AdminClient', () => {
     await expect(a.maxqueue(fn, 1, 2)).rejects.toThrow(/all three/);
   });
 
-  it('creates and drops functions (1.1.20 drops the last character of a created name)', async () => {
-    const fn = uniqueName('made');
+  it('creates and drops functions: lines end in \\r\\n, so gearmand keeps the whole name (issue 16: "viagmr" made "viagm")', async () => {
+    const fn = uniqueName('viagmr');
     const a = admin();
-    await a.createFunction(`${fn}X`);
+    await a.createFunction(fn);
     expect((await a.status()).map((s) => s.function)).toContain(fn);
+    expect((await a.status()).map((s) => s.function)).not.toContain(fn.slice(0, -1));
     await a.dropFunction(fn);
     expect((await a.status()).map((s) => s.function)).not.toContain(fn);
     const error = await a.dropFunction(fn).then(() => undefined, (e: unknown) => e);
