@@ -108,10 +108,10 @@ export class AdminClient {
     return parseShowUniqueJobsLines(await this.#command('show unique jobs', true));
   }
 
-  /** `OK 1.1.20` from gearmand; the Perl Gearman::Server answers a bare `1.130.1`. */
+  /** `OK 1.1.20` from gearmand; the Perl Gearman::Server answers a bare `v1.130.1`. */
   async version(): Promise<string> {
     const [line = ''] = await this.#command('version', false);
-    if (/^\d[\w.+~-]*$/.test(line)) return line;
+    if (/^v?\d[\w.+~-]*$/.test(line)) return line;
     return parseOkLine(line);
   }
 

@@ -200,7 +200,7 @@ export class ServerSlot {
       }
       case 'ERROR': {
         const head = this.#replies.shift();
-        const error = new ServerError(packet.code, packet.text);
+        const error = serverError(this.address, packet.code, packet.text, head?.kind === 'request' ? head.expect : undefined);
         if (head === undefined) return this.#hooks.error(error);
         if (head.kind === 'submit') {
           if (head.job.live) head.job.refused(error);
@@ -290,4 +290,16 @@ export class ServerSlot {
     if (attached.next >= attached.jobs.length) attached.next = 0;
     return job?.live ? job : undefined;
   }
+}
+
+/**
+ * An ERROR as a ServerError. The Perl Gearman::Server answers a packet type it lacks with
+ * `server_error` "Can't locate object method "CMD_submit_job_low" …" (an empty name for types it
+ * has no name for); that becomes UNKNOWN_COMMAND naming what it lacks.
+ */
+function serverError(address: string, code: string, text: string, expected: PacketType | undefined): ServerError {
+  const missing = code === 'server_error' ? /Can't locate object method "CMD_(\w*)"/.exec(text) : null;
+  if (!missing) return new ServerError(code, text);
+  const name = missing[1] ? missing[1].toUpperCase() : expected === 'STATUS_RES_UNIQUE' ? 'GET_STATUS_UNIQUE' : 'this packet type';
+  return new ServerError('UNKNOWN_COMMAND', `${address} does not support ${name} (an older server such as the Perl Gearman::Server: use NORMAL or HIGH foreground, or NORMAL background jobs there)`);
 }

@@ -70,9 +70,16 @@ export class ServerLink {
     return this.state === 'idle' && this.connected && (this.burst || this.pending === 0);
   }
 
-  /** Sends GRAB_JOB_UNIQ; false if the socket is down. */
+  /**
+   * The server answered GRAB_JOB_UNIQ with an unknown-command ERROR (the Perl Gearman::Server:
+   * `server_error` "Can't locate object method "CMD_" …"): grab with plain GRAB_JOB from now on,
+   * whose JOB_ASSIGN carries no unique.
+   */
+  plainGrab = false;
+
+  /** Sends GRAB_JOB_UNIQ (GRAB_JOB after a fallback); false if the socket is down. */
   grab(): boolean {
-    if (!this.connection.sendRaw(CONSTANT_PACKETS.GRAB_JOB_UNIQ)) return false;
+    if (!this.connection.sendRaw(this.plainGrab ? CONSTANT_PACKETS.GRAB_JOB : CONSTANT_PACKETS.GRAB_JOB_UNIQ)) return false;
     this.pending++;
     return true;
   }

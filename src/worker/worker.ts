@@ -178,6 +178,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
         this.#assign(link, input.handle, input.fn, input.unique, input.payload);
         break;
       case 'error': // e.g. JOB_NOT_FOUND for a result that raced a CAN_DO_TIMEOUT expiry on the server
+        if (link.pending > 0 && isUnknownCommand(input.code, input.text)) {
+          // The Perl Gearman::Server has no GRAB_JOB_UNIQ: this ERROR answers our grab.
+          link.plainGrab = true;
+          link.pending--;
+          this.#grabs.settled();
+          link.state = 'idle';
+          break;
+        }
         return this.#emitError(new ServerError(input.code, input.text));
       case 'ignore':
         return;
@@ -304,4 +312,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.#emitError(toError(error));
     }
   }
+}
+
+/** The Perl Gearman::Server's answer to a packet type it lacks (`CMD_` plus the command's name). */
+function isUnknownCommand(code: string, text: string): boolean {
+  return code === 'server_error' && text.includes('Can\'t locate object method "CMD_');
 }
