@@ -33,7 +33,7 @@ looked up on this host, and with --servers the job servers are asked for its tas
     all: { type: 'boolean', short: 'a', help: 'every run of the output folder (history): start, end, outcome, counters' },
   },
   footer: `Exit codes: 0 when the state was shown (with --watch: the run's exit code), 1 when the run is
-unknown (or, with --watch, failed or abandoned), 2 for usage errors.`,
+unknown (or, with --watch, failed or abandoned), 64 for usage errors.`,
 });
 
 /** The runs DIR names: an output folder's (oldest first) or a run folder's own. */
