@@ -2,7 +2,7 @@
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
  * (sysexits.h: see EXIT_CODES_HELP in ../io.ts).
  */
-import { GearmanError, RunError, UsageError } from '../../errors.ts';
+import { GearmanError, InterruptedError, RunError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { loadJob } from '../../mapreduce/job/load-job.ts';
 import { describeParams } from '../../mapreduce/job/params.ts';
@@ -109,6 +109,11 @@ function countersText(summary: { counters?: unknown; records?: unknown; outputRe
   return `${lines.join('\n')}\n`;
 }
 
+/** A word as a POSIX shell reads it back (quoted when it has anything but safe characters). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
 /** `gmr run <job> --help`: the job's description and its params, before the general options. */
 async function jobHelp(job: string): Promise<string> {
   const loaded = await loadJob(job, process.cwd());
@@ -159,8 +164,21 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     await ui?.refresh().catch(() => {});
     await ui?.close();
   };
+  // SIGINT/SIGTERM stop the run: its temporary folder goes, or with --output stays for --resume.
+  // A second signal is not caught: it ends the process at once.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    printer.done();
+    io.stderr.write(`gmr: ${signal}: stopping the run (again to quit at once)\n`);
+    stop.abort(new InterruptedError(signal, `Stopped by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     summary = await runJob({
+      signal: stop.signal,
       job,
       command: ['gmr', 'run', ...argv],
       exitCodeOf,
@@ -188,6 +206,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       onProgress: (p) => printer.update(p),
     });
   } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     printer.done();
     const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
     // The same fields as on success, so far as the run got, plus the failure as fields.
@@ -196,10 +216,16 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     if (values.json) jsonOut.write(`${JSON.stringify(failure)}\n`);
     else if (!values.quiet && sofar) io.stderr.write(countersText(sofar));
     const exitCode = reportError(error, io);
+    if (stop.signal.aborted && values.output !== undefined) {
+      const again = ['gmr', 'run', ...argv.filter((a) => a !== '--resume'), '--resume'].map(shellWord).join(' ');
+      io.stderr.write(`gmr: the finished map tasks are kept in ${values.output}/_temporary; resume with: ${again}\n`);
+    }
     await closeUi();
     await notifyEnd(failure, exitCode);
     return exitCode;
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   printer.done();
   if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
   else if (!values.quiet) {

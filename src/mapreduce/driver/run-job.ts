@@ -158,13 +158,19 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     if (output) await commitOutput(output, parts, summary, summary.badRecords);
     else if (options.stdout) await streamParts(parts.map((p) => p.path), options.stdout, reduces);
     workspace.markCommitted();
+    const abandoned = await workspace.removeAbandonedRuns();
+    if (abandoned.length > 0) options.onLog?.(`removed ${abandoned.length} abandoned run folder${abandoned.length === 1 ? '' : 's'} of earlier runs: _temporary/${abandoned.join(', _temporary/')}`);
     summary.timings.totalMs = Date.now() - started;
     summary.driverMaxRssBytes = driverMaxRssBytes();
     await tracker.finish({ state: 'committed', exitCode: 0, counters: summary.counters });
     return summary;
   } catch (error) {
     aborter.abort(error);
-    const failure = error instanceof RunError || error instanceof UsageError ? error : new RunError(`Job ${loaded.name} failed: ${(error as Error).message}`, { cause: error });
+    // Stopped from outside (SIGINT, SIGTERM): keep what is done, so that --resume can finish it.
+    if (options.signal?.aborted) workspace.keep();
+    // Tasks that were cut short fail with "aborted": the reason is the caller's (an InterruptedError).
+    const cause: unknown = options.signal?.aborted && options.signal.reason instanceof Error ? options.signal.reason : error;
+    const failure = cause instanceof RunError || cause instanceof UsageError ? cause : new RunError(`Job ${loaded.name} failed: ${(cause as Error).message}`, { cause });
     if (failure instanceof RunError && soFar !== undefined) {
       const partial = soFar();
       const records = steps.flatMap((s) => [...s.map, ...s.reduce]);

@@ -5,7 +5,7 @@
  * was registered, last first, even when one of them throws, and is safe to call twice.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GearmanError, OutputError } from '../../errors.ts';
@@ -27,6 +27,7 @@ export class RunWorkspace {
   /** The run folder: task results, and with --output the plan (`run.json`). */
   readonly folder: string;
   #committed = false;
+  #keep = false;
   #cleanups: Array<() => Promise<unknown>> = [];
 
   private constructor(options: RunWorkspaceOptions) {
@@ -53,7 +54,7 @@ export class RunWorkspace {
       }
       // Registered only once the lock is ours: a resumed run's folder may be another live run's.
       workspace.defer(() =>
-        workspace.#committed || !options.keepOnFailure ? rm(workspace.folder, { recursive: true, force: true }) : Promise.resolve(),
+        workspace.#committed || !(options.keepOnFailure || workspace.#keep) ? rm(workspace.folder, { recursive: true, force: true }) : Promise.resolve(),
       );
       await mkdir(workspace.folder, { recursive: true });
       if (output) await writePlan(workspace.folder, options.plan);
@@ -83,6 +84,27 @@ export class RunWorkspace {
   /** The output was committed: keep it, and remove the run folder even with --resume. */
   markCommitted(): void {
     this.#committed = true;
+  }
+
+  /** Keep the run folder although the run did not commit (it was interrupted: --resume can finish it). */
+  keep(): void {
+    if (this.output !== undefined) this.#keep = true;
+  }
+
+  /**
+   * After a commit: removes the run folders that earlier runs of this output abandoned (a driver
+   * killed without --resume after it). The output lock is ours, so no live run owns them.
+   */
+  async removeAbandonedRuns(): Promise<string[]> {
+    if (this.output === undefined) return [];
+    const temporary = join(this.output, '_temporary');
+    const removed: string[] = [];
+    for (const entry of await readdir(temporary).catch(() => [] as string[])) {
+      if (entry === this.plan.runId || entry.startsWith('_')) continue;
+      await rm(join(temporary, entry), { recursive: true, force: true });
+      removed.push(entry);
+    }
+    return removed;
   }
 
   /** Registers a cleanup for dispose(); cleanups run last registered first. */
