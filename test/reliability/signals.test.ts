@@ -58,4 +58,16 @@ describe('a run stopped by a signal', () => {
     expect(committedOutput(out)).toBe(referenceWordcount(input.files));
     expect(existsSync(join(out, '_temporary'))).toBe(false);
   });
+
+  it('--deadline: a run that has not committed in time stops with exit 75 (retry later) and the resume hint', async () => {
+    const dir = h.tempDir();
+    const input = slowCorpus(dir);
+    const out = join(dir, 'out');
+    const driver = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--output', out, ...slow, '--quiet', '--deadline', '3']);
+    const result = await exitOf(driver, 60_000);
+    expect(result.code, driver.stderr()).toBe(75);
+    expect(driver.stderr()).toContain('gmr: Job slow-wordcount failed: The run did not commit within --deadline 3 s; stopped\n');
+    expect(driver.stderr()).toContain('resume with: gmr run');
+    expect(existsSync(join(out, '_SUCCESS'))).toBe(false);
+  });
 });

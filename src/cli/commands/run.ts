@@ -2,7 +2,7 @@
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
  * (sysexits.h: see EXIT_CODES_HELP in ../io.ts).
  */
-import { GearmanError, InterruptedError, RunError, UsageError } from '../../errors.ts';
+import { DeadlineError, GearmanError, InterruptedError, RunError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { loadJob } from '../../mapreduce/job/load-job.ts';
 import { describeParams } from '../../mapreduce/job/params.ts';
@@ -57,6 +57,12 @@ export const RUN_COMMAND = commandTable({
       defaultText: '600; 0 disables it',
       section: EXECUTION,
       help: 'abandon a task attempt that makes no progress (WORK_STATUS or data)\nfor this long on a worker, and run it again',
+    },
+    deadline: {
+      type: 'string',
+      value: 'SECS',
+      section: EXECUTION,
+      help: 'stop the run if it has not committed after SECS (exit 75; with --output\nthe finished map tasks stay for --resume)',
     },
     'max-bad-records': {
       type: 'string',
@@ -141,6 +147,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const maxAttempts = parseWhole(values['max-attempts'], '--max-attempts', 1);
   const maxBadRecords = parseWhole(values['max-bad-records'], '--max-bad-records', 0);
   const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout', true);
+  const deadlineMs = parseSeconds(values.deadline, '--deadline');
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);
@@ -176,6 +183,14 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const deadline =
+    deadlineMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          printer.done();
+          stop.abort(new DeadlineError(`The run did not commit within --deadline ${values.deadline} s; stopped`));
+        }, deadlineMs);
+  deadline?.unref();
   try {
     summary = await runJob({
       signal: stop.signal,
@@ -206,6 +221,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       onProgress: (p) => printer.update(p),
     });
   } catch (error) {
+    clearTimeout(deadline);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     printer.done();
@@ -224,6 +240,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     await notifyEnd(failure, exitCode);
     return exitCode;
   }
+  clearTimeout(deadline);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   printer.done();
