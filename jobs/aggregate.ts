@@ -24,17 +24,10 @@ interface Fields {
   mean: string | undefined;
 }
 
-const fieldsByTask = new WeakMap<TaskContext, Fields>();
-
 function fieldsOf(ctx: TaskContext): Fields {
-  let fields = fieldsByTask.get(ctx);
-  if (fields === undefined) {
-    const p = ctx.params;
-    const text = (name: string): string | undefined => (typeof p[name] === 'string' ? p[name] : undefined);
-    fields = { by: text('by') ?? '', sum: text('sum'), min: text('min'), max: text('max'), mean: text('mean') };
-    fieldsByTask.set(ctx, fields);
-  }
-  return fields;
+  const p = ctx.params;
+  const text = (name: string): string | undefined => (typeof p[name] === 'string' ? p[name] : undefined);
+  return { by: text('by') ?? '', sum: text('sum'), min: text('min'), max: text('max'), mean: text('mean') };
 }
 
 function inputFormat(file: string, params: Params): InputFormat {
@@ -85,7 +78,7 @@ function merge(a: Acc, b: Acc): Acc {
   return [a[0] + b[0], a[1] + b[1], minOf(a[2], b[2]), maxOf(a[3], b[3]), a[4] + b[4], a[5] + b[5]];
 }
 
-export default defineJob<unknown, string, Acc, string>({
+export default defineJob<unknown, string, Acc, string, string, Fields, Fields>({
   description: 'Group CSV or JSON-lines records by --param by=field; count, and sum/min/max/mean=field; output key<TAB>count<TAB>…',
   input: inputFormat,
   params: {
@@ -96,8 +89,10 @@ export default defineJob<unknown, string, Acc, string>({
     mean: { description: 'numeric field to average' },
     format: { description: 'csv or json; default: by file extension' },
   },
-  map(record, ctx) {
-    const f = fieldsOf(ctx);
+  // Each task reads its params once, into its state.
+  mapSetup: fieldsOf,
+  reduceSetup: fieldsOf,
+  map(record, ctx, f) {
     const rec = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
     let sum = 0;
     let min: number | null = null;
@@ -118,11 +113,10 @@ export default defineJob<unknown, string, Acc, string>({
   },
   combine: merge,
   // reduce sees the params (format does not), so it renders the requested columns itself.
-  reduce(_key, accs, ctx) {
+  reduce(_key, accs, _ctx, f) {
     let acc = accs[0] as Acc;
     for (let i = 1; i < accs.length; i++) acc = merge(acc, accs[i] as Acc);
     const [count, sum, min, max, meanSum, meanCount] = acc;
-    const f = fieldsOf(ctx);
     const columns = [String(count)];
     if (f.sum !== undefined) columns.push(formatDecimal(sum));
     if (f.min !== undefined) columns.push(min === null ? '' : String(min));

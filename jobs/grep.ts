@@ -6,7 +6,6 @@
  */
 
 import { defineJob } from 'gmr';
-import type { TaskContext } from 'gmr';
 import { displayPath } from './lib/display-path.ts';
 
 interface GrepState {
@@ -14,9 +13,7 @@ interface GrepState {
   prefix: string;
 }
 
-const states = new WeakMap<TaskContext, GrepState>();
-
-export default defineJob<string, string, string>({
+export default defineJob<string, string, string, string, string, GrepState>({
   lineNumbers: true,
   description: 'Print the lines matching --param pattern=REGEX (ignoreCase=true to fold case); output path:line:text',
   params: {
@@ -28,14 +25,11 @@ export default defineJob<string, string, string>({
     },
     ignoreCase: { description: 'true to match case-insensitively', type: 'boolean', default: false },
   },
-  setup(ctx) {
-    if (!('emit' in ctx)) return;
+  mapSetup(ctx) {
     const regex = new RegExp(String(ctx.params['pattern'] ?? ''), ctx.params['ignoreCase'] === true ? 'i' : '');
-    states.set(ctx, { regex, prefix: `${displayPath(ctx.split.path)}:` });
+    return { regex, prefix: `${displayPath(ctx.split.path)}:` };
   },
-  map(line, ctx) {
-    const state = states.get(ctx);
-    if (state === undefined) throw new Error('grep: setup did not run');
+  map(line, ctx, state) {
     if (state.regex.test(line)) ctx.emit(`${state.prefix}${ctx.position.line}`, line);
   },
   format: (where, line) => `${where}:${line}`,

@@ -9,12 +9,9 @@
  */
 
 import { defineJob } from 'gmr';
-import type { TaskContext } from 'gmr';
 import { displayPath } from './lib/display-path.ts';
 import { mergeSorted } from './lib/merge-sorted.ts';
 import { WordCounts } from './lib/word-counts.ts';
-
-const tables = new WeakMap<TaskContext, WordCounts>();
 
 /** Union of two sorted, de-duplicated lists; returns `a` itself when `b` adds nothing. */
 export function unionSorted(a: string[], b: string[]): string[] {
@@ -47,20 +44,17 @@ export function unionSorted(a: string[], b: string[]): string[] {
   return added ? out : a;
 }
 
-export default defineJob<string, string, string[]>({
+export default defineJob<string, string, string[], string[], string, WordCounts>({
   description: 'For each word, the sorted list of files it appears in; output word<TAB>path1<TAB>path2…',
-  setup(ctx) {
-    if ('emit' in ctx) tables.set(ctx, new WordCounts());
+  // The task's state: its word table (words of this split, each found once).
+  mapSetup: () => new WordCounts(),
+  mapBytes(bytes, start, end, _ctx, table) {
+    table.addBytes(bytes, start, end);
   },
-  mapBytes(bytes, start, end, ctx) {
-    (tables.get(ctx) as WordCounts).addBytes(bytes, start, end);
-  },
-  teardown(ctx) {
-    if (!('emit' in ctx)) return;
+  mapTeardown(ctx, table) {
     // One shared, never mutated list per task: every word of this split is in this one file.
     const files = [displayPath(ctx.split.path)];
-    tables.get(ctx)?.forEach((word) => ctx.emit(word, files));
-    tables.delete(ctx);
+    table.forEach((word) => ctx.emit(word, files));
   },
   combine: (a, b) => unionSorted(a, b),
   reduce: (_word, lists) => mergeSorted(lists),

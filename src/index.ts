@@ -39,18 +39,25 @@ export { startTaskWorker } from './mapreduce/task/task-worker.ts';
 export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task/task-worker.ts';
 export { loadJob, listBuiltinJobs } from './mapreduce/job/load-job.ts';
 export type { LoadedJob } from './mapreduce/job/load-job.ts';
-export { defineJob } from './mapreduce/job/define-job.ts';
+export { defineJob, step } from './mapreduce/job/define-job.ts';
 export type {
+  Emit,
   InputFormat,
   JobDefinition,
+  JobOptions,
+  LooseStep,
   MapContext,
   ParamSpec,
   Params,
   RecordLocation,
+  PipelineDefinition,
   ReduceContext,
+  ReduceResult,
   SplitInfo,
+  StepDefinition,
   TaskContext,
   TaskInfo,
+  TypedStep,
 } from './mapreduce/job/define-job.ts';
 export { Client } from './client/client.ts';
 export type {

@@ -54,7 +54,7 @@ sub map_task {
     my $payload = ${ $job->argref };
     my $nl = index($payload, "\n");
     my $header = $json->decode(substr($payload, 0, $nl < 0 ? length($payload) : $nl));
-    die "wire version $header->{v} not supported\n" unless $header->{v} == 1;
+    die "wire version $header->{v} not supported\n" unless $header->{v} == 2;
     die "compressed input is not supported by this example\n" if $header->{split}{compressed};
     my $lines;
     if ($header->{shipped}) {
@@ -74,12 +74,14 @@ sub map_task {
     my $partitions = $header->{partitions};
     my @parts = map { [] } 1 .. $partitions;
     for my $word (keys %count) {
-        my $key = encode('UTF-8', qq{"$word"});    # JSON of a word: no character needs escaping
-        push @{ $parts[ fnv1a($key) % $partitions ] }, [ $key, $count{$word} ];
+        my $bytes = encode('UTF-8', $word);
+        my $key = qq{"$bytes"};    # JSON of a word: no character needs escaping
+        push @{ $parts[ fnv1a($key) % $partitions ] }, [ $key, $count{$word}, $bytes ];
     }
     my @partition_records;
     for my $p (0 .. $partitions - 1) {
-        my @sorted = sort { $a->[0] cmp $b->[0] } @{ $parts[$p] };    # byte order of the encoded key
+        # Natural order (docs/WIRE.md "Order"): string keys by their UTF-8 bytes.
+        my @sorted = sort { $a->[2] cmp $b->[2] } @{ $parts[$p] };
         push @partition_records, scalar @sorted;
         next unless @sorted;
         $worker->send_work_data($job, "P $p\n" . join('', map { "$_->[0]\t$_->[1]\n" } @sorted));

@@ -3,8 +3,9 @@
  * `splitsPerFile` line-aligned map tasks (records fed from memory), partials are routed by
  * partition, and every reduce task merges the runs of all map tasks (optionally re-chunked at
  * random byte boundaries). A `mapBytes` job gets each split's bytes in blocks of whole lines of
- * seeded random sizes (1 line to ~4 KiB), so words meet block ends everywhere. Output is the reduce outputs in partition order (map-only: the map
- * outputs in task order).
+ * seeded random sizes (1 line to ~4 KiB), so words meet block ends everywhere. A job of several
+ * steps runs them in turn, each step's parts being the next step's input files. Output is the last
+ * step's reduce outputs in partition order (map-only: the map outputs in task order).
  */
 
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,8 @@ import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
 import type { MapSource, MapTaskSpec, MapTaskSummary } from '../../src/mapreduce/task/map-task.ts';
 import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
 import type { ReduceTaskSummary } from '../../src/mapreduce/task/reduce-task.ts';
-import type { JobDefinition, Params } from '../../src/mapreduce/job/define-job.ts';
+import type { Params } from '../../src/mapreduce/job/define-job.ts';
+import { normalizeJob, stepReduces } from '../../src/mapreduce/job/job-steps.ts';
 import { mulberry32 as prng } from '../helpers/random.ts';
 export { mulberry32 as prng } from '../helpers/random.ts';
 
@@ -29,6 +31,8 @@ export interface LocalRun {
   output: string;
   /** Each reduce task's output (map-only: each map task's output). */
   parts: string[];
+  /** Each last-step reduce task's key list (`<lines> TAB <encodedKey>` lines). */
+  keys: string[];
   maps: MapTaskSummary[];
   reduces: ReduceTaskSummary[];
   counters: Record<string, number>;
@@ -41,10 +45,9 @@ interface PlannedSplit {
   bytes: Buffer;
 }
 
-async function planSplits(files: string[], splitsPerFile: number, base: Omit<MapTaskSpec, 'index' | 'split'>): Promise<PlannedSplit[]> {
+function planSplits(files: Array<{ file: string; data: Buffer }>, splitsPerFile: number, base: Omit<MapTaskSpec, 'index' | 'split'>): PlannedSplit[] {
   const planned: PlannedSplit[] = [];
-  for (const file of files) {
-    const data = await readFile(file);
+  for (const { file, data } of files) {
     const lines: Array<{ text: string; offset: number }> = [];
     let start = 0;
     while (start < data.length) {
@@ -115,18 +118,41 @@ function addCounters(into: Record<string, number>, from: Record<string, number>)
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-export async function runLocal<Rec, K, V, Out>(
-  job: JobDefinition<Rec, K, V, Out>,
-  files: string[],
-  options: LocalRunOptions = {},
-): Promise<LocalRun> {
+export async function runLocal(job: object, files: string[], options: LocalRunOptions = {}): Promise<LocalRun> {
+  const definition = normalizeJob(job);
+  let inputs = await Promise.all(files.map(async (file) => ({ file, data: await readFile(file) })));
+  const maps: MapTaskSummary[] = [];
+  const reduces: ReduceTaskSummary[] = [];
+  const counters: Record<string, number> = {};
+  let parts: string[] = [];
+  let keys: string[] = [];
+  for (let step = 0; step < definition.steps.length; step++) {
+    const stepDef = definition.steps[step];
+    if (stepDef === undefined) throw new Error(`no step ${step}`);
+    const result = await runStep(job, step, stepReduces(stepDef), inputs, options);
+    maps.push(...result.maps);
+    reduces.push(...result.reduces);
+    for (const s of [...result.maps, ...result.reduces]) addCounters(counters, s.counters);
+    parts = result.parts;
+    keys = result.keys;
+    inputs = parts.map((text, i) => ({ file: `step-${step + 1}/part-${i}`, data: Buffer.from(text) }));
+  }
+  return { output: parts.join(''), parts, keys, maps, reduces, counters };
+}
+
+async function runStep(
+  job: object,
+  step: number,
+  reduces: boolean,
+  inputs: Array<{ file: string; data: Buffer }>,
+  options: LocalRunOptions,
+): Promise<{ parts: string[]; keys: string[]; maps: MapTaskSummary[]; reduces: ReduceTaskSummary[] }> {
   const partitions = options.partitions ?? 2;
   const params = options.params ?? {};
-  const random = prng(options.seed ?? 1);
-  const planned = await planSplits(files, options.splitsPerFile ?? 2, { job: 'test', partitions, params });
+  const random = prng((options.seed ?? 1) + step);
+  const planned = planSplits(inputs, options.splitsPerFile ?? 2, { job: 'test', step, partitions, params });
   const mapOutputs: Buffer[][][] = [];
   const maps: MapTaskSummary[] = [];
-  const counters: Record<string, number> = {};
   for (const split of planned) {
     const { spec } = split;
     const chunks: Buffer[][] = Array.from({ length: partitions }, () => []);
@@ -136,31 +162,28 @@ export async function runLocal<Rec, K, V, Out>(
       list.push(chunk);
     });
     maps.push(summary);
-    addCounters(counters, summary.counters);
     mapOutputs.push(chunks);
   }
-  if (job.reduce === undefined) {
-    const parts = mapOutputs.map((chunks) => Buffer.concat(chunks[0] ?? []).toString('utf8'));
-    return { output: parts.join(''), parts, maps, reduces: [], counters };
+  if (!reduces) {
+    return { parts: mapOutputs.map((chunks) => Buffer.concat(chunks[0] ?? []).toString('utf8')), keys: [], maps, reduces: [] };
   }
   const parts: string[] = [];
-  const reduces: ReduceTaskSummary[] = [];
+  const keys: string[] = [];
+  const summaries: ReduceTaskSummary[] = [];
   for (let p = 0; p < partitions; p++) {
     const runs = mapOutputs.map((chunks) => {
       const whole = Buffer.concat(chunks[p] ?? []);
       return iterate(options.rechunk === undefined ? (chunks[p] ?? []) : rechunk(whole, options.rechunk, random));
     });
     const out: Buffer[] = [];
-    const summary = await runReduceTask(job, { job: 'test', index: p, partitions, params }, runs, (c) => out.push(c));
-    reduces.push(summary);
-    addCounters(counters, summary.counters);
+    const keyOut: Buffer[] = [];
+    const summary = await runReduceTask(job, { job: 'test', step, index: p, partitions, params }, runs, (c) => out.push(c), {}, (c) => keyOut.push(c));
+    summaries.push(summary);
     parts.push(Buffer.concat(out).toString('utf8'));
+    keys.push(Buffer.concat(keyOut).toString('utf8'));
   }
-  return { output: parts.join(''), parts, maps, reduces, counters };
+  return { parts, keys, maps, reduces: summaries };
 }
-
-/** Runs a command (a reference implementation) over files and returns its stdout. */
-export { execFileSync } from 'node:child_process';
 
 /** Parses `key<TAB>rest` lines into a Map (rest keeps any further TABs). */
 export function parseTsv(text: string): Map<string, string> {

@@ -3,7 +3,7 @@
  * test/ through vitest's transform-free run; the negative cases sit in a function never called).
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { defineJob } from 'gmr';
+import { defineJob, step } from 'gmr';
 import type { JobDefinition, MapContext, ReduceContext } from 'gmr';
 
 describe('defineJob types', () => {
@@ -20,15 +20,78 @@ describe('defineJob types', () => {
     expect(job.map).toBeTypeOf('function');
   });
 
-  it('lets setup and teardown emit in a map task only', () => {
-    const job = defineJob<string, string, number>({
-      map: () => undefined,
-      teardown(ctx) {
-        expectTypeOf(ctx).toEqualTypeOf<MapContext<string, number> | ReduceContext>();
-        if ('emit' in ctx) ctx.emit('total', 1);
+  it('hands the state mapSetup and reduceSetup return, typed, to every call and to teardown', () => {
+    const job = defineJob({
+      mapSetup: () => ({ seen: new Map<string, number>() }),
+      map(line: string, _ctx: MapContext<string, number>, state) {
+        expectTypeOf(state).toEqualTypeOf<{ seen: Map<string, number> }>();
+        state.seen.set(line, (state.seen.get(line) ?? 0) + 1);
+      },
+      mapTeardown(ctx, state) {
+        for (const [word, n] of state.seen) ctx.emit(word, n);
+      },
+      reduceSetup: () => ({ total: 0 }),
+      reduce(word: string, counts: number[], ctx, state) {
+        expectTypeOf(state).toEqualTypeOf<{ total: number }>();
+        state.total += counts.length;
+        ctx.emit(word, counts.length);
+      },
+      reduceTeardown(ctx, state) {
+        ctx.emit('(total)', state.total);
       },
     });
-    expect(job.teardown).toBeTypeOf('function');
+    expectTypeOf(job).toEqualTypeOf<JobDefinition<string, string, number, number, string, { seen: Map<string, number> }, { total: number }>>();
+  });
+
+  it('accepts the acceptance examples as written (inline steps, numeric keys)', () => {
+    const top3 = defineJob({
+      steps: [
+        {
+          map(line: string, ctx) { const c = line.trim().charAt(0).toLowerCase(); if (c) ctx.emit(c, 1); },
+          combine: (a: number, b: number) => a + b,
+          reduce(letter: string, counts: number[], ctx) { ctx.emit(letter, counts.reduce((a, b) => a + b, 0)); },
+        },
+        {
+          map([letter, count]: [string, number], ctx) { ctx.emit('top', [count, letter]); },
+          reduce(_key: string, pairs: Array<[number, string]>, ctx) {
+            pairs.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? -1 : 1));
+            for (const [count, letter] of pairs.slice(0, 3)) ctx.emit(letter, count);
+          },
+        },
+      ],
+    });
+    expect(top3.steps.length).toBe(2);
+    const hours = defineJob({
+      input: 'json',
+      map(event: { hour: number }, ctx) { ctx.emit(event.hour, 1); },
+      combine: (a: number, b: number) => a + b,
+      reduce: (_hour: number, n: number[]) => n.reduce((a, b) => a + b, 0),
+    });
+    expectTypeOf(hours).toEqualTypeOf<JobDefinition<{ hour: number }, number, number, number>>();
+  });
+
+  it('checks the links between steps made with step()', () => {
+    const job = defineJob({
+      steps: [
+        step({
+          map(line: string, ctx) { ctx.emit(line, 1); },
+          reduce(word: string, counts: number[], ctx: ReduceContext<string, number>) { ctx.emit(word, counts.length); },
+        }),
+        step({
+          map([word, n]: [string, number], ctx: MapContext<number, string>) { ctx.emit(n, word); },
+          reduce: (n: number, words: string[]) => words.join(' ') || String(n),
+        }),
+      ],
+      format: (n, words) => `${n}: ${words}`,
+    });
+    expect(job.steps.length).toBe(2);
+  });
+
+  it('lets the value be left out when its type allows undefined', () => {
+    const job = defineJob<string, string, undefined>({
+      map: (line, ctx) => ctx.emit(line),
+    });
+    expect(job.map).toBeTypeOf('function');
   });
 });
 
@@ -43,10 +106,21 @@ export function typeErrors(): void {
     // @ts-expect-error emit takes (string, number)
     map: (line, ctx) => ctx.emit(line, line),
   });
+  defineJob<string, string, number>({
+    // @ts-expect-error the value may only be left out when V allows undefined
+    map: (line, ctx) => ctx.emit(line),
+  });
   defineJob<string, string, number, string>({
     map: () => undefined,
     // @ts-expect-error reduce must return Out (string) or undefined
     reduce: (_key, values) => values.length,
+  });
+  defineJob({
+    mapSetup: () => ({ n: 0 }),
+    map(_line: string, _ctx, state) {
+      // @ts-expect-error the state is { n: number }, it has no m
+      state.m = 1;
+    },
   });
   // Inferred: V cannot be both number (map) and string (combine); TypeScript reports it on map.
   defineJob({
@@ -55,5 +129,17 @@ export function typeErrors(): void {
       ctx.emit(line, 1);
     },
     combine: (a: string, b: string): string => a + b,
+  });
+  defineJob({
+    // @ts-expect-error step 2's map takes [number, string] but step 1 emits [string, number]
+    steps: [
+      step({
+        map(line: string, ctx) { ctx.emit(line, 1); },
+        reduce(word: string, counts: number[], ctx: ReduceContext<string, number>) { ctx.emit(word, counts.length); },
+      }),
+      step({
+        map([n, word]: [number, string], ctx: MapContext<string, number>) { ctx.emit(word, n); },
+      }),
+    ],
   });
 }

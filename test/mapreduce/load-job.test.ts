@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JobDefinitionError, UsageError } from '../../src/errors.ts';
 import { listBuiltinJobs, loadJob, resolveParams } from '../../src/mapreduce/job/load-job.ts';
+import { defineJob } from '../../src/mapreduce/job/define-job.ts';
 import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
 import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 
@@ -58,7 +59,7 @@ describe('loadJob', () => {
 
   it('says what it expected and received for a module of the wrong shape', async () => {
     await expect(loadJob('test/fixtures/jobs/bad-shape.ts', ROOT)).rejects.toThrow(
-      /bad-shape\.ts: expected a default export made with defineJob\(\{ map, \.\.\. \}\) \(an object with a map or mapBytes function\), received default export is an object without a map or mapBytes function \(keys: description, mapper\)$/,
+      /bad-shape\.ts: expected a default export made with defineJob\(\{ map, \.\.\. \}\) or defineJob\(\{ steps: \[\.\.\.\] \}\) \(an object with a map or mapBytes function, or steps\), received default export is an object without a map or mapBytes function or steps \(keys: description, mapper\)$/,
     );
     dir = await mkdtemp(path.join(tmpdir(), 'gmr-load-'));
     await writeFile(path.join(dir, 'none.mjs'), 'export const job = {};\n');
@@ -86,7 +87,7 @@ describe('loadJob', () => {
     const job = await loadJob('./mine.ts', dir);
     expect(job.source).toBe(path.join(dir, 'mine.ts'));
     expect(job.definition.description).toBe('user job');
-    expect(job.definition.reduce?.('K', [{ n: 2 }, { n: 3 }], {} as never)).toBe(5);
+    expect(job.definition.reduce?.('K', [{ n: 2 }, { n: 3 }], {} as never, undefined)).toBe(5);
   });
 
   it('loads a user .ts module through tsx outside vitest', async () => {
@@ -137,6 +138,6 @@ describe('resolveParams', () => {
   });
 
   it('passes anything through for a job that declares no params', () => {
-    expect(resolveParams({ map: () => undefined }, { any: '1' }, 'mine')).toEqual({ any: '1' });
+    expect(resolveParams(defineJob({ map: () => undefined }), { any: '1' }, 'mine')).toEqual({ any: '1' });
   });
 });

@@ -111,11 +111,11 @@ describe('runReduceTask', () => {
     expect(err).toBeInstanceOf(TaskError);
     expect(err.message).toContain(`received "${'x'.repeat(80)}"`);
     await expect(reduce([cut('"a"\t1', [])])).rejects.toThrow(/run 0 ends inside a line/);
-    await expect(reduce([cut('"b"\t1\n"a"\t1\n', [])])).rejects.toThrow(/run 0 is not sorted: expected keys in UTF-8 byte order, received "a" after "b"/);
+    await expect(reduce([cut('"b"\t1\n"a"\t1\n', [])])).rejects.toThrow(/run 0 is not sorted: expected keys in natural order \(docs\/WIRE.md\), received "a" after "b"/);
   });
 
   it('refuses a map-only job', async () => {
     const job = defineJob({ map: () => undefined });
-    await expect(runReduceTask(job, SPEC, [], () => undefined)).rejects.toThrow(/expected a job with a reduce function/);
+    await expect(runReduceTask(job, SPEC, [], () => undefined)).rejects.toThrow(/expected step 1 of 1 to have a reduce function \(a map-only step has no reduce phase\)/);
   });
 });

@@ -8,7 +8,7 @@ import type { Params } from '../job/params.ts';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partIndex } from './part-names.ts';
-import type { TaskAttempt, TaskRecord } from './task-runner.ts';
+import { KEYS_FILE, OUTPUT_FILE, type TaskAttempt, type TaskRecord } from './task-runner.ts';
 
 export interface RunPlan {
   version: 1;
@@ -71,6 +71,8 @@ export async function loadDoneTask(taskDir: string, record: TaskRecord): Promise
   for (const name of await readdir(taskDir)) {
     const partition = partIndex(name);
     if (partition !== undefined) record.files.set(partition, join(taskDir, name));
+    else if (name === 'output') record.files.set(OUTPUT_FILE, join(taskDir, name));
+    else if (name === 'keys') record.files.set(KEYS_FILE, join(taskDir, name));
   }
   return true;
 }

@@ -143,7 +143,8 @@ export async function buildMapTasks(options: {
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
-    const format = inputFormat(definition, options.job, split.path, params);
+    // A later step reads the previous step's pair files, not the job's input format.
+    const format = step === 0 ? inputFormat(definition, options.job, split.path, params) : undefined;
     if (split.offset > 0 && !split.compressed && format === 'csv') {
       let line = headers.get(split.path);
       if (line === undefined) {

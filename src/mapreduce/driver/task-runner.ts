@@ -46,6 +46,10 @@ export interface TaskAttempt {
   failure?: RecordFailure;
 }
 
+/** `TaskRecord.files` keys of a task's output (O frames) and key list (K frames). */
+export const OUTPUT_FILE = -1;
+export const KEYS_FILE = -2;
+
 export interface TaskRecord {
   phase: 'map' | 'reduce';
   index: number;
@@ -54,7 +58,7 @@ export interface TaskRecord {
   attempts: TaskAttempt[];
   /** The worker's summary (JSON of WORK_COMPLETE). */
   summary?: Record<string, unknown>;
-  /** Files the task's result frames were written to (partition or output index → path). */
+  /** Files the task's result frames were written to (partition, OUTPUT_FILE or KEYS_FILE → path). */
   files: Map<number, string>;
   bytesDone: number;
   bytesTotal: number;
@@ -186,8 +190,10 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
         failure = frame.failure;
       } else if (frame.kind === 'partial') {
         writeSync(open(frame.partition, partName(frame.partition)), frame.data);
+      } else if (frame.kind === 'keys') {
+        writeSync(open(KEYS_FILE, 'keys'), frame.data);
       } else {
-        writeSync(open(-1, options.outputName), frame.data);
+        writeSync(open(OUTPUT_FILE, options.outputName), frame.data);
       }
     } catch (error) {
       frameError = error as Error;

@@ -14,8 +14,9 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JobDefinitionError } from '../../errors.ts';
-import type { JobDefinition, LoadedJobDefinition } from './define-job.ts';
+import type { JobOptions, LoadedJobDefinition } from './define-job.ts';
 import { importModule } from './import-module.ts';
+import { normalizeJob } from './job-steps.ts';
 import { checkParams, type Params, type ParamValue } from './params.ts';
 
 export interface LoadedJob {
@@ -74,8 +75,8 @@ export async function listBuiltinJobs(): Promise<Array<{ name: string; descripti
  * Applies the job's param types and defaults to `given` and checks it (see checkParams): a bad
  * value, a missing required param or an unknown name is a UsageError naming it.
  */
-export function resolveParams<Rec, K, V, Out>(
-  def: JobDefinition<Rec, K, V, Out>,
+export function resolveParams<D extends Pick<JobOptions, 'params'>>(
+  def: D,
   given: Readonly<Record<string, ParamValue>>,
   jobName = 'this job',
 ): Params {
@@ -133,15 +134,15 @@ async function importDefinition(file: string): Promise<LoadedJobDefinition> {
   let def = (mod as { default?: unknown } | null)?.default;
   // A .ts file outside an ESM package compiles as CommonJS: its `export default` then arrives as
   // module.exports.default, one level down.
-  if (typeof def === 'object' && def !== null && !('map' in def) && !('mapBytes' in def) && 'default' in def) {
+  if (typeof def === 'object' && def !== null && !('map' in def) && !('mapBytes' in def) && !('steps' in def) && 'default' in def) {
     def = (def as { default: unknown }).default;
   }
-  if (typeof def !== 'object' || def === null || !hasMapFunction(def)) {
+  if (typeof def !== 'object' || def === null || !(hasMapFunction(def) || 'steps' in def)) {
     throw new JobDefinitionError(
-      `Job module ${file}: expected a default export made with defineJob({ map, ... }) (an object with a map or mapBytes function), received ${describe(def)}`,
+      `Job module ${file}: expected a default export made with defineJob({ map, ... }) or defineJob({ steps: [...] }) (an object with a map or mapBytes function, or steps), received ${describe(def)}`,
     );
   }
-  return def as LoadedJobDefinition;
+  return normalizeJob(def as object, `Job module ${file}`);
 }
 
 function hasMapFunction(def: object): boolean {
@@ -155,5 +156,5 @@ function describe(value: unknown): string {
   if (typeof value === 'function') return 'default export is a function (call defineJob with an object, do not export a factory)';
   if (typeof value !== 'object') return `default export is a ${typeof value} (${String(value).slice(0, 40)})`;
   const keys = Object.keys(value);
-  return `default export is an object without a map or mapBytes function (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
+  return `default export is an object without a map or mapBytes function or steps (keys: ${keys.length > 0 ? keys.join(', ') : 'none'})`;
 }

@@ -71,27 +71,49 @@ export function partitionOf(encodedKey: string, partitions: number): number {
 }
 
 /**
- * Compares two strings in the byte order of their UTF-8 encodings (= code point order), without
- * encoding them. JS `<` compares UTF-16 code units, which agrees with code point order except when
- * a surrogate (part of a code point >= U+10000) meets a unit in U+E000..U+FFFF: there `<` puts the
- * surrogate first, UTF-8 puts it last. So at the first differing unit, units >= 0xD800 are moved:
- * U+E000..U+FFFF down by 0x800, surrogates up by 0x2000.
+ * Compares two strings in the byte order of their UTF-8 encodings as `Buffer.from` writes them
+ * (code point order, a lone surrogate counting as U+FFFD), without encoding them. JS `<` compares
+ * UTF-16 code units, which agrees with that order while both differing units are below U+D800;
+ * from there on the code points at the first difference are decoded and compared.
  */
 export function compareUtf8(a: string, b: string): number {
   if (a === b) return 0;
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let ca = a.charCodeAt(i);
-    let cb = b.charCodeAt(i);
-    if (ca !== cb) {
-      if (ca >= 0xd800 && cb >= 0xd800) {
-        ca += ca >= 0xe000 ? -0x800 : 0x2000;
-        cb += cb >= 0xe000 ? -0x800 : 0x2000;
-      }
-      return ca < cb ? -1 : 1;
-    }
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+  const ca = a.charCodeAt(i);
+  const cb = b.charCodeAt(i);
+  if (ca < 0xd800 && cb < 0xd800) return ca < cb ? -1 : 1;
+  // A shared high surrogate just before may pair with one side's unit and not the other's.
+  if (i > 0 && isHigh(a.charCodeAt(i - 1))) i--;
+  let pa = i;
+  let pb = i;
+  while (pa < a.length && pb < b.length) {
+    const x = codePointAt(a, pa);
+    const y = codePointAt(b, pb);
+    if (x !== y) return x < y ? -1 : 1;
+    pa += x > 0xffff ? 2 : 1;
+    pb += y > 0xffff ? 2 : 1;
   }
-  return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
+  const restA = a.length - pa;
+  const restB = b.length - pb;
+  return restA === restB ? 0 : restA < restB ? -1 : 1;
+}
+
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** The code point at `i` as UTF-8 would carry it: a pair is one code point, a lone surrogate U+FFFD. */
+function codePointAt(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdfff) return c;
+  if (c <= 0xdbff && i + 1 < s.length) {
+    const d = s.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+  }
+  return 0xfffd;
 }
 
 /**
@@ -100,6 +122,11 @@ export function compareUtf8(a: string, b: string): number {
  */
 export function encodeJson(value: unknown): string | undefined {
   return JSON.stringify(value) as string | undefined;
+}
+
+/** One partial (or pair) record: encodedKey TAB encodedValue LF. */
+export function partialLine(encodedKey: string, encodedValue: string): string {
+  return `${encodedKey}\t${encodedValue}\n`;
 }
 
 /** Partials and output travel in chunks of about this many bytes. */

@@ -65,7 +65,7 @@ class HeaderReader {
     return params as Record<string, ParamValue>;
   }
 
-  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, ParamValue> } {
+  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, ParamValue>; step?: number; sortValues?: boolean } {
     return {
       v: raw['v'] as number, // decodeTask checked the wire version
       run: this.string(raw, 'run'),
@@ -73,6 +73,8 @@ class HeaderReader {
       task: this.whole(raw, 'task'),
       partitions: this.whole(raw, 'partitions'),
       params: this.params(raw),
+      ...(raw['step'] === undefined ? {} : { step: this.whole(raw, 'step') }),
+      ...(raw['sortValues'] === undefined ? {} : { sortValues: this.boolean(raw, 'sortValues') }),
     };
   }
 }

@@ -10,7 +10,10 @@
  *                                 worker died, and the client is not told, so a driver that sees a
  *                                 second B frame for one handle discards what the earlier attempt sent.
  *     `P <partition>\n<records>`  sorted partial records of one partition (map with reduce).
- *     `O\n<lines>`                output lines (map-only map tasks, and reduce tasks).
+ *     `O\n<lines>`                output lines (map-only map tasks, and reduce tasks): formatted in
+ *                                 the last step, pair records before a later step.
+ *     `K\n<lines>`                last-step reduce tasks: `<n> TAB <encodedKey>` per reduce call that
+ *                                 wrote n > 0 lines (`^` setup, `$` teardown), for the stdout merge.
  *     `E <json>\n`                sent just before WORK_EXCEPTION when a record made the task fail:
  *                                 `{"path","line","offset","message"}`, so the driver can skip it.
  * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
@@ -19,7 +22,7 @@
 import { TaskError } from '../../errors.ts';
 import type { Params } from '../job/define-job.ts';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 const MAP_PREFIX = 'gmr.map.';
 const REDUCE_PREFIX = 'gmr.reduce.';
 
@@ -46,6 +49,10 @@ interface TaskHeaderBase {
   task: number;
   partitions: number;
   params: Params;
+  /** The step of a job of several steps (0-based); absent for step 0. */
+  step?: number;
+  /** The step sorts values: equal keys' records are sorted by encodedValue in natural order. */
+  sortValues?: boolean;
 }
 
 export interface MapTaskHeader extends TaskHeaderBase {
@@ -118,7 +125,8 @@ export type ResultFrame =
   | { kind: 'begin'; attempt: string }
   | { kind: 'failure'; failure: RecordFailure }
   | { kind: 'partial'; partition: number; data: Buffer }
-  | { kind: 'output'; data: Buffer };
+  | { kind: 'output'; data: Buffer }
+  | { kind: 'keys'; data: Buffer };
 
 export function beginFrame(attempt: string): Buffer {
   return Buffer.from(`B ${attempt}\n`);
@@ -132,16 +140,21 @@ export function outputFrame(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from('O\n'), data]);
 }
 
+export function keysFrame(data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from('K\n'), data]);
+}
+
 export function failureFrame(failure: RecordFailure): Buffer {
   return Buffer.from(`E ${JSON.stringify(failure)}\n`);
 }
 
 export function decodeFrame(frame: Buffer): ResultFrame {
   const newline = frame.indexOf(10);
-  if (newline < 1) throw new TaskError(`Bad result frame: expected "B", "P <n>" or "O" and a newline, received ${JSON.stringify(frame.toString('utf8', 0, 40))}`);
+  if (newline < 1) throw new TaskError(`Bad result frame: expected "B", "P <n>", "O" or "K" and a newline, received ${JSON.stringify(frame.toString('utf8', 0, 40))}`);
   const head = frame.toString('latin1', 0, newline);
   const data = frame.subarray(newline + 1);
   if (head === 'O') return { kind: 'output', data };
+  if (head === 'K') return { kind: 'keys', data };
   if (head.startsWith('P ')) {
     const partition = Number(head.slice(2));
     if (Number.isInteger(partition) && partition >= 0) return { kind: 'partial', partition, data };
@@ -151,5 +164,5 @@ export function decodeFrame(frame: Buffer): ResultFrame {
     const failure = JSON.parse(frame.toString('utf8', 2, newline)) as RecordFailure;
     return { kind: 'failure', failure };
   }
-  throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>" or "O", received ${JSON.stringify(head.slice(0, 40))}`);
+  throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>", "O" or "K", received ${JSON.stringify(head.slice(0, 40))}`);
 }

@@ -5,12 +5,13 @@
  * being retried on every task.
  */
 import { TaskError } from '../../errors.ts';
-import type { JobDefinition } from '../job/define-job.ts';
+import type { LoadedJobDefinition, LoadedStep } from '../job/define-job.ts';
+import { withSteps } from '../job/job-steps.ts';
 import type { FailureStage, RecordFailure } from '../shuffle/task-protocol.ts';
 import { TaskFailure } from './task-failure.ts';
 import { readableStack, stackOf, userFrame } from './user-stack.ts';
 
-type AnyJob = JobDefinition<unknown, unknown, unknown, unknown>;
+type AnyJob = LoadedJobDefinition;
 
 /** What a job's `setup` threw, marked so the failure report can tell setup from records. */
 export class SetupThrew extends Error {
@@ -22,18 +23,25 @@ export class SetupThrew extends Error {
   }
 }
 
-/** The job with its `setup` marking what it throws (see SetupThrew). */
+/** A hook that marks what it throws as SetupThrew. */
+function guarded<A extends unknown[], R>(hook: ((...args: A) => R | Promise<R>) | undefined): ((...args: A) => Promise<R>) | undefined {
+  if (hook === undefined) return undefined;
+  return async (...args: A): Promise<R> => {
+    try {
+      return await hook(...args);
+    } catch (error) {
+      throw new SetupThrew(error);
+    }
+  };
+}
+
+/** The job with every step's `setup`, `mapSetup` and `reduceSetup` marking what they throw (see SetupThrew). */
 export function guardSetup(definition: AnyJob): AnyJob {
-  const setup = definition.setup;
-  if (setup === undefined) return definition;
-  return Object.assign({}, definition, {
-    setup: async (ctx: Parameters<typeof setup>[0]): Promise<void> => {
-      try {
-        await setup(ctx);
-      } catch (error) {
-        throw new SetupThrew(error);
-      }
-    },
+  return withSteps(definition, (step): LoadedStep => {
+    const setup = guarded(step.setup);
+    const mapSetup = guarded(step.mapSetup);
+    const reduceSetup = guarded(step.reduceSetup);
+    return { ...step, ...(setup ? { setup } : {}), ...(mapSetup ? { mapSetup } : {}), ...(reduceSetup ? { reduceSetup } : {}) };
   });
 }
 

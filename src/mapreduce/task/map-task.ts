@@ -15,11 +15,15 @@ import { TaskError } from '../../errors.ts';
 import { CsvSyntaxError, parseCsvLine } from './csv.ts';
 import { defaultFormat } from '../job/define-job.ts';
 import { resolveInputFormat } from '../job/input-format.ts';
-import type { InputFormat, JobDefinition, MapContext, Params, RecordLocation } from '../job/define-job.ts';
-import { encodeJson, LineChunker } from '../shuffle/encoding.ts';
-import { writePartials, type Group } from './partial-writer.ts';
+import type { InputFormat, MapContext, Params, RecordLocation } from '../job/define-job.ts';
+import { normalizeJob, stepReduces } from '../job/job-steps.ts';
+import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
+import { encodeValue, writePartials, type Group } from './partial-writer.ts';
 import type { BlockCallback, ReadResult, RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
+import { TaskState, type TaskHooks } from './task-state.ts';
+
+export type { TaskHooks } from './task-state.ts';
 
 /**
  * Feeds the records of a split to `onRecord`, one line each (without '\n'), and resolves when the
@@ -44,7 +48,9 @@ export interface MapSource {
 export interface MapTaskSpec {
   job: string;
   index: number;
-  /** Number of reduce partitions (>= 1); ignored by a map-only job. */
+  /** The step this task runs (0-based, default 0); a later step's records are the previous step's pairs. */
+  step?: number;
+  /** Number of reduce partitions (>= 1); ignored by a map-only step. */
   partitions: number;
   params: Params;
   split: { path: string; offset: number; length: number };
@@ -67,47 +73,26 @@ export interface MapTaskSummary {
   status?: string;
 }
 
-export interface TaskHooks {
-  onProgress?(bytesDone: number): void;
-  onStatus?(message: string): void;
-}
-
-/** Counters, status and the failure message prefix shared by the map and reduce runtimes. */
-export class TaskState {
-  readonly counters = new Map<string, number>();
-  status: string | undefined;
-
-  constructor(private readonly hooks: TaskHooks) {}
-
-  count(name: string, amount = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + amount);
-  }
-
-  setStatus(message: string): void {
-    this.status = message;
-    this.hooks.onStatus?.(message);
-  }
-
-  counterRecord(): Record<string, number> {
-    return Object.fromEntries(this.counters);
-  }
-}
-
-export async function runMapTask<Rec, K, V, Out>(
-  job: JobDefinition<Rec, K, V, Out>,
+export async function runMapTask(
+  job: object,
   spec: MapTaskSpec,
   source: RecordSource | MapSource,
   sink: (partition: number, chunk: Buffer) => void,
   hooks: TaskHooks = {},
 ): Promise<MapTaskSummary> {
-  if (typeof job.map !== 'function' && typeof job.mapBytes !== 'function') {
-    throw new TaskError(`${spec.job}: expected a job definition with a map or mapBytes function`);
+  const definition = normalizeJob(job, spec.job);
+  const stepIndex = spec.step ?? 0;
+  const step = definition.steps[stepIndex];
+  if (step === undefined) {
+    throw new TaskError(`${spec.job} map task ${spec.index}: expected a step in 1..${definition.steps.length}, received step ${stepIndex + 1}`);
   }
+  const lastStep = stepIndex === definition.steps.length - 1;
   const { split } = spec;
-  const where = `${spec.job} map task ${spec.index} failed on ${split.path}@${split.offset}+${split.length}`;
+  const stepName = definition.steps.length > 1 ? ` step ${stepIndex + 1}` : '';
+  const where = `${spec.job}${stepName} map task ${spec.index} failed on ${split.path}@${split.offset}+${split.length}`;
   const lineBase = spec.lineBase ?? 0;
   const state = new TaskState(hooks);
-  const reduces = typeof job.reduce === 'function';
+  const reduces = stepReduces(step);
   const partitions = reduces ? spec.partitions : 1;
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new TaskError(`${spec.job} map task ${spec.index}: expected partitions to be an integer >= 1, received ${partitions}`);
@@ -137,31 +122,33 @@ export async function runMapTask<Rec, K, V, Out>(
     return f;
   };
 
-  // Output: map-only jobs write formatted lines to "partition" 0 as they go; others group.
+  // Output: without reduce, lines go to "partition" 0 as they are emitted (formatted in the last
+  // step, as pair records before a later step); with reduce, pairs are grouped per key.
   const chunkers: LineChunker[] = [];
   for (let p = 0; p < partitions; p++) chunkers.push(new LineChunker((chunk) => sink(p, chunk)));
   const partitionRecords = new Array<number>(partitions).fill(0);
-  const stringGroups = new Map<string, { value: V }>();
-  const stringLists = new Map<string, V[]>();
-  const otherGroups = new Map<string, Group<K, V>>();
+  const stringGroups = new Map<string, { value: unknown }>();
+  const stringLists = new Map<string, unknown[]>();
+  const otherGroups = new Map<string, Group<unknown, unknown>>();
 
-  const encodeKey = (key: K): string => {
-    const enc = encodeJson(key);
-    if (enc === undefined) throw new TaskError(`expected a JSON-encodable key, received ${String(key)}`);
-    return enc;
-  };
-
-  let emit: (key: K, value: V) => void;
-  const combine = job.combine;
+  let emit: (key: unknown, value?: unknown) => void;
+  const combine = step.combine;
   if (!reduces) {
-    // A map-only job formats what it emits: there Out is V.
-    const format = (job.format as ((key: K, out: unknown) => string) | undefined) ?? defaultFormat;
     const out = chunkers[0] as LineChunker;
-    emit = (key, value) => {
-      emitted++;
-      out.write(`${format(key, value)}\n`);
-      partitionRecords[0]!++;
-    };
+    if (lastStep) {
+      const format = definition.format ?? defaultFormat;
+      emit = (key, value) => {
+        emitted++;
+        out.write(`${format(key, value)}\n`);
+        partitionRecords[0]!++;
+      };
+    } else {
+      emit = (key, value) => {
+        emitted++;
+        out.write(partialLine(encodeKey(key), encodeValue(value)));
+        partitionRecords[0]!++;
+      };
+    }
   } else if (combine !== undefined) {
     emit = (key, value) => {
       emitted++;
@@ -175,7 +162,7 @@ export async function runMapTask<Rec, K, V, Out>(
       const enc = encodeKey(key);
       const group = otherGroups.get(enc);
       if (group === undefined) otherGroups.set(enc, { key, values: [value] });
-      else group.values[0] = combine(group.values[0] as V, value, key);
+      else group.values[0] = combine(group.values[0], value, key);
     };
   } else {
     emit = (key, value) => {
@@ -193,9 +180,9 @@ export async function runMapTask<Rec, K, V, Out>(
     };
   }
 
-  const ctx: MapContext<K, V> = {
+  const ctx: MapContext<unknown, unknown> = {
     params: spec.params,
-    task: { job: spec.job, phase: 'map', index: spec.index },
+    task: { job: spec.job, phase: 'map', index: spec.index, step: stepIndex, steps: definition.steps.length },
     split: { path: split.path, offset: split.offset, length: split.length },
     emit,
     count: (name: string, amount?: number) => state.count(name, amount),
@@ -205,24 +192,30 @@ export async function runMapTask<Rec, K, V, Out>(
     },
   };
 
-  let inputFormat: InputFormat;
+  let taskState: unknown;
+  const map: (record: unknown) => void =
+    step.map !== undefined
+      ? ((fn) => (record: unknown) => fn(record, ctx, taskState))(step.map)
+      : stepIndex === 0
+        ? (record) => emit(null, record)
+        : (record) => emit((record as [unknown, unknown])[0], (record as [unknown, unknown])[1]);
+  let inputFormat: RecordFormat;
   try {
-    inputFormat = resolveInputFormat(job.input, split.path, spec.params);
-    if (inputFormat !== 'lines' && typeof job.map !== 'function') {
+    inputFormat = stepIndex > 0 ? 'pairs' : resolveInputFormat(definition.input, split.path, spec.params);
+    if (inputFormat !== 'lines' && inputFormat !== 'pairs' && typeof step.map !== 'function') {
       throw new Error(`expected a map function for ${inputFormat} input (mapBytes reads 'lines' input only)`);
     }
   } catch (err) {
     throw fail(err, ' choosing the input format', false);
   }
-  const mapBytes = inputFormat === 'lines' ? job.mapBytes : undefined;
-  const map = job.map as (record: unknown, ctx: MapContext<K, V>) => void;
+  const mapBytes = inputFormat === 'lines' ? step.mapBytes : undefined;
   const onBlock: BlockCallback = (bytes, start, end, offset) => {
     if (failure !== undefined) return;
     line = 0;
     recordOffset = offset;
     records++;
     try {
-      (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx);
+      (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx, taskState);
     } catch (err) {
       throw fail(err, ` in mapBytes, block at byte ${offset}`, false);
     }
@@ -240,14 +233,15 @@ export async function runMapTask<Rec, K, V, Out>(
     if (record === SKIP) return;
     records++;
     try {
-      map(record, ctx);
+      map(record);
     } catch (err) {
       throw fail(err, '', true);
     }
   });
 
   try {
-    await job.setup?.(ctx);
+    await step.setup?.(ctx);
+    if (step.mapSetup !== undefined) taskState = await step.mapSetup(ctx);
   } catch (err) {
     throw fail(err, ' in setup', false);
   }
@@ -261,7 +255,8 @@ export async function runMapTask<Rec, K, V, Out>(
   }
   if (failure !== undefined) throw failure;
   try {
-    await job.teardown?.(ctx);
+    await step.mapTeardown?.(ctx, taskState);
+    await step.teardown?.(ctx);
   } catch (err) {
     throw fail(err, ' in teardown', false);
   }
@@ -269,7 +264,7 @@ export async function runMapTask<Rec, K, V, Out>(
   if (reduces) {
     writePartials(
       { combined: stringGroups, lists: stringLists, other: otherGroups },
-      { partitions, partition: job.partition, chunkers, partitionRecords },
+      { partitions, partition: step.partition, chunkers, partitionRecords, sortValues: step.sortValues === true },
       (err, context) => fail(err, context, false),
     );
   }
@@ -296,13 +291,22 @@ function linesAsBlocks(lines: RecordSource): BlockSource {
     }, onProgress);
 }
 
+function encodeKey(key: unknown): string {
+  const enc = encodeJson(key);
+  if (enc === undefined) throw new TaskError(`expected a JSON-encodable key, received ${String(key)}`);
+  return enc;
+}
+
 /** Returned by a parser for a line that is not a record (CSV header, blank line). */
 const SKIP: unique symbol = Symbol('skip');
 
 type Parse = (text: string) => unknown;
 
+/** The input formats, plus 'pairs': the `encodedKey TAB encodedValue` records of a previous step. */
+type RecordFormat = InputFormat | 'pairs';
+
 function makeRecordHandler(
-  format: InputFormat,
+  format: RecordFormat,
   spec: MapTaskSpec,
   handle: (text: string, pos: RecordPosition, parse: Parse) => void,
 ): (text: string, pos: RecordPosition) => void {
@@ -310,6 +314,18 @@ function makeRecordHandler(
     case 'lines': {
       const identity: Parse = (text) => text;
       return (text, pos) => handle(text, pos, identity);
+    }
+    case 'pairs': {
+      const parse: Parse = (text) => {
+        const tab = text.indexOf('\t');
+        try {
+          if (tab <= 0) throw new Error('no TAB');
+          return [JSON.parse(text.slice(0, tab)) as unknown, JSON.parse(text.slice(tab + 1)) as unknown];
+        } catch (err) {
+          throw new Error(`expected a pair record <json>\t<json> from the previous step, received ${JSON.stringify(text.slice(0, 80))} (${messageOf(err)})`);
+        }
+      };
+      return (text, pos) => handle(text, pos, parse);
     }
     case 'json': {
       const parse: Parse = (text) => {

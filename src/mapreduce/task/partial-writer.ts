@@ -1,17 +1,21 @@
 /**
  * The end of a map task with reduce: its grouped pairs become partial lines, partitioned and
- * sorted by encodedKey as encoding.ts (rule 3) specifies, written in ~1 MiB chunks per partition.
+ * sorted in natural key order (key-order.ts, docs/WIRE.md "Order"), written in ~1 MiB chunks per
+ * partition; with sortValues, equal keys' values in natural order too.
  *
  * Fast path for combined string keys (the common case: wordcount, invertedindex): each key has one
- * value, so the whole line `encodedKey TAB encodedValue` is built once and the lines are sorted
- * as strings, with no per-key object and a plain `<` comparator (measured: about 2x faster than
- * Array#sort's default string order and than compareUtf8 on objects). That sorts as the keys do because keys
- * are distinct and a TAB (0x09) sorts below every character JSON text holds raw (>= 0x20), so a
- * key that is a prefix of another still comes first. Without surrogates, UTF-16 unit order is
- * the UTF-8 byte order; with any, the lines are compared with compareUtf8.
+ * value, so the whole line `"key" TAB encodedValue` is built once and the lines are sorted as
+ * strings, with no per-key object and a plain `<` comparator (measured: about 2x faster than
+ * Array#sort's default string order and than compareUtf8 on objects). That is the keys' natural
+ * order when no key holds a character that JSON escapes or that sorts at or below the closing
+ * quote (U+0000..U+0022, `\`) or a surrogate: the lines then differ first inside both keys, or
+ * where one key's closing quote meets a character of the other (> U+0022), so a key that is a
+ * prefix of another comes first, and UTF-16 unit order is code point order. Any other key sends
+ * the task down the general path.
  */
 
-import { compareUtf8, encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
+import { encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
+import { compareEncoded, compareOrdered } from '../shuffle/key-order.ts';
 
 export interface Group<K, V> {
   key: K;
@@ -33,9 +37,20 @@ export interface PartialTarget<K> {
   chunkers: LineChunker[];
   /** Lines written per partition (added to). */
   partitionRecords: number[];
+  /** Sort equal keys' values in natural order (secondary sort). */
+  sortValues?: boolean;
 }
 
-const SURROGATE = /[\uD800-\uDFFF]/;
+/** Characters that break the fast path's line order (see the header). */
+const NOT_PLAIN = /[\u0000-\u0022\\\uD800-\uDFFF]/;
+
+/** A value's JSON; a left-out value (`ctx.emit(key)`) travels as null. Throws for what JSON cannot carry. */
+export function encodeValue(value: unknown): string {
+  if (value === undefined) return 'null';
+  const enc = encodeJson(value);
+  if (enc === undefined) throw new Error(`expected a JSON-encodable value, received ${String(value)}`);
+  return enc;
+}
 
 /** UTF-16 unit order for distinct strings. */
 const byUnits = (a: string, b: string): number => (a < b ? -1 : 1);
@@ -55,26 +70,28 @@ export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialT
     }
     return p;
   };
-  const encodeValue = (value: V, enc: string): string => {
-    const encValue = encodeJson(value);
-    if (encValue === undefined) throw fail(new Error(`expected a JSON-encodable value, received ${String(value)}`), ` while writing key ${enc}`);
-    return encValue;
+  const valueOf = (value: V, enc: string): string => {
+    try {
+      return encodeValue(value);
+    } catch (err) {
+      throw fail(err, ` while writing key ${enc}`);
+    }
   };
 
-  if (groups.combined.size > 0 && groups.lists.size === 0 && groups.other.size === 0) {
+  let plain = groups.combined.size > 0 && groups.lists.size === 0 && groups.other.size === 0;
+  if (plain) for (const key of groups.combined.keys()) if (NOT_PLAIN.test(key)) plain = false;
+  if (plain) {
     const lines: string[][] = [];
     for (let p = 0; p < partitions; p++) lines.push([]);
-    let surrogates = false;
     for (const [key, box] of groups.combined) {
-      const enc = JSON.stringify(key);
-      if (!surrogates && SURROGATE.test(enc)) surrogates = true;
-      (lines[partitionOfKey(key as K, enc)] as string[]).push(`${enc}\t${encodeValue(box.value, enc)}\n`);
+      const enc = `"${key}"`;
+      (lines[partitionOfKey(key as K, enc)] as string[]).push(`${enc}\t${valueOf(box.value, enc)}\n`);
     }
     groups.combined.clear();
     for (let p = 0; p < partitions; p++) {
       const part = lines[p] as string[];
       lines[p] = [];
-      part.sort(surrogates ? compareUtf8 : byUnits);
+      part.sort(byUnits);
       const out = target.chunkers[p] as LineChunker;
       for (const line of part) out.write(line);
       (target.partitionRecords[p] as number) += part.length;
@@ -82,26 +99,30 @@ export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialT
     return;
   }
 
-  const byPartition: Array<Array<{ enc: string; group: Group<K, V> }>> = [];
+  type Entry = { enc: string; order: unknown; group: Group<K, V> };
+  const byPartition: Entry[][] = [];
   for (let p = 0; p < partitions; p++) byPartition.push([]);
-  const place = (enc: string, group: Group<K, V>): void => {
-    (byPartition[partitionOfKey(group.key, enc)] as Array<{ enc: string; group: Group<K, V> }>).push({ enc, group });
+  const place = (enc: string, order: unknown, group: Group<K, V>): void => {
+    (byPartition[partitionOfKey(group.key, enc)] as Entry[]).push({ enc, order, group });
   };
-  for (const [key, box] of groups.combined) place(JSON.stringify(key), { key: key as K, values: [box.value] });
-  for (const [key, values] of groups.lists) place(JSON.stringify(key), { key: key as K, values });
-  for (const [enc, group] of groups.other) place(enc, group);
+  // A string key sorts by itself; other keys by their JSON round trip (what the reducer sees).
+  for (const [key, box] of groups.combined) place(JSON.stringify(key), key, { key: key as K, values: [box.value] });
+  for (const [key, values] of groups.lists) place(JSON.stringify(key), key, { key: key as K, values });
+  for (const [enc, group] of groups.other) place(enc, JSON.parse(enc), group);
   groups.combined.clear();
   groups.lists.clear();
   groups.other.clear();
 
   for (let p = 0; p < partitions; p++) {
-    const entries = byPartition[p] as Array<{ enc: string; group: Group<K, V> }>;
+    const entries = byPartition[p] as Entry[];
     byPartition[p] = [];
-    entries.sort((a, b) => compareUtf8(a.enc, b.enc));
+    entries.sort((a, b) => compareOrdered(a.enc, a.order, b.enc, b.order));
     const out = target.chunkers[p] as LineChunker;
     for (const { enc, group } of entries) {
-      for (const value of group.values) out.write(`${enc}\t${encodeValue(value, enc)}\n`);
-      (target.partitionRecords[p] as number) += group.values.length;
+      const encValues = group.values.map((value) => valueOf(value, enc));
+      if (target.sortValues === true && encValues.length > 1) encValues.sort(compareEncoded);
+      for (const encValue of encValues) out.write(`${enc}\t${encValue}\n`);
+      (target.partitionRecords[p] as number) += encValues.length;
     }
   }
 }

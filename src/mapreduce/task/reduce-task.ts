@@ -1,23 +1,30 @@
 /**
- * The reduce task runtime: a streaming k-way merge of sorted runs of partial lines (one run per
- * map task, arbitrary chunking), grouped by encodedKey and handed to the job's `reduce`.
+ * The reduce task runtime: a streaming k-way merge of sorted runs (run-merge.ts), grouped by
+ * encodedKey in natural key order and handed to the step's `reduce` (values as an array) or
+ * `reduceStream` (values streamed from the runs).
  *
- * Memory is one key's values plus about one chunk per run, never the whole partition: each run is
- * read chunk by chunk, and the merge pulls the next line only from the run it just consumed.
- * Values of one key come in run order (run 0's first), and within a run in line order.
- * Output lines (`format`) are written in key order to `sink` in ~1 MiB chunks.
+ * Memory: `reduce` holds one key's values plus about one chunk per run; `reduceStream` only the
+ * chunks. Values of one key come in run order (run 0's first), within a run in line order, or in
+ * natural value order with `sortValues` (the runs are then sorted by value within a key).
+ * What the reducer emits is written in emit order, in ~1 MiB chunks, to `sink`: output lines
+ * (`format`) in the last step, pair records (`encodedKey TAB encodedValue`) before a later step.
+ * In the last step, `keySink` receives one `<lines> TAB <encodedKey>` line per key that wrote
+ * lines (`^` for reduceSetup, `$` for reduceTeardown), so that the driver can merge parts by key.
  */
 
 import { TaskError } from '../../errors.ts';
 import { defaultFormat } from '../job/define-job.ts';
-import type { JobDefinition, Params, ReduceContext } from '../job/define-job.ts';
-import { compareUtf8, LineChunker } from '../shuffle/encoding.ts';
-import { TaskState } from './map-task.ts';
-import type { TaskHooks } from './map-task.ts';
+import type { Params, ReduceContext } from '../job/define-job.ts';
+import { normalizeJob } from '../job/job-steps.ts';
+import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
+import { malformed, RunHeap, RunReader, shorten } from './run-merge.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
+import { TaskState, type TaskHooks } from './task-state.ts';
 
 export interface ReduceTaskSpec {
   job: string;
+  /** The step this task runs (0-based, default 0). */
+  step?: number;
   /** The reduce task number, which is also its partition. */
   index: number;
   partitions: number;
@@ -35,25 +42,51 @@ export interface ReduceTaskSummary {
   status?: string;
 }
 
-const LF = 0x0a;
-const SHOWN_BYTES = 80;
+/** The `keySink` marks of lines emitted by reduceSetup and reduceTeardown. */
+export const SETUP_KEY = '^';
+export const TEARDOWN_KEY = '$';
 
-export async function runReduceTask<Rec, K, V, Out>(
-  job: JobDefinition<Rec, K, V, Out>,
+export async function runReduceTask(
+  job: object,
   spec: ReduceTaskSpec,
   runs: AsyncIterable<Buffer>[],
   sink: (chunk: Buffer) => void,
   hooks: TaskHooks = {},
+  keySink?: (chunk: Buffer) => void,
 ): Promise<ReduceTaskSummary> {
-  const reduce = job.reduce;
-  if (typeof reduce !== 'function') {
-    throw new TaskError(`${spec.job} reduce task ${spec.index}: expected a job with a reduce function (a map-only job has no reduce phase)`);
+  const definition = normalizeJob(job, spec.job);
+  const stepIndex = spec.step ?? 0;
+  const step = definition.steps[stepIndex];
+  const reduce = step?.reduce;
+  const reduceStream = step?.reduceStream;
+  if (step === undefined || (reduce === undefined && reduceStream === undefined)) {
+    throw new TaskError(
+      `${spec.job} reduce task ${spec.index}: expected step ${stepIndex + 1} of ${definition.steps.length} to have a reduce function (a map-only step has no reduce phase)`,
+    );
   }
-  const prefix = `${spec.job} reduce task ${spec.index}`;
+  const lastStep = stepIndex === definition.steps.length - 1;
+  const prefix = `${spec.job}${definition.steps.length > 1 ? ` step ${stepIndex + 1}` : ''} reduce task ${spec.index}`;
   const state = new TaskState(hooks);
+  const out = new LineChunker(sink);
+  const keysOut = lastStep && keySink !== undefined ? new LineChunker(keySink) : undefined;
+  const format = definition.format ?? defaultFormat;
+  let outputRecords = 0;
+  const emit = (key: unknown, value?: unknown): void => {
+    if (lastStep) {
+      out.write(`${format(key, value)}\n`);
+    } else {
+      const encKey = encodeJson(key);
+      if (encKey === undefined) throw new TaskError(`expected a JSON-encodable key, received ${String(key)}`);
+      const encValue = value === undefined ? 'null' : encodeJson(value);
+      if (encValue === undefined) throw new TaskError(`expected a JSON-encodable value, received ${String(value)}`);
+      out.write(partialLine(encKey, encValue));
+    }
+    outputRecords++;
+  };
   const ctx: ReduceContext = {
     params: spec.params,
-    task: { job: spec.job, phase: 'reduce', index: spec.index },
+    task: { job: spec.job, phase: 'reduce', index: spec.index, step: stepIndex, steps: definition.steps.length },
+    emit,
     count: (name: string, amount?: number) => state.count(name, amount),
     status: (message: string) => state.setStatus(message),
   };
@@ -63,8 +96,10 @@ export async function runReduceTask<Rec, K, V, Out>(
       { job: spec.job, phase: 'reduce', index: spec.index, ...(encKey === undefined ? {} : { key: encKey }) },
       { cause: err },
     );
-  const format = (job.format as ((key: K, out: Out) => string) | undefined) ?? defaultFormat;
-  const out = new LineChunker(sink);
+  /** Notes, for the driver's merge, how many lines the group `mark` wrote since `before`. */
+  const noteKey = (mark: string, before: number): void => {
+    if (keysOut !== undefined && outputRecords > before) keysOut.write(`${outputRecords - before}\t${mark}\n`);
+  };
 
   let bytesRead = 0;
   const onBytes = hooks.onProgress
@@ -73,60 +108,105 @@ export async function runReduceTask<Rec, K, V, Out>(
         hooks.onProgress?.(bytesRead);
       }
     : undefined;
-  const readers = runs.map((run, i) => new RunReader(run, i, prefix, onBytes));
+  const sortValues = step.sortValues === true;
+  const readers = runs.map((run, i) => new RunReader(run, i, prefix, onBytes, sortValues));
 
+  let taskState: unknown;
   try {
-    await job.setup?.(ctx);
+    await step.setup?.(ctx);
+    if (step.reduceSetup !== undefined) taskState = await step.reduceSetup(ctx);
   } catch (err) {
     throw fail(err, 'in setup');
   }
+  noteKey(SETUP_KEY, 0);
 
   const heap = new RunHeap();
   for (const r of readers) if (await r.advance()) heap.push(r);
+  /** Moves the top run past its head line. */
+  const pop = async (): Promise<void> => {
+    const r = heap.top();
+    let more = r.advanceSync();
+    if (more === undefined) more = await r.advance();
+    if (more) heap.siftTop();
+    else heap.popTop();
+  };
 
   let keys = 0;
   let values = 0;
-  let outputRecords = 0;
   const encValues: string[] = [];
   while (heap.size > 0) {
-    const first = heap.top();
-    const encKey = first.key;
-    encValues.length = 0;
-    do {
-      const r = heap.top();
-      encValues.push(r.value);
-      let more = r.advanceSync();
-      if (more === undefined) more = await r.advance();
-      if (more) heap.siftTop();
-      else heap.popTop();
-    } while (heap.size > 0 && heap.top().key === encKey);
-
+    const encKey = heap.top().key;
+    const before = outputRecords;
+    const key = parsePart(encKey, encKey, heap.top().value, prefix);
     keys++;
-    values += encValues.length;
-    const key = parsePart(encKey, encKey, encValues[0] as string, prefix) as K;
-    const vals = new Array<V>(encValues.length);
-    for (let i = 0; i < encValues.length; i++) {
-      const encValue = encValues[i] as string;
-      vals[i] = parsePart(encValue, encKey, encValue, prefix) as V;
+    let result: unknown;
+    if (reduceStream !== undefined) {
+      let open = true;
+      // A bad run met while streaming is the run's fault, not the reducer's: reported as it is.
+      let runError: unknown;
+      async function* stream(): AsyncGenerator<unknown> {
+        while (open && heap.size > 0 && heap.top().key === encKey) {
+          const encValue = heap.top().value;
+          let value: unknown;
+          try {
+            value = parsePart(encValue, encKey, encValue, prefix);
+            await pop();
+          } catch (err) {
+            runError = err;
+            throw err;
+          }
+          values++;
+          yield value;
+        }
+      }
+      try {
+        result = await reduceStream(key, stream(), ctx, taskState);
+      } catch (err) {
+        throw runError ?? fail(err, `on key ${shorten(encKey)}`, encKey);
+      }
+      open = false;
+      while (heap.size > 0 && heap.top().key === encKey) {
+        await pop();
+        values++;
+      }
+    } else {
+      encValues.length = 0;
+      do {
+        encValues.push(heap.top().value);
+        await pop();
+      } while (heap.size > 0 && heap.top().key === encKey);
+      values += encValues.length;
+      const vals = new Array<unknown>(encValues.length);
+      for (let i = 0; i < encValues.length; i++) {
+        const encValue = encValues[i] as string;
+        vals[i] = parsePart(encValue, encKey, encValue, prefix);
+      }
+      try {
+        result = (reduce as NonNullable<typeof reduce>)(key, vals, ctx, taskState);
+      } catch (err) {
+        throw fail(err, `on key ${shorten(encKey)}`, encKey);
+      }
     }
-    let line: string;
-    try {
-      const result = reduce(key, vals, ctx);
-      if (result === undefined) continue;
-      line = format(key, result);
-    } catch (err) {
-      throw fail(err, `on key ${shorten(encKey)}`, encKey);
+    if (result !== undefined) {
+      try {
+        emit(key, result);
+      } catch (err) {
+        throw fail(err, `on key ${shorten(encKey)}`, encKey);
+      }
     }
-    out.write(`${line}\n`);
-    outputRecords++;
+    noteKey(encKey, before);
   }
 
+  const beforeTeardown = outputRecords;
   try {
-    await job.teardown?.(ctx);
+    await step.reduceTeardown?.(ctx, taskState);
+    await step.teardown?.(ctx);
   } catch (err) {
     throw fail(err, 'in teardown');
   }
+  noteKey(TEARDOWN_KEY, beforeTeardown);
   out.flush();
+  keysOut?.flush();
   const summary: ReduceTaskSummary = {
     keys,
     values,
@@ -144,161 +224,4 @@ function parsePart(text: string, encKey: string, encValue: string, prefix: strin
   } catch {
     throw malformed(`${encKey}\t${encValue}`, prefix);
   }
-}
-
-function malformed(line: string, prefix: string, what = 'a partial line'): TaskError {
-  const shown = Buffer.from(line, 'utf8').subarray(0, SHOWN_BYTES).toString('utf8');
-  return new TaskError(`${prefix}: malformed ${what}: expected <json>\\t<json>, received ${JSON.stringify(shown)}`);
-}
-
-function shorten(s: string): string {
-  return s.length <= 200 ? s : `${s.slice(0, 200)}…`;
-}
-
-/** One sorted run: yields its partial lines as (key, value) heads, reading a chunk at a time. */
-class RunReader {
-  key = '';
-  value = '';
-  private readonly it: AsyncIterator<Buffer>;
-  private lines: string[] = [];
-  private next = 0;
-  private rest: Buffer[] = [];
-  private ended = false;
-  private hasHead = false;
-
-  constructor(
-    run: AsyncIterable<Buffer>,
-    readonly index: number,
-    private readonly prefix: string,
-    private readonly onBytes: ((n: number) => void) | undefined,
-  ) {
-    this.it = run[Symbol.asyncIterator]();
-  }
-
-  /** Moves to the next line: true/false when buffered lines decide it, undefined when a read is needed. */
-  advanceSync(): boolean | undefined {
-    if (this.next < this.lines.length) {
-      this.take(this.lines[this.next++] as string);
-      return true;
-    }
-    if (this.ended) return false;
-    return undefined;
-  }
-
-  async advance(): Promise<boolean> {
-    for (;;) {
-      const more = this.advanceSync();
-      if (more !== undefined) return more;
-      await this.read();
-    }
-  }
-
-  private take(line: string): void {
-    const tab = line.indexOf('\t');
-    if (tab <= 0) throw malformed(line, this.prefix, `partial line in run ${this.index}`);
-    const key = line.slice(0, tab);
-    if (this.hasHead && compareUtf8(key, this.key) < 0) {
-      throw new TaskError(
-        `${this.prefix}: run ${this.index} is not sorted: expected keys in UTF-8 byte order, received ${shorten(key)} after ${shorten(this.key)}`,
-      );
-    }
-    this.hasHead = true;
-    this.key = key;
-    this.value = line.slice(tab + 1);
-  }
-
-  /** Reads chunks until at least one whole line is buffered or the run ends. */
-  private async read(): Promise<void> {
-    this.lines = [];
-    this.next = 0;
-    for (;;) {
-      const { value: chunk, done } = await this.it.next();
-      if (done) {
-        this.ended = true;
-        if (this.rest.length > 0) {
-          const tail = Buffer.concat(this.rest).toString('utf8');
-          throw new TaskError(
-            `${this.prefix}: run ${this.index} ends inside a line: expected partial lines ending in '\\n', received ${JSON.stringify(tail.slice(0, SHOWN_BYTES))} at the end`,
-          );
-        }
-        return;
-      }
-      if (chunk.length === 0) continue;
-      this.onBytes?.(chunk.length);
-      const nl = chunk.lastIndexOf(LF);
-      if (nl === -1) {
-        this.rest.push(chunk);
-        continue;
-      }
-      // '\n' never occurs inside a UTF-8 sequence, so whole lines decode safely on their own.
-      let whole = chunk.subarray(0, nl);
-      if (this.rest.length > 0) {
-        this.rest.push(whole);
-        whole = Buffer.concat(this.rest);
-      }
-      this.rest = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-      this.lines = whole.toString('utf8').split('\n');
-      return;
-    }
-  }
-}
-
-/** A binary min-heap of runs ordered by (head key in UTF-8 byte order, run index). */
-class RunHeap {
-  private readonly items: RunReader[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  top(): RunReader {
-    return this.items[0] as RunReader;
-  }
-
-  push(r: RunReader): void {
-    const items = this.items;
-    items.push(r);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!less(items[i] as RunReader, items[parent] as RunReader)) break;
-      swap(items, i, parent);
-      i = parent;
-    }
-  }
-
-  /** The top's key changed (only ever grew): restore the order. */
-  siftTop(): void {
-    const items = this.items;
-    const n = items.length;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) return;
-      const r = l + 1;
-      const child = r < n && less(items[r] as RunReader, items[l] as RunReader) ? r : l;
-      if (!less(items[child] as RunReader, items[i] as RunReader)) return;
-      swap(items, i, child);
-      i = child;
-    }
-  }
-
-  popTop(): void {
-    const items = this.items;
-    const last = items.pop() as RunReader;
-    if (items.length === 0) return;
-    items[0] = last;
-    this.siftTop();
-  }
-}
-
-function less(a: RunReader, b: RunReader): boolean {
-  const c = compareUtf8(a.key, b.key);
-  return c < 0 || (c === 0 && a.index < b.index);
-}
-
-function swap(items: RunReader[], i: number, j: number): void {
-  const t = items[i] as RunReader;
-  items[i] = items[j] as RunReader;
-  items[j] = t;
 }

@@ -12,6 +12,7 @@ import { TaskError } from '../../errors.ts';
 import { Worker, type WorkerOptions } from '../../worker/worker.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
+import { stepReduces } from '../job/job-steps.ts';
 import { loadJob } from '../job/load-job.ts';
 import { runMapTask, type MapSource } from './map-task.ts';
 import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from './record-reader.ts';
@@ -22,6 +23,7 @@ import {
   beginFrame,
   decodeTask,
   failureFrame,
+  keysFrame,
   mapFunctionName,
   outputFrame,
   partialFrame,
@@ -168,10 +170,13 @@ async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, hea
   await begin(wjob);
   const total = header.split.length;
   let lastStatus = -1;
+  const step = definition.steps[header.step ?? 0];
+  const reduces = step !== undefined && stepReduces(step);
   const summary = await runMapTask(
     definition,
     {
       job: header.job,
+      ...(header.step === undefined ? {} : { step: header.step }),
       index: header.task,
       partitions: header.partitions,
       params: header.params,
@@ -181,7 +186,7 @@ async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, hea
     },
     mapSource(header, body),
     (partition, chunk) => {
-      wjob.sendData(definition.reduce ? partialFrame(partition, chunk) : outputFrame(chunk));
+      wjob.sendData(reduces ? partialFrame(partition, chunk) : outputFrame(chunk));
     },
     {
       onProgress: (done) => {
@@ -234,9 +239,17 @@ async function runReduceInner(definition: LoadedJobDefinition, wjob: WorkerJob):
   wjob.sendStatus(0, total);
   const summary = await runReduceTask(
     definition,
-    { job: header.job, index: header.task, partitions: header.partitions, params: header.params },
+    {
+      job: header.job,
+      ...(header.step === undefined ? {} : { step: header.step }),
+      index: header.task,
+      partitions: header.partitions,
+      params: header.params,
+    },
     runs,
     (chunk) => wjob.sendData(outputFrame(chunk)),
+    {},
+    (chunk) => wjob.sendData(keysFrame(chunk)),
   );
   wjob.sendStatus(total, total);
   await letSignalsIn();
@@ -255,7 +268,9 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
   for (const job of loaded) {
     const code: JobCode = { definition: guardSetup(job.definition), modules: [job.source] };
     if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(code, wjob));
-    if (code.definition.reduce && phases.includes('reduce')) worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob));
+    if (code.definition.steps.some(stepReduces) && phases.includes('reduce')) {
+      worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob));
+    }
   }
   await worker.start();
   return {
