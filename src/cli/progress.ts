@@ -50,7 +50,8 @@ function formatWith(p: RunProgress, d: Detail): string {
   const bytes = d.bytes ? ` (${formatBytes(map.bytesDone)}/${formatBytes(map.bytesTotal)}${d.rate ? `, ${formatBytes(rate)}/s` : ''}${eta})` : '';
   const mapPart = `map ${pct}%${bytes} tasks ${tasks(map, d.extras)}`;
   const reducePart = p.reduce.total > 0 ? ` · reduce ${tasks(p.reduce, d.extras)}` : '';
-  return `${mapPart}${reducePart} · ${formatDuration(p.elapsedMs)}`;
+  const stepPart = p.steps > 1 ? `step ${p.step}/${p.steps} · ` : '';
+  return `${stepPart}${mapPart}${reducePart} · ${formatDuration(p.elapsedMs)}`;
 }
 
 /**

@@ -2,8 +2,8 @@
  * Output commit: parts are written under `DIR/_temporary/<run>` and renamed into place only when
  * the whole run succeeded, then `_SUCCESS` (a JSON manifest) is written last, so a reader that
  * waits for `_SUCCESS` never sees half an output and a failed run leaves no part files behind.
- * Without --output, parts are streamed to stdout: merged by key for reduce jobs, in task order for
- * map-only jobs.
+ * Without --output, parts are streamed to stdout: merged by key for reduce jobs (by the key lists
+ * reduce tasks send, in natural key order), in task order for map-only jobs.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { OutputError, UsageError } from '../../errors.ts';
 import { HISTORY_FOLDER } from '../status/run-status.ts';
-import { compareUtf8 } from '../shuffle/encoding.ts';
+import { compareOrdered, orderValue } from '../shuffle/key-order.ts';
+import { KEYS_SETUP_MARK as SETUP_MARK, KEYS_TEARDOWN_MARK as TEARDOWN_MARK } from '../shuffle/task-protocol.ts';
 import { partName } from './part-names.ts';
 
 /** What gmr keeps in an output folder besides the output: runs in progress, and past runs' status. */
@@ -93,74 +94,105 @@ async function* lines(path: string): AsyncGenerator<Buffer> {
   if (rest && rest.length > 0) yield Buffer.concat([rest, Buffer.from('\n')]);
 }
 
-/**
- * Where an output line goes in the merge: its key column (the text before the first TAB, the whole
- * line without one) encoded as the shuffle encodes a string key, so lines merge in the order the
- * reducers wrote them (by encoded-key bytes, shuffle/encoding.ts) and stdout agrees with the parts.
- * Raw text would not: `a"b` < `a#` as text, but `"a#"` < `"a\"b"` encoded. Exact for string keys
- * and for number keys (digits keep their order inside quotes); a job that mixes key types gets
- * each part's order, merged by this rule.
- */
-function lineOrder(line: Buffer): string {
-  const tab = line.indexOf(9);
-  return JSON.stringify(line.toString('utf8', 0, tab < 0 ? line.length - 1 : tab));
+/** A part to stream: its output lines and, for a reduce task of the last step, its key list. */
+export interface StreamedPart {
+  path: string | undefined;
+  /** `<lines> TAB <encodedKey>` per reduce call that wrote lines (`^` setup, `$` teardown). */
+  keys?: string | undefined;
 }
 
 /**
- * Streams parts to `out`. A reader that goes away early (`gmr run … | head`) ends the stream
- * quietly, as with other Unix tools: EPIPE is not a failed run.
+ * Streams parts to `out`: concatenated in order (map-only), or merged by the reduce keys that
+ * wrote them, in natural key order (ties by part order). A reader that goes away early
+ * (`gmr run … | head`) ends the stream quietly, as with other Unix tools: EPIPE is not a failed run.
  */
-export async function streamParts(paths: Array<string | undefined>, out: NodeJS.WritableStream, merge: boolean): Promise<void> {
+export async function streamParts(parts: StreamedPart[], out: NodeJS.WritableStream, merge: boolean): Promise<void> {
   let onError: (error: NodeJS.ErrnoException) => void = () => {};
   const closed = new Promise<void>((resolve, reject) => {
     onError = (error) => (error.code === 'EPIPE' ? resolve() : reject(error));
     out.once('error', onError);
   });
   try {
-    await Promise.race([closed, copyParts(paths, out, merge)]);
+    await Promise.race([closed, copyParts(parts, out, merge)]);
   } finally {
     out.off('error', onError);
   }
 }
 
-async function copyParts(paths: Array<string | undefined>, out: NodeJS.WritableStream, merge: boolean): Promise<void> {
-  const present = paths.filter((p): p is string => p !== undefined);
+/** One part's place in the merge: the group of lines it is at. */
+interface Cursor {
+  lines: AsyncIterator<Buffer>;
+  keys: AsyncIterator<Buffer> | undefined;
+  /** Lines left in the current group (Infinity: a part without key list, merged as one last group). */
+  left: number;
+  /** 0 setup lines, 1 a key's lines, 2 teardown lines; then the key and its order value. */
+  rank: number;
+  key: string;
+  order: unknown;
+}
+
+async function nextGroup(cursor: Cursor): Promise<boolean> {
+  if (cursor.keys === undefined) return false;
+  const { value, done } = await cursor.keys.next();
+  if (done === true) return false;
+  const text = value.toString('utf8', 0, value.length - 1);
+  const tab = text.indexOf('\t');
+  const mark = text.slice(tab + 1);
+  cursor.left = Number(text.slice(0, tab));
+  if (mark === SETUP_MARK) cursor.rank = 0;
+  else if (mark === TEARDOWN_MARK) cursor.rank = 2;
+  else {
+    cursor.rank = 1;
+    cursor.key = mark;
+    cursor.order = orderValue(mark);
+  }
+  return true;
+}
+
+function before(a: Cursor, b: Cursor): boolean {
+  if (a.rank !== b.rank) return a.rank < b.rank;
+  return a.rank === 1 && compareOrdered(a.key, a.order, b.key, b.order) < 0;
+}
+
+async function copyParts(parts: StreamedPart[], out: NodeJS.WritableStream, merge: boolean): Promise<void> {
+  const present = parts.filter((p): p is StreamedPart & { path: string } => p.path !== undefined);
   if (!merge) {
-    for (const path of present) {
+    for (const { path } of present) {
       for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
         await write(out, chunk);
       }
     }
     return;
   }
-  const cursors = present.map((p) => lines(p)[Symbol.asyncIterator]());
-  const heads: Array<Buffer | undefined> = await Promise.all(cursors.map(async (c) => (await c.next()).value ?? undefined));
-  const orders = heads.map((h) => (h ? lineOrder(h) : ''));
+  let cursors: Cursor[] = [];
+  for (const part of present) {
+    const cursor: Cursor = {
+      lines: lines(part.path)[Symbol.asyncIterator](),
+      keys: part.keys === undefined ? undefined : lines(part.keys)[Symbol.asyncIterator](),
+      left: Infinity,
+      rank: 2,
+      key: '',
+      order: undefined,
+    };
+    if (cursor.keys === undefined || (await nextGroup(cursor))) cursors.push(cursor);
+  }
   const pending: Buffer[] = [];
   let pendingBytes = 0;
-  for (;;) {
-    let best = -1;
-    let bestKey: string | undefined;
-    for (let i = 0; i < heads.length; i++) {
-      if (!heads[i]) continue;
-      const key = orders[i] as string;
-      if (bestKey === undefined || compareUtf8(key, bestKey) < 0) {
-        best = i;
-        bestKey = key;
+  while (cursors.length > 0) {
+    let best = cursors[0] as Cursor;
+    for (const c of cursors) if (before(c, best)) best = c;
+    for (; best.left > 0; best.left--) {
+      const { value: line, done } = await best.lines.next();
+      if (done === true) break;
+      pending.push(line);
+      pendingBytes += line.length;
+      if (pendingBytes >= 1 << 16) {
+        await write(out, Buffer.concat(pending));
+        pending.length = 0;
+        pendingBytes = 0;
       }
     }
-    if (best < 0) break;
-    const line = heads[best] as Buffer;
-    pending.push(line);
-    pendingBytes += line.length;
-    if (pendingBytes >= 1 << 16) {
-      await write(out, Buffer.concat(pending));
-      pending.length = 0;
-      pendingBytes = 0;
-    }
-    const next: Buffer | undefined = (await (cursors[best] as AsyncIterator<Buffer>).next()).value ?? undefined;
-    heads[best] = next;
-    orders[best] = next ? lineOrder(next) : '';
+    if (!(await nextGroup(best))) cursors = cursors.filter((c) => c !== best);
   }
   if (pending.length > 0) await write(out, Buffer.concat(pending));
 }

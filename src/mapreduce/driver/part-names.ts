@@ -11,10 +11,16 @@ export function partIndex(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** `map-00003`, `reduce-00001`: the folder where one task's result files are written. */
-export function taskFolderName(phase: 'map' | 'reduce', index: number): string {
-  return `${phase}-${String(index).padStart(5, '0')}`;
+/**
+ * `map-00003`, `reduce-00001`: the folder where one task's result files are written; the tasks of
+ * step 2 and later of a job of several steps are in `step2-map-00003`, ….
+ */
+export function taskFolderName(phase: 'map' | 'reduce', index: number, step = 0): string {
+  return `${step > 0 ? `step${step + 1}-` : ''}${phase}-${String(index).padStart(5, '0')}`;
 }
+
+/** The file a last-step reduce task's key list (K frames) goes to, inside its folder. */
+export const TASK_KEYS_NAME = 'keys';
 
 /** The file a task's output frames (not partials) go to, inside its folder. */
 export const TASK_OUTPUT_NAME = 'output';

@@ -1,7 +1,8 @@
 /**
  * runJob: the programmatic core of `gmr run`, as a short story. Check the options, load the job,
- * plan the run, open its workspace, start (or reach) the job servers, run the map phase and the
- * reduce phase, build the summary, commit the output (or stream it), and always clean up.
+ * plan the run, open its workspace, start (or reach) the job servers, run the job's steps (each a
+ * map phase and maybe a reduce phase), build the summary, commit the output (or stream it), and
+ * always clean up.
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -12,21 +13,22 @@ import { Client } from '../../client/client.ts';
 import { RunError, UsageError } from '../../errors.ts';
 import { isBuiltinName, loadJob, resolveParams, type LoadedJob } from '../job/load-job.ts';
 import type { Params } from '../job/params.ts';
-import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
+import type { LoadedJobDefinition } from '../job/define-job.ts';
+import { stepReduces } from '../job/job-steps.ts';
 import { resolveInputs, type InputFile } from './input-files.ts';
 import { startLocalCluster } from './local-cluster.ts';
 import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
-import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase.ts';
+import type { PhaseRunner } from './run-phase.ts';
 import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
 import { phaseProgress, type RunProgress } from './run-progress.ts';
 import { findResumable, type RunPlan } from './run-state.ts';
 import { buildSummary, driverMaxRssBytes, failureFields, type RunSummary } from './run-summary.ts';
 import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
-import { defaultSplitSize, describeSplit, planSplits } from './splits.ts';
-import { buildMapTasks, buildReduceTask } from './task-plan.ts';
-import { BadRecordBudget } from './task-runner.ts';
+import { runSteps, type StepRun } from './run-steps.ts';
+import { defaultSplitSize, planSplits } from './splits.ts';
+import { BadRecordBudget, KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
 
 export type { RunOptions } from './run-options.ts';
 export type { PhaseProgress, RunProgress } from './run-progress.ts';
@@ -76,40 +78,21 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
-    const shared = { runId: uniqueRun, job: loaded.name, params, partitions: plan.reducers, ship: plan.ship };
     const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
-
-    const mapTasks = await buildMapTasks({ ...shared, definition: loaded.definition, splits });
-    const map: Phase = {
-      kind: 'map',
-      fn: mapFunctionName(loaded.name),
-      records: taskRecords('map', splits.map((s) => ({ input: describeSplit(s), bytes: s.length }))),
-      task: async (i) => {
-        const task = mapTasks[i]!;
-        return { unique: task.unique, payload: await task.prepare() };
-      },
-      resumable: true,
-      ...(badRecords ? { badRecords } : {}),
-    };
-    const reduce: Phase = {
-      kind: 'reduce',
-      fn: reduceFunctionName(loaded.name),
-      records: taskRecords('reduce', Array.from({ length: plan.reducers }, () => ({ bytes: 0 }))),
-      // A reduce task reads its partition of every map task's results, known once the maps ran.
-      task: async (p) => {
-        const runs = map.records.map((m) => m.files.get(p)).filter((f): f is string => f !== undefined);
-        const task = await buildReduceTask({ ...shared, partition: p, runs });
-        reduce.records[p]!.bytesTotal = task.bytes;
-        return task;
-      },
-      resumable: false,
-    };
-
-    steps.push({ map: map.records, reduce: reduce.records });
+    const stepCount = loaded.definition.steps.length;
     let current: RunProgress['phase'] = 'map';
+    let currentStep = 0;
+    let records: StepRun = { map: [], reduce: [], reduces: false, started, mapDone: 0, reduceDone: 0, resumed: { map: 0, reduce: 0 } };
     const report = (): void => {
       tracker.progress();
-      options.onProgress?.({ phase: current, map: phaseProgress(map.records), reduce: phaseProgress(reduce.records), elapsedMs: Date.now() - started });
+      options.onProgress?.({
+        phase: current,
+        step: currentStep + 1,
+        steps: stepCount,
+        map: phaseProgress(records.map),
+        reduce: phaseProgress(records.reduce),
+        elapsedMs: Date.now() - started,
+      });
     };
     const inFlight = Math.max(2, workers * 2);
     // Every task in flight listens for the run's abort: more than Node's default of 10 is expected.
@@ -126,37 +109,52 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       onStatus: report,
     };
 
-    const summaryInput = (mapDone: number, reduceDone: number, resumed: number): Parameters<typeof buildSummary>[0] => ({
+    const runsSoFar: StepRun[] = [];
+    const summaryInput = (stepRuns: readonly StepRun[]): Parameters<typeof buildSummary>[0] => ({
       plan,
       output,
-      map: map.records,
-      reduce: reduce.records,
-      reduces: loaded.definition.reduce !== undefined,
-      times: { started, mapDone, reduceDone },
-      resumedMapTasks: resumed,
+      steps: stepRuns,
+      started,
       badRecords: badRecords?.records ?? [],
       servers: engine.servers,
       mode: engine.mode,
     });
-    soFar = () => buildSummary(summaryInput(Date.now(), Date.now(), 0));
+    soFar = () => buildSummary(summaryInput(runsSoFar));
 
-    await tracker.phase(0, 'map');
-    const { resumed } = await runPhase(runner, map);
-    const mapDone = Date.now();
-    current = 'reduce';
-    await tracker.phase(0, 'reduce');
-    report();
-    await runPhase(runner, reduce);
-    const reduceDone = Date.now();
+    const stepRuns = await runSteps({
+      runner,
+      definition: loaded.definition,
+      job: loaded.name,
+      runId: uniqueRun,
+      params,
+      ship: plan.ship,
+      reducers: stepReducers(plan),
+      splitSize: plan.splitSize,
+      workers,
+      splits,
+      ...(badRecords ? { badRecords } : {}),
+      onPhase: async (step, phase, run) => {
+        if (phase === 'map') {
+          steps.push({ map: run.map, reduce: run.reduce });
+          runsSoFar.push(run);
+        }
+        currentStep = step;
+        current = phase;
+        records = run;
+        await tracker.phase(step, phase);
+        report();
+      },
+    });
     current = 'commit';
-    await tracker.phase(0, 'commit');
+    await tracker.phase(stepCount - 1, 'commit');
     report();
 
-    const reduces = loaded.definition.reduce !== undefined;
-    const summary = buildSummary(summaryInput(mapDone, reduceDone, resumed));
-    const parts = (reduces ? reduce : map).records.map((r) => ({ index: r.index, path: r.files.get(-1) }));
+    const summary = buildSummary(summaryInput(stepRuns));
+    // Only the last step's output is the run's output.
+    const last = stepRuns[stepRuns.length - 1]!;
+    const parts = (last.reduces ? last.reduce : last.map).map((r) => ({ index: r.index, path: r.files.get(OUTPUT_FILE), keys: r.files.get(KEYS_FILE) }));
     if (output) await commitOutput(output, parts, summary, summary.badRecords);
-    else if (options.stdout) await streamParts(parts.map((p) => p.path), options.stdout, reduces);
+    else if (options.stdout) await streamParts(parts, options.stdout, last.reduces);
     workspace.markCommitted();
     const abandoned = await workspace.removeAbandonedRuns();
     if (abandoned.length > 0) options.onLog?.(`removed ${abandoned.length} abandoned run folder${abandoned.length === 1 ? '' : 's'} of earlier runs: _temporary/${abandoned.join(', _temporary/')}`);
@@ -221,10 +219,21 @@ async function planRun(options: RunOptions, input: PlanInput): Promise<RunPlan> 
     inputs,
     params,
     splitSize: options.splitSize ?? defaultSplitSize(inputBytes, input.workers),
-    reducers: loaded.definition.reduce ? (options.reducers ?? Math.max(1, input.workers)) : 0,
+    ...planReducers(loaded.definition, options.reducers ?? Math.max(1, input.workers)),
     ship: options.ship ?? false,
     startedAt: new Date(input.started).toISOString(),
   };
+}
+
+/** Reduce tasks per step: the step's own `reducers`, else --reducers; 0 for a map-only step. */
+function planReducers(definition: LoadedJobDefinition, reducers: number): Pick<RunPlan, 'reducers' | 'stepReducers'> {
+  const perStep = definition.steps.map((step) => (stepReduces(step) ? (step.reducers ?? reducers) : 0));
+  return { reducers: perStep[0] ?? 0, stepReducers: perStep };
+}
+
+/** A plan's reducers per step (a plan written before steps has one step). */
+function stepReducers(plan: RunPlan): number[] {
+  return plan.stepReducers ?? [plan.reducers];
 }
 
 interface Engine {
@@ -241,7 +250,7 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
   if (mode === 'servers') {
-    await checkServersHaveWorkers(servers, loaded.name, loaded.definition.reduce !== undefined);
+    await checkServersHaveWorkers(servers, loaded.name, loaded.definition.steps.some(stepReduces));
   } else {
     const cluster = await startLocalCluster({
       workers,

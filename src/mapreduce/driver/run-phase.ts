@@ -20,6 +20,8 @@ export interface PhaseTask {
 /** A phase as data: what runs, on which records, and how each task is built. */
 export interface Phase {
   kind: 'map' | 'reduce';
+  /** The job's step this phase belongs to (0-based). */
+  step: number;
   /** The Gearman function its tasks are submitted to. */
   fn: string;
   /** One record per task; runPhase fills them in (state, attempts, result files). */
@@ -59,7 +61,7 @@ export async function runPhase(runner: PhaseRunner, phase: Phase): Promise<Phase
   let resumed = 0;
   const runOne = async (record: TaskRecord, index: number): Promise<void> => {
     if (runner.signal.aborted) throw runner.signal.reason;
-    const dir = workspace.taskFolder(phase.kind, index);
+    const dir = workspace.taskFolder(phase.kind, index, phase.step);
     if (phase.resumable && workspace.resumed && (await loadDoneTask(dir, record))) {
       resumed++;
       runner.onStatus();

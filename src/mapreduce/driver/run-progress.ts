@@ -12,6 +12,9 @@ export interface PhaseProgress {
 
 export interface RunProgress {
   phase: 'map' | 'reduce' | 'commit';
+  /** The step running (1-based) of the job's `steps`; map and reduce are that step's phases. */
+  step: number;
+  steps: number;
   map: PhaseProgress;
   reduce: PhaseProgress;
   elapsedMs: number;

@@ -7,7 +7,7 @@
 import type { Params } from '../job/params.ts';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { partIndex } from './part-names.ts';
+import { partIndex, TASK_KEYS_NAME, TASK_OUTPUT_NAME } from './part-names.ts';
 import { KEYS_FILE, OUTPUT_FILE, type TaskAttempt, type TaskRecord } from './task-runner.ts';
 
 export interface RunPlan {
@@ -20,6 +20,8 @@ export interface RunPlan {
   params: Params;
   splitSize: number;
   reducers: number;
+  /** Reduce tasks of each step of a job of several steps (0: a map-only step); absent before steps. */
+  stepReducers?: number[];
   ship: boolean;
   startedAt: string;
 }
@@ -71,8 +73,8 @@ export async function loadDoneTask(taskDir: string, record: TaskRecord): Promise
   for (const name of await readdir(taskDir)) {
     const partition = partIndex(name);
     if (partition !== undefined) record.files.set(partition, join(taskDir, name));
-    else if (name === 'output') record.files.set(OUTPUT_FILE, join(taskDir, name));
-    else if (name === 'keys') record.files.set(KEYS_FILE, join(taskDir, name));
+    else if (name === TASK_OUTPUT_NAME) record.files.set(OUTPUT_FILE, join(taskDir, name));
+    else if (name === TASK_KEYS_NAME) record.files.set(KEYS_FILE, join(taskDir, name));
   }
   return true;
 }

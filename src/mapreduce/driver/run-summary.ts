@@ -5,6 +5,23 @@
 import type { Params } from '../job/params.ts';
 import type { BadRecord, TaskRecord } from './task-runner.ts';
 import type { RunPlan } from './run-state.ts';
+import type { StepRun } from './run-steps.ts';
+
+/** One step of the run, in the summary (a single-step job has one). */
+export interface StepSummary {
+  step: number;
+  mapTasks: number;
+  reduceTasks: number;
+  /** Records its map tasks read (step 1: input records; later: the previous step's pairs). */
+  records: number;
+  /** Pairs (or lines, in the last step) the step wrote. */
+  outputRecords: number;
+  counters: Record<string, number>;
+  mapMs: number;
+  reduceMs: number;
+  /** Tasks a resumed run did not run again. */
+  resumedTasks: number;
+}
 
 export interface RunSummary {
   job: string;
@@ -25,11 +42,15 @@ export interface RunSummary {
   driverMaxRssBytes: number;
   servers: string[];
   mode: 'embedded' | 'servers';
-  /** Map tasks a resumed run did not run again. */
+  /** Map tasks a resumed run did not run again (of every step). */
   resumedMapTasks: number;
   /** Records skipped with maxBadRecords. */
   badRecords: BadRecord[];
+  /** Per step: tasks, records, counters, times. The top-level figures are over all steps. */
+  steps: StepSummary[];
   tasks: Array<{
+    /** The task's step (1-based), in a job of several steps. */
+    step?: number;
     phase: string;
     index: number;
     input?: string;
@@ -41,12 +62,8 @@ export interface RunSummary {
 export interface SummaryInput {
   plan: RunPlan;
   output: string | undefined;
-  map: readonly TaskRecord[];
-  reduce: readonly TaskRecord[];
-  /** Whether the job reduces: then the output records are the reducers', else the mappers'. */
-  reduces: boolean;
-  times: { started: number; mapDone: number; reduceDone: number };
-  resumedMapTasks: number;
+  steps: readonly StepRun[];
+  started: number;
   badRecords: BadRecord[];
   servers: string[];
   mode: RunSummary['mode'];
@@ -68,11 +85,49 @@ function sum(records: readonly TaskRecord[], key: string): number {
   return n;
 }
 
-export function buildSummary(input: SummaryInput): RunSummary {
-  const { plan, map, reduce, times } = input;
-  const all = [...map, ...reduce];
+function counterSum(records: readonly TaskRecord[]): Record<string, number> {
   const counters: Record<string, number> = {};
-  for (const r of all) addCounters(counters, r.summary?.['counters']);
+  for (const r of records) addCounters(counters, r.summary?.['counters']);
+  return counters;
+}
+
+function stepSummary(run: StepRun, index: number): StepSummary {
+  return {
+    step: index + 1,
+    mapTasks: run.map.length,
+    reduceTasks: run.reduce.length,
+    records: sum(run.map, 'records'),
+    outputRecords: run.reduces ? sum(run.reduce, 'outputRecords') : sum(run.map, 'emitted'),
+    counters: counterSum([...run.map, ...run.reduce]),
+    // A step still running (the summary of a failed run) counts until now.
+    mapMs: (run.mapDone || Date.now()) - run.started,
+    reduceMs: run.mapDone === 0 ? 0 : (run.reduceDone || Date.now()) - run.mapDone,
+    resumedTasks: run.resumed.map + run.resumed.reduce,
+  };
+}
+
+export function buildSummary(input: SummaryInput): RunSummary {
+  const { plan, steps } = input;
+  const map = steps.flatMap((s) => s.map);
+  const reduce = steps.flatMap((s) => s.reduce);
+  const all = [...map, ...reduce];
+  const perStep = steps.map(stepSummary);
+  const several = steps.length > 1;
+  const taskEntry = (r: TaskRecord, step: number): RunSummary['tasks'][number] => ({
+    ...(several ? { step: step + 1 } : {}),
+    phase: r.phase,
+    index: r.index,
+    ...(r.input ? { input: r.input } : {}),
+    attempts: r.attempts.map((a) => ({
+      attempt: a.attempt,
+      ms: a.ms,
+      ...(a.error ? { error: a.error } : {}),
+      ...(a.restarts ? { restarts: a.restarts } : {}),
+      ...(a.worker ? { worker: a.worker } : {}),
+      ...(a.failure?.at ? { at: a.failure.at } : {}),
+      ...(a.failure?.stack ? { stack: a.failure.stack } : {}),
+    })),
+  });
   return {
     job: plan.job,
     runId: plan.runId,
@@ -80,38 +135,26 @@ export function buildSummary(input: SummaryInput): RunSummary {
     output: input.output ?? null,
     inputs: plan.inputs,
     params: plan.params,
-    counters,
+    counters: counterSum(all),
     mapTasks: map.length,
     reduceTasks: reduce.length,
     attempts: all.reduce((n, r) => n + r.attempts.length, 0),
     inputBytes: plan.inputs.reduce((n, f) => n + f.size, 0),
-    records: sum(map, 'records'),
-    outputRecords: input.reduces ? sum(reduce, 'outputRecords') : sum(map, 'emitted'),
+    records: perStep[0]?.records ?? 0,
+    outputRecords: perStep[perStep.length - 1]?.outputRecords ?? 0,
     timings: {
-      startedAt: new Date(times.started).toISOString(),
-      mapMs: times.mapDone - times.started,
-      reduceMs: times.reduceDone - times.mapDone,
-      totalMs: Date.now() - times.started,
+      startedAt: new Date(input.started).toISOString(),
+      mapMs: perStep.reduce((n, s) => n + s.mapMs, 0),
+      reduceMs: perStep.reduce((n, s) => n + s.reduceMs, 0),
+      totalMs: Date.now() - input.started,
     },
     driverMaxRssBytes: driverMaxRssBytes(),
     badRecords: input.badRecords,
-    resumedMapTasks: input.resumedMapTasks,
+    resumedMapTasks: steps.reduce((n, s) => n + s.resumed.map, 0),
     servers: input.servers,
     mode: input.mode,
-    tasks: all.map((r) => ({
-      phase: r.phase,
-      index: r.index,
-      ...(r.input ? { input: r.input } : {}),
-      attempts: r.attempts.map((a) => ({
-        attempt: a.attempt,
-        ms: a.ms,
-        ...(a.error ? { error: a.error } : {}),
-        ...(a.restarts ? { restarts: a.restarts } : {}),
-        ...(a.worker ? { worker: a.worker } : {}),
-        ...(a.failure?.at ? { at: a.failure.at } : {}),
-        ...(a.failure?.stack ? { stack: a.failure.stack } : {}),
-      })),
-    })),
+    steps: perStep,
+    tasks: steps.flatMap((s, i) => [...s.map.map((r) => taskEntry(r, i)), ...s.reduce.map((r) => taskEntry(r, i))]),
   };
 }
 

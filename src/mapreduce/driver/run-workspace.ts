@@ -77,8 +77,8 @@ export class RunWorkspace {
   }
 
   /** The folder one task writes its result files to. */
-  taskFolder(phase: 'map' | 'reduce', index: number): string {
-    return join(this.folder, taskFolderName(phase, index));
+  taskFolder(phase: 'map' | 'reduce', index: number, step = 0): string {
+    return join(this.folder, taskFolderName(phase, index, step));
   }
 
   /** The output was committed: keep it, and remove the run folder even with --resume. */

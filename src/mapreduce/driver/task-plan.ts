@@ -29,8 +29,8 @@ export interface PlannedMapTask {
 }
 
 /** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
-function taskUnique(runId: string, phase: 'm' | 'r', index: number): string {
-  return `gmr:${runId}:${phase}:${index}`;
+function taskUnique(runId: string, phase: 'm' | 'r', index: number, step = 0): string {
+  return `gmr:${runId}:${phase}${step > 0 ? step + 1 : ''}:${index}`;
 }
 
 /** The split's input format, checked here so a job naming a format that does not exist fails before any task runs. */
@@ -125,9 +125,13 @@ export async function buildMapTasks(options: {
   params: Params;
   partitions: number;
   ship: boolean;
+  /** The step (0-based); a later step's splits are the previous step's pair files. */
+  step?: number;
+  sortValues?: boolean;
 }): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
-  const wantsLines = definition.lineNumbers === true;
+  const step = options.step ?? 0;
+  const wantsLines = definition.lineNumbers === true && step === 0;
   const bases = wantsLines ? await lineBases(options.splits) : new Map<number, number>();
   const headers = new Map<string, string>();
   const tasks: PlannedMapTask[] = [];
@@ -140,6 +144,8 @@ export async function buildMapTasks(options: {
       partitions: options.partitions,
       params,
       split: { path: split.path, offset: split.offset, length: split.length, compressed: split.compressed },
+      ...(step > 0 ? { step } : {}),
+      ...(options.sortValues ? { sortValues: true } : {}),
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
@@ -155,7 +161,7 @@ export async function buildMapTasks(options: {
     }
     const ship = options.ship;
     tasks.push({
-      unique: taskUnique(options.runId, 'm', split.index),
+      unique: taskUnique(options.runId, 'm', split.index, step),
       bytes: split.length,
       prepare: async () => {
         const body = ship ? await shippedBytes(split, header) : undefined;
@@ -174,7 +180,10 @@ export async function buildReduceTask(options: {
   params: Params;
   runs: string[];
   ship: boolean;
+  step?: number;
+  sortValues?: boolean;
 }): Promise<PlannedTask> {
+  const step = options.step ?? 0;
   const header: ReduceTaskHeader = {
     v: WIRE_VERSION,
     run: options.runId,
@@ -182,6 +191,8 @@ export async function buildReduceTask(options: {
     task: options.partition,
     partitions: options.partitions,
     params: options.params,
+    ...(step > 0 ? { step } : {}),
+    ...(options.sortValues ? { sortValues: true } : {}),
   };
   let body: Buffer | undefined;
   let bytes = 0;
@@ -194,5 +205,5 @@ export async function buildReduceTask(options: {
     header.runs = options.runs;
     for (const r of options.runs) bytes += (await stat(r)).size;
   }
-  return { unique: taskUnique(options.runId, 'r', options.partition), payload: encodeTask(header, body), bytes };
+  return { unique: taskUnique(options.runId, 'r', options.partition, step), payload: encodeTask(header, body), bytes };
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../client/client.ts';
 import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../../errors.ts';
 import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
-import { partName } from './part-names.ts';
+import { partName, TASK_KEYS_NAME } from './part-names.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {
@@ -191,7 +191,7 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       } else if (frame.kind === 'partial') {
         writeSync(open(frame.partition, partName(frame.partition)), frame.data);
       } else if (frame.kind === 'keys') {
-        writeSync(open(KEYS_FILE, 'keys'), frame.data);
+        writeSync(open(KEYS_FILE, TASK_KEYS_NAME), frame.data);
       } else {
         writeSync(open(OUTPUT_FILE, options.outputName), frame.data);
       }

@@ -140,6 +140,10 @@ export function outputFrame(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from('O\n'), data]);
 }
 
+/** In a K frame, the marks of lines that a reducer's setup and teardown hooks wrote. */
+export const KEYS_SETUP_MARK = '^';
+export const KEYS_TEARDOWN_MARK = '$';
+
 export function keysFrame(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from('K\n'), data]);
 }

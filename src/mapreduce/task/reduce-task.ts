@@ -17,6 +17,7 @@ import { defaultFormat } from '../job/define-job.ts';
 import type { Params, ReduceContext } from '../job/define-job.ts';
 import { normalizeJob } from '../job/job-steps.ts';
 import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
+import { KEYS_SETUP_MARK as SETUP_KEY, KEYS_TEARDOWN_MARK as TEARDOWN_KEY } from '../shuffle/task-protocol.ts';
 import { malformed, RunHeap, RunReader, shorten } from './run-merge.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 import { TaskState, type TaskHooks } from './task-state.ts';
@@ -42,9 +43,6 @@ export interface ReduceTaskSummary {
   status?: string;
 }
 
-/** The `keySink` marks of lines emitted by reduceSetup and reduceTeardown. */
-export const SETUP_KEY = '^';
-export const TEARDOWN_KEY = '$';
 
 export async function runReduceTask(
   job: object,
