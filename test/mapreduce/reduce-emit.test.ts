@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
-import type { ReduceContext } from 'gmr';
 import { JobDefinitionError } from '../../src/errors.ts';
 import { normalizeJob } from '../../src/mapreduce/job/job-steps.ts';
 import { loadJob } from '../../src/mapreduce/job/load-job.ts';
@@ -32,12 +31,12 @@ const sortedLines = (text: string): string[] => text.split('\n').filter((l) => l
 describe('reducers that emit', () => {
   it('emit zero, one or many pairs under any key; a returned value is emit(key, value)', async () => {
     const file = await input('a 1\nb 2\nc 3\na 4\nb 5\nd 6\n');
-    const job = defineJob({
-      map(line: string, ctx) {
+    const job = defineJob<string, string, number, number>({
+      map(line, ctx) {
         const [k, v] = line.split(' ');
         ctx.emit(k ?? '', Number(v));
       },
-      reduce(key: string, values: number[], ctx: ReduceContext<string, number>) {
+      reduce(key, values, ctx) {
         if (key === 'c') return undefined; // nothing
         if (key === 'd') return 60; // the short form
         for (const v of values) ctx.emit(`${key}-${v}`, v * 10); // one per value, other keys
@@ -53,14 +52,14 @@ describe('reducers that emit', () => {
 
   it('lets reduceTeardown emit what the task gathered (reducer_final), after every key', async () => {
     const file = await input('x\ny\nx\nz\nx\ny\n');
-    const job = defineJob({
-      map: (line: string, ctx) => ctx.emit(line, 1),
-      reduceSetup: () => ({ keys: [] as string[] }),
-      reduce(word: string, ones: number[], _ctx, state) {
+    const job = defineJob<string, string, number, number | string, string, undefined, { keys: string[] }>({
+      map: (line, ctx) => ctx.emit(line, 1),
+      reduceSetup: () => ({ keys: [] }),
+      reduce(word, ones, _ctx, state) {
         state.keys.push(word);
         return ones.length;
       },
-      reduceTeardown(ctx: ReduceContext<string, number | string>, state) {
+      reduceTeardown(ctx, state) {
         ctx.emit('(keys)', state.keys.join(','));
       },
     });
