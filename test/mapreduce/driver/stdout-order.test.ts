@@ -1,7 +1,8 @@
 /**
- * The result on stdout comes in the order of the parts: keys sorted by the bytes of their encoded
- * (JSON) form, as the reducers sort them. Keys like `a"b` and `a#`, or `a b` and `a`, sort one way
- * as raw text and the other way encoded; the stdout merge once used the raw text.
+ * The result on stdout comes in the order of the parts: keys in natural order (docs/WIRE.md,
+ * "Order"; string keys by their UTF-8 bytes), as the reducers see them. Keys like `a"b` and `a#`,
+ * or `a b` and `a`, sort one way as text and the other way as JSON; the stdout merge follows the
+ * reducers' key lists, not the text of the output lines.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,12 +16,12 @@ import { REPO_ROOT } from '../../helpers/gmr-cli.ts';
 const JOB = join(REPO_ROOT, 'test/fixtures/jobs/line-keys.ts');
 const KEYS = ['a"b', 'a#', 'a b', 'a', 'a!', 'b\\c', 'b]', 'zz', 'Z', 'é', 'e', '12', '9', '[1]'];
 
-/** key<TAB>count lines sorted by the UTF-8 bytes of JSON.stringify(key), by python3. */
+/** key<TAB>count lines sorted by the UTF-8 bytes of the key (natural order of strings), by python3. */
 function reference(path: string): string {
   const script = `
-import json, sys, collections
+import sys, collections
 c = collections.Counter(l for l in open(sys.argv[1], encoding='utf-8').read().split('\\n') if l)
-for k in sorted(c, key=lambda k: json.dumps(k, ensure_ascii=False).encode('utf-8')):
+for k in sorted(c, key=lambda k: k.encode('utf-8')):
     sys.stdout.write(f"{k}\\t{c[k]}\\n")
 `;
   return execFileSync('python3', ['-c', script, path], { encoding: 'utf8' });
@@ -32,7 +33,7 @@ afterEach(() => {
 });
 
 describe('stdout merge', () => {
-  it('writes keys in the order the parts hold them (encoded key bytes), with 2 mappers and 3 reducers', async () => {
+  it('writes keys in the order the parts hold them (natural key order), with 2 mappers and 3 reducers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmr-order-'));
     dirs.push(dir);
     const input = join(dir, 'keys.txt');
