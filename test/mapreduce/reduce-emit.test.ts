@@ -170,7 +170,7 @@ describe('steps', () => {
   it('refuses, at load time, a step with neither map nor reduce', async () => {
     await expect(loadJob('test/fixtures/jobs/empty-step.ts')).rejects.toThrow(JobDefinitionError);
     await expect(loadJob('test/fixtures/jobs/empty-step.ts')).rejects.toThrow(
-      /empty-step\.ts: step 2: expected a map or a reduce function \(a step needs at least one\), received neither \(keys: sortValues\)$/,
+      /empty-step\.ts: step 2: expected a map \(or mapBytes\) or a reduce function \(a step needs at least one\), received neither \(keys: sortValues\)$/,
     );
     expect(() => normalizeJob({ steps: [] })).toThrow('Job definition: expected steps to be a non-empty array of steps, received an array of 0');
     expect(() => normalizeJob({ steps: [{ map: () => undefined, reducers: 0 }] })).toThrow(/step 1: expected reducers to be a whole number >= 1, received 0/);

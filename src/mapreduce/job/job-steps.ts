@@ -9,6 +9,7 @@ import type { LoadedJobDefinition, LoadedStep } from './define-job.ts';
 const STEP_FUNCTIONS = [
   'mapSetup',
   'map',
+  'mapBytes',
   'mapTeardown',
   'combine',
   'reduceSetup',
@@ -43,7 +44,7 @@ export function normalizeJob(def: object, where = 'Job definition'): LoadedJobDe
     if (!Array.isArray(rawSteps) || rawSteps.length === 0) {
       throw new JobDefinitionError(`${where}: expected steps to be a non-empty array of steps, received ${describeValue(rawSteps)}`);
     }
-    for (const member of ['map', 'reduce', 'combine', 'reduceStream']) {
+    for (const member of ['map', 'mapBytes', 'reduce', 'combine', 'reduceStream']) {
       if (record[member] !== undefined) {
         throw new JobDefinitionError(`${where}: expected either steps or a top-level ${member}, received both (move ${member} into a step)`);
       }
@@ -68,7 +69,7 @@ export function normalizeJob(def: object, where = 'Job definition'): LoadedJobDe
 /** The job with each step replaced by `change(step)` (for wrappers such as the worker's failure report). */
 export function withSteps(job: LoadedJobDefinition, change: (step: LoadedStep) => LoadedStep): LoadedJobDefinition {
   const steps = job.steps.map(change);
-  const single = job.map !== undefined || job.reduce !== undefined || job.reduceStream !== undefined;
+  const single = job.map !== undefined || job.mapBytes !== undefined || job.reduce !== undefined || job.reduceStream !== undefined;
   const changed: LoadedJobDefinition = single ? { ...job, ...(steps[0] as LoadedStep), steps } : { ...job, steps };
   normalized.set(changed, changed);
   return changed;
@@ -90,10 +91,10 @@ function checkStep(step: Record<string, unknown>, where: string, index: number |
       throw new JobDefinitionError(`${which}: expected ${name} to be a function, received ${describeValue(value)}`);
     }
   }
-  const hasMap = typeof step['map'] === 'function';
+  const hasMap = typeof step['map'] === 'function' || typeof step['mapBytes'] === 'function';
   const hasReduce = typeof step['reduce'] === 'function' || typeof step['reduceStream'] === 'function';
   if (!hasMap && !hasReduce) {
-    throw new JobDefinitionError(`${which}: expected a map or a reduce function (a step needs at least one), received neither (keys: ${Object.keys(step).join(', ') || 'none'})`);
+    throw new JobDefinitionError(`${which}: expected a map (or mapBytes) or a reduce function (a step needs at least one), received neither (keys: ${Object.keys(step).join(', ') || 'none'})`);
   }
   if (step['reduce'] !== undefined && step['reduceStream'] !== undefined) {
     throw new JobDefinitionError(`${which}: expected reduce or reduceStream, received both`);
