@@ -58,6 +58,13 @@ export const RUN_COMMAND = commandTable({
       section: EXECUTION,
       help: 'abandon a task attempt that makes no progress (WORK_STATUS or data)\nfor this long on a worker, and run it again',
     },
+    'no-worker-timeout': {
+      type: 'string',
+      value: 'SECS',
+      defaultText: '60; 0 waits forever',
+      section: EXECUTION,
+      help: 'with --servers: fail the run when no job server has a worker for it this long',
+    },
     deadline: {
       type: 'string',
       value: 'SECS',
@@ -148,6 +155,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const maxBadRecords = parseWhole(values['max-bad-records'], '--max-bad-records', 0);
   const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout', true);
   const deadlineMs = parseSeconds(values.deadline, '--deadline');
+  const noWorkerTimeoutMs = parseSeconds(values['no-worker-timeout'], '--no-worker-timeout', true);
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
 
   const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);
@@ -215,6 +223,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       maxAttempts,
       maxBadRecords,
       taskTimeoutMs,
+      noWorkerTimeoutMs,
       splitSize,
       ship: values.ship,
       stdout: io.stdout,

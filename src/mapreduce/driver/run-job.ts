@@ -29,6 +29,8 @@ import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { runSteps, type StepRun } from './run-steps.ts';
 import { defaultSplitSize, planSplits } from './splits.ts';
 import { BadRecordBudget, KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
+import { DEFAULT_NO_WORKER_TIMEOUT_MS, watchWorkers } from './worker-watch.ts';
+import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
 export type { RunOptions } from './run-options.ts';
 export type { PhaseProgress, RunProgress } from './run-progress.ts';
@@ -251,6 +253,18 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
   const mode = servers.length > 0 ? 'servers' : 'embedded';
   if (mode === 'servers') {
     await checkServersHaveWorkers(servers, loaded.name, loaded.definition.steps.some(stepReduces));
+    const reduces = loaded.definition.steps.some(stepReduces);
+    if (options.noWorkerTimeoutMs !== 0) {
+      const watch = watchWorkers({
+        servers,
+        functions: [mapFunctionName(loaded.name), ...(reduces ? [reduceFunctionName(loaded.name)] : [])],
+        job: options.job,
+        timeoutMs: options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS,
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+      workspace.defer(async () => watch.stop());
+      guard = watch.failed;
+    }
   } else {
     const cluster = await startLocalCluster({
       workers,

@@ -27,6 +27,8 @@ export interface RunOptions {
    * mapreduce.task.timeout); 0 disables it.
    */
   taskTimeoutMs?: number;
+  /** With `servers`: fail the run when no job server has a worker for its functions this long (ms). Default 60 000; 0 waits forever. */
+  noWorkerTimeoutMs?: number;
   /**
    * Skip up to this many records whose mapper throws (after maxAttempts attempts each), listing
    * them in `_bad_records`; the run fails above it. Undefined: the first bad record fails the run.

@@ -1,0 +1,85 @@
+/**
+ * With --servers: watches the job servers' admin status while a run goes. When no server has a
+ * worker for the run's functions, the run is told at once (a log line) and fails after the
+ * no-worker timeout with a message that says how to start one (exit 69 at the CLI), instead of
+ * waiting forever for workers that died.
+ */
+import { AdminClient } from '../../client/admin-client.ts';
+import { parseServerAddress } from '../../connection/server-address.ts';
+import { UnavailableError } from '../../errors.ts';
+
+/** How long a run waits without any worker for its functions before it fails (ms). */
+export const DEFAULT_NO_WORKER_TIMEOUT_MS = 60_000;
+const CHECK_EVERY_MS = 2_000;
+
+export interface WorkerWatchOptions {
+  servers: string[];
+  functions: string[];
+  job: string;
+  timeoutMs: number;
+  onLog?: (line: string) => void;
+}
+
+export interface WorkerWatch {
+  /** Rejects with UnavailableError when no worker came back within the timeout. */
+  failed: Promise<never>;
+  stop(): void;
+}
+
+/** Workers for `fn` on any server that answers; servers that do not answer count as none. */
+async function workersFor(servers: string[], functions: string[]): Promise<number> {
+  let total = 0;
+  await Promise.all(
+    servers.map(async (server) => {
+      const address = parseServerAddress(server);
+      const admin = new AdminClient({ host: address.host, port: address.port });
+      try {
+        const status = await admin.status();
+        for (const row of status) if (functions.includes(row.function)) total += row.workers;
+      } catch {
+        // unreachable: no workers there
+      } finally {
+        await admin.close().catch(() => {});
+      }
+    }),
+  );
+  return total;
+}
+
+export function watchWorkers(options: WorkerWatchOptions): WorkerWatch {
+  let reject: (error: Error) => void = () => {};
+  const failed = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  failed.catch(() => {});
+  let since: number | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const how = `start one: gmr worker --servers ${options.servers.join(',')} --jobs ${options.job}`;
+  const check = async (): Promise<void> => {
+    const workers = await workersFor(options.servers, options.functions);
+    if (stopped) return;
+    const now = Date.now();
+    if (workers > 0) {
+      if (since !== undefined) options.onLog?.(`a worker serves ${options.functions.join(', ')} again; the run goes on`);
+      since = undefined;
+    } else if (since === undefined) {
+      since = now;
+      options.onLog?.(`no worker serves ${options.functions.join(', ')} on ${options.servers.join(', ')}; the run fails in ${Math.round(options.timeoutMs / 1000)} s (--no-worker-timeout) unless one comes: ${how}`);
+    } else if (now - since >= options.timeoutMs) {
+      reject(new UnavailableError(`No worker served ${options.functions.join(', ')} on ${options.servers.join(', ')} for ${Math.round((now - since) / 1000)} s (--no-worker-timeout); ${how}`));
+      return;
+    }
+    timer = setTimeout(() => void check(), CHECK_EVERY_MS);
+    timer.unref();
+  };
+  timer = setTimeout(() => void check(), CHECK_EVERY_MS);
+  timer.unref();
+  return {
+    failed,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
