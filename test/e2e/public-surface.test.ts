@@ -1,6 +1,6 @@
 /**
  * The public surface: a plain Node script in the project folder imports gmr by name (the compiled
- * package, as `npm install` builds it) and gets the documented classes and functions.
+ * package, as `npm test` and `npm pack` build it) and gets the documented classes and functions.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
