@@ -23,7 +23,8 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** word TAB file, once per (file, word). */
 const INDEX_AWK = `{ $0 = tolower($0); gsub(/[^a-z0-9_']+/, " "); for (i = 1; i <= NF; i++) { k = FILENAME SUBSEP $i; if (!(k in s)) { s[k] = 1; print $i "\\t" FILENAME } } }`;
 /** Sorted word TAB file lines to word TAB file1 TAB file2 …. */
-const JOIN_AWK = `BEGIN { FS = "\\t" } $1 != w { if (NR > 1) print line; w = $1; line = $0; next } { line = line "\\t" $2 } END { if (NR > 0) print line }`;
+// `$1 ""` compares words as strings: awk compares two numeric-looking fields as numbers ("0" == "00").
+const JOIN_AWK = `BEGIN { FS = "\\t" } { k = $1 "" } k != w { if (NR > 1) print line; w = k; line = $0; next } { line = line "\\t" $2 } END { if (NR > 0) print line }`;
 
 const normalize = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
 
