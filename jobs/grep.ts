@@ -1,15 +1,17 @@
 /**
  * grep: the lines that match a regular expression (map-only, in input order per split).
- * Params: pattern (required, a JavaScript RegExp source), ignoreCase=true (optional).
+ * Params: pattern (required, a JavaScript RegExp source), ignoreCase=true (optional). The pattern
+ * runs in linear time (lib/linear-regex.ts): one that could backtrack forever is refused.
  * Output: `path:line:text`, path relative to the current directory when the file is under it
  * (else absolute), line the 1-based line number.
  */
 
 import { defineJob } from 'gmr';
 import { displayPath } from './lib/display-path.ts';
+import { linearMatcher } from './lib/linear-regex.ts';
 
 interface GrepState {
-  regex: RegExp;
+  matches: (line: string) => boolean;
   prefix: string;
 }
 
@@ -21,16 +23,16 @@ export default defineJob<string, string, string, string, string, GrepState>({
       description: 'JavaScript regular expression to search for',
       required: true,
       // A pattern that does not compile fails the run before any task starts, as a usage error.
-      validate: (pattern) => void new RegExp(String(pattern)),
+      validate: (pattern) => void linearMatcher(String(pattern), false),
     },
     ignoreCase: { description: 'true to match case-insensitively', type: 'boolean', default: false },
   },
   mapSetup(ctx) {
-    const regex = new RegExp(String(ctx.params['pattern'] ?? ''), ctx.params['ignoreCase'] === true ? 'i' : '');
-    return { regex, prefix: `${displayPath(ctx.split.path)}:` };
+    const matches = linearMatcher(String(ctx.params['pattern'] ?? ''), ctx.params['ignoreCase'] === true);
+    return { matches, prefix: `${displayPath(ctx.split.path)}:` };
   },
   map(line, ctx, state) {
-    if (state.regex.test(line)) ctx.emit(`${state.prefix}${ctx.position.line}`, line);
+    if (state.matches(line)) ctx.emit(`${state.prefix}${ctx.position.line}`, line);
   },
   format: (where, line) => `${where}:${line}`,
 });
