@@ -38,7 +38,7 @@ describe("import from 'gmr'", () => {
       'AbortError', 'AdminClient', 'Client', 'ClosedError', 'ConnectionError', 'DEFAULT_PORT', 'GearmanError', 'InputError',
       'JobDefinitionError', 'JobExceptionError', 'JobFailedError', 'JobHandle', 'JobServer', 'OutcomeUnknownError', 'ProtocolError',
       'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'defineJob', 'listBuiltinJobs', 'listRuns',
-      'loadJob', 'readStatusFile', 'runJob', 'serverTasks', 'startTaskWorker', 'watchRun',
+      'loadJob', 'readStatusFile', 'runJob', 'serverTasks', 'startTaskWorker', 'step', 'watchRun',
     ]);
   });
 
