@@ -40,6 +40,7 @@ export type { TaskWorker, TaskWorkerOptions } from './mapreduce/task/task-worker
 export { loadJob, listBuiltinJobs } from './mapreduce/job/load-job.ts';
 export type { LoadedJob } from './mapreduce/job/load-job.ts';
 export { defineJob, step } from './mapreduce/job/define-job.ts';
+export { compareValues as compareNatural } from './mapreduce/shuffle/key-order.ts';
 export type {
   Emit,
   InputFormat,

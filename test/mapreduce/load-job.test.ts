@@ -41,14 +41,14 @@ describe('loadJob', () => {
 
   it('lists the built-in jobs with descriptions, not lib/', async () => {
     const jobs = await listBuiltinJobs();
-    expect(jobs.map((j) => j.name)).toEqual(['aggregate', 'grep', 'invertedindex', 'wordcount']);
+    expect(jobs.map((j) => j.name)).toEqual(['aggregate', 'grep', 'invertedindex', 'sessions', 'topwords', 'wordcount']);
     for (const j of jobs) expect(j.description.length).toBeGreaterThan(10);
   });
 
   it('names the available jobs for an unknown name', async () => {
     const err = await loadJob('wrodcount').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JobDefinitionError);
-    expect((err as JobDefinitionError).message).toBe('Unknown job "wrodcount"; available: aggregate, grep, invertedindex, wordcount');
+    expect((err as JobDefinitionError).message).toBe('Unknown job "wrodcount"; available: aggregate, grep, invertedindex, sessions, topwords, wordcount');
     expect((err as JobDefinitionError).code).toBe('GMR_ERR_JOB_DEFINITION');
   });
 
