@@ -37,7 +37,7 @@ describe("import from 'gmr'", () => {
     expect(surface?.['main']).toEqual([
       'AbortError', 'AdminClient', 'Client', 'ClosedError', 'ConnectionError', 'DEFAULT_PORT', 'GearmanError', 'InputError',
       'JobDefinitionError', 'JobExceptionError', 'JobFailedError', 'JobHandle', 'JobServer', 'OutcomeUnknownError', 'ProtocolError',
-      'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'defineJob', 'listBuiltinJobs', 'listRuns',
+      'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'compareNatural', 'defineJob', 'listBuiltinJobs', 'listRuns',
       'loadJob', 'readStatusFile', 'runJob', 'serverTasks', 'startTaskWorker', 'step', 'watchRun',
     ]);
   });
