@@ -56,6 +56,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const aborter = new AbortController();
   const onAbort = (): void => aborter.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted while the job loaded (a --deadline that passed, a signal): the listener came too late.
+  if (options.signal?.aborted) onAbort();
   workspace.defer(async () => options.signal?.removeEventListener('abort', onAbort));
   // The status file shows one entry per step: a job of several steps pushes each step's records and
   // calls tracker.phase(step, …) as it goes (gmr status and the dashboard draw every one).
