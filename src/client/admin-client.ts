@@ -4,7 +4,7 @@
  * `ERR <CODE> <text>\r\n` becomes a ServerError. The connection opens on the first command and
  * again after it was lost.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { ClosedError, ConnectionError, ProtocolError, TimeoutError } from '../errors.ts';
 import { PacketParser } from '../protocol/parser.ts';
 import {
@@ -22,6 +22,7 @@ import {
 } from '../protocol/admin-text.ts';
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
 import { parseServerAddress } from '../connection/server-address.ts';
+import { looksLikeTls, openSocket, resolvePems, type TlsOptions } from '../connection/tls-options.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
 import { withDefaults } from '../defaults.ts';
 
@@ -33,6 +34,8 @@ export interface AdminClientOptions {
   connectTimeoutMs?: number;
   /** Per command; on expiry the connection is dropped, since later replies would be out of step. */
   timeoutMs?: number;
+  /** Connect over TLS (`server: 'tls://host:port'` does too, with Node's defaults). */
+  tls?: TlsOptions;
 }
 
 interface Pending {
@@ -63,13 +66,17 @@ export class AdminClient {
   readonly host: string;
   readonly port: number;
   readonly #options: typeof DEFAULTS;
+  readonly #tls: TlsOptions | undefined;
   readonly #pending: Pending[] = [];
   #socket: net.Socket | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: AdminClientOptions = {}) {
     const address = options.server === undefined ? undefined : parseServerAddress(options.server);
-    this.#options = withDefaults(DEFAULTS, { ...options, ...address });
+    const { tls, ...rest } = options;
+    this.#options = withDefaults(DEFAULTS, { ...rest, ...(address ? { host: address.host, port: address.port } : {}) });
+    const roleTls = tls === undefined && address?.tls === undefined ? undefined : { ...tls, ...address?.tls };
+    this.#tls = roleTls === undefined ? undefined : { ...roleTls, ...resolvePems(roleTls) };
     this.host = this.#options.host;
     this.port = this.#options.port;
     if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
@@ -84,7 +91,7 @@ export class AdminClient {
   }
 
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return `${this.#tls ? 'tls://' : ''}${this.host}:${this.port}`;
   }
 
   async status(): Promise<FunctionStatus[]> {
@@ -203,13 +210,13 @@ export class AdminClient {
 
   #connect(): net.Socket {
     if (this.#socket) return this.#socket;
-    const socket = net.connect({ host: this.host, port: this.port });
+    const { socket, ready } = openSocket(this.host, this.port, this.#tls);
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(this.#options.connectTimeoutMs, () => {
       socket.destroy(new Error(`no answer within ${this.#options.connectTimeoutMs} ms`));
     });
-    socket.once('connect', () => socket.setTimeout(0));
+    socket.once(ready, () => socket.setTimeout(0));
     const parser = new PacketParser({
       allowText: true,
       onText: (line) => this.#onLine(line),
@@ -217,7 +224,13 @@ export class AdminClient {
         throw new ProtocolError(`Admin connection received a binary ${packet.type} packet: expected text lines`);
       },
     });
+    let received = false;
     socket.on('data', (chunk: Buffer) => {
+      if (!received && !this.#tls && looksLikeTls(chunk)) {
+        socket.destroy(new Error('it answered in TLS: connect with TLS (tls://host:port, or --ssl)'));
+        return;
+      }
+      received = true;
       try {
         parser.push(chunk);
       } catch (error) {

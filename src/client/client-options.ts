@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClientJobSpec, Priority } from './client-job.ts';
 import type { PacketOf } from '../protocol/packets.ts';
 import type { ServerAddress } from '../connection/server-address.ts';
+import type { TlsOptions } from '../connection/tls-options.ts';
 import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MAX_UNIQUE_BYTES } from '../protocol/limits.ts';
 import { nameProblem } from '../protocol/names.ts';
 
@@ -22,6 +23,8 @@ export interface ClientOptions {
   clientId?: string;
   connectTimeoutMs?: number;
   maxPacketSize?: number;
+  /** TLS for every server in `servers` (a `tls://host:port` entry is TLS on its own). */
+  tls?: TlsOptions;
 }
 
 export interface SubmitOptions {

@@ -84,6 +84,7 @@ export class Client extends EventEmitter<ClientEvents> {
       clientId: this.#options.clientId,
       connectTimeoutMs: this.#options.connectTimeoutMs,
       maxPacketSize: this.#options.maxPacketSize,
+      tls: this.#options.tls,
       maxRememberedHandles: MAX_REMEMBERED_HANDLES,
       stateChanged: (slot) => this.#stateChanged(slot),
       lost: (slot, error, jobs) => this.#lost(slot, error, jobs),

@@ -3,7 +3,8 @@
  * first connects, and which server created which handle (for GET_STATUS).
  */
 import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
-import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
+import type { TlsOptions } from '../connection/tls-options.ts';
+import { parseServerAddress, withRoleTls, type ServerAddress } from '../connection/server-address.ts';
 import { ServerRing } from './server-ring.ts';
 import { ServerSlot, type SlotJob } from './server-slot.ts';
 
@@ -12,6 +13,7 @@ export interface ServerPoolOptions {
   clientId: string | undefined;
   connectTimeoutMs: number | undefined;
   maxPacketSize: number | undefined;
+  tls: TlsOptions | undefined;
   maxRememberedHandles: number;
   stateChanged(slot: ServerSlot): void;
   lost(slot: ServerSlot, error: GearmanError, jobs: SlotJob[]): void;
@@ -45,7 +47,7 @@ export class ServerPool {
     this.slots = options.servers.map(
       (server) =>
         new ServerSlot({
-          address: typeof server === 'string' ? parseServerAddress(server) : server,
+          address: withRoleTls(typeof server === 'string' ? parseServerAddress(server) : server, options.tls),
           clientId: options.clientId,
           connectTimeoutMs: options.connectTimeoutMs,
           maxPacketSize: options.maxPacketSize,

@@ -8,12 +8,13 @@
  * `close()`). The parser's hot path is the plain `onPacket` callback, not an event.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
 import { PacketParser } from '../protocol/parser.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { encodePacketChunks } from '../protocol/serializer.ts';
 import type { ServerAddress } from './server-address.ts';
+import { looksLikeTls, openSocket, resolvePems, type TlsOptions } from './tls-options.ts';
 
 export interface ConnectionOptions extends ServerAddress {
   /** Called for every packet the server sends. */
@@ -42,10 +43,22 @@ export const CONNECTION_DEFAULTS = {
   connectTimeoutMs: 5000,
 };
 
+/** OpenSSL's messages span lines and name C files; its `reason` alone reads as one line. */
+export function oneLine(error: Error): string {
+  const reason = (error as Error & { reason?: unknown }).reason;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  return error.message.split('\n')[0]?.trim() ?? '';
+}
+
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly host: string;
   readonly port: number;
-  readonly #options: Required<Omit<ConnectionOptions, 'maxPacketSize'>> & { maxPacketSize?: number };
+  /** True when the connection speaks TLS. */
+  readonly secure: boolean;
+  readonly #options: Required<Omit<ConnectionOptions, 'maxPacketSize' | 'tls'>> & {
+    maxPacketSize?: number;
+    tls?: TlsOptions;
+  };
   #socket: net.Socket | undefined;
   #connected = false;
   #closed = false;
@@ -56,13 +69,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   constructor(options: ConnectionOptions) {
     super();
-    this.#options = { ...CONNECTION_DEFAULTS, ...options };
+    // Files are read here, so a missing certificate is a UsageError from the constructor.
+    const tls = options.tls === undefined ? undefined : { ...options.tls, ...resolvePems(options.tls) };
+    this.#options = { ...CONNECTION_DEFAULTS, ...options, ...(tls === undefined ? {} : { tls }) };
     this.host = options.host;
     this.port = options.port;
+    this.secure = options.tls !== undefined;
   }
 
   get address(): string {
-    return `${this.host}:${this.port}`;
+    return `${this.secure ? 'tls://' : ''}${this.host}:${this.port}`;
   }
 
   get connected(): boolean {
@@ -94,7 +110,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #open(resolve: () => void, reject: (error: Error) => void): void {
     if (this.#closed) return reject(new ClosedError(`Connection to ${this.address}`));
-    const socket = net.connect({ host: this.host, port: this.port });
+    const { socket, ready } = openSocket(this.host, this.port, this.#options.tls);
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
@@ -103,10 +119,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       maxPacketSize: this.#options.maxPacketSize,
     });
     let settled = false;
+    let received = false;
     const connectTimer = setTimeout(() => {
       socket.destroy(new Error(`no answer within ${this.#options.connectTimeoutMs} ms`));
     }, this.#options.connectTimeoutMs);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(connectTimer);
       this.#connected = true;
       this.#attempt = 0;
@@ -115,6 +132,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.emit('connect');
     });
     socket.on('data', (chunk: Buffer) => {
+      if (!received && !this.secure && looksLikeTls(chunk)) {
+        socket.destroy(new Error('it answered in TLS: connect with TLS (tls://host:port, or --ssl)'));
+        return;
+      }
+      received = true;
       try {
         parser.push(chunk);
       } catch (error) {
@@ -132,8 +154,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const cause = (socket as net.Socket & { errored?: Error | null }).errored ?? undefined;
       const error = new ConnectionError(
         wasConnected
-          ? `Lost connection to job server ${this.address}${cause ? `: ${cause.message}` : ''}`
-          : `Cannot connect to job server ${this.address}${cause ? `: ${cause.message}` : ''}`,
+          ? `Lost connection to job server ${this.address}${this.#lostReason(cause, received, socket.bytesWritten)}`
+          : `Cannot connect to job server ${this.address}${cause ? `: ${this.#explain(cause)}` : ''}`,
         { cause },
       );
       if (wasConnected) this.emit('disconnect', error);
@@ -146,6 +168,36 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (this.#closed) return;
       if (this.#options.reconnect) this.#scheduleReconnect();
     });
+  }
+
+  /**
+   * Why a connection was lost. A plain connection the server closed after our first packets and
+   * before any reply is what a TLS-only server does with them (Node's and gearmand's both), so
+   * the message says so.
+   */
+  #lostReason(cause: Error | undefined, received: boolean, written: number): string {
+    if (cause && cause.message !== 'socket hang up' && (cause as Error & { code?: string }).code !== 'ECONNRESET') {
+      return `: ${oneLine(cause)}`;
+    }
+    if (!this.secure && !received && written > 0) {
+      return ': closed before any reply; if it is a TLS server, connect with TLS (tls://host:port, or --ssl)';
+    }
+    if (this.secure && !received && written > 0 && !cause) {
+      // TLS 1.3: the client's handshake ends before the server checks the client's certificate.
+      return ': closed before any reply; if the server asks for a client certificate, give one (tls cert and key, or --ssl-certificate and --ssl-key)';
+    }
+    return cause ? `: ${oneLine(cause)}` : '';
+  }
+
+  /** A failed connect, worded for the TLS case a plain server causes (the handshake breaks). */
+  #explain(cause: Error): string {
+    if (!this.secure) return oneLine(cause);
+    const code = (cause as Error & { code?: string }).code ?? '';
+    const handshake = code.startsWith('ERR_SSL_') || code === 'ECONNRESET' || /TLS|SSL/.test(cause.message);
+    if (!handshake || code.includes('CERT') || code.includes('SIGNATURE') || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      return oneLine(cause);
+    }
+    return `TLS handshake failed (is it a plain, non-TLS server?): ${oneLine(cause)}`;
   }
 
   #scheduleReconnect(): void {

@@ -9,6 +9,9 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
+import { oneLine } from '../connection/connection.ts';
+import { resolvePems, type PemSource } from '../connection/tls-options.ts';
 import { ConnectionError, UsageError } from '../errors.ts';
 import { DEFAULT_PORT, DEFAULT_SERVER_MAX_PACKET_SIZE } from '../protocol/index.ts';
 import type { AdminContext } from './admin-commands.ts';
@@ -42,6 +45,18 @@ export interface JobServerOptions {
   allowShutdown?: boolean;
   /** Connection and error log lines; default none. */
   logger?: (line: string) => void;
+  /** Listen for TLS only (as gearmand --ssl): plain peers are refused at the handshake. */
+  tls?: JobServerTlsOptions;
+}
+
+export interface JobServerTlsOptions {
+  /** The server's certificate and its key (file paths, PEM text or bytes). */
+  cert: PemSource;
+  key: PemSource;
+  /** CA that client certificates must chain to (with requestCert). */
+  ca?: PemSource;
+  /** Ask every peer for a certificate signed by `ca`, and refuse peers without one (default false). */
+  requestCert?: boolean;
 }
 
 export interface JobServerEvents {
@@ -53,6 +68,18 @@ export interface JobServerEvents {
 
 /** How long close() lets peers take the last bytes before their sockets are destroyed. */
 const CLOSE_GRACE_MS = 2000;
+
+function createTlsServer(options: JobServerTlsOptions): tls.Server {
+  const requestCert = options.requestCert === true;
+  if (requestCert && options.ca === undefined) {
+    throw new UsageError('JobServer option tls.requestCert needs tls.ca: the CA client certificates must chain to');
+  }
+  return tls.createServer({
+    ...resolvePems(options),
+    requestCert,
+    rejectUnauthorized: requestCert,
+  });
+}
 
 function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;
@@ -80,7 +107,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     this.#server = server;
     this.host = host;
     this.port = port;
-    this.address = `${host}:${port}`;
+    this.address = `${options.tls ? 'tls://' : ''}${host}:${port}`;
     const logger = options.logger;
     this.#log = (line) => {
       if (!logger) return;
@@ -112,7 +139,14 @@ export class JobServer extends EventEmitter<JobServerEvents> {
       log: this.#log,
       onClose: (conn) => this.#connections.delete(conn),
     };
-    server.on('connection', (socket) => this.#accept(socket));
+    if (options.tls) {
+      server.on('secureConnection', (socket: net.Socket) => this.#accept(socket));
+      server.on('tlsClientError', (error: Error, socket: net.Socket) => {
+        this.#log(`TLS handshake from ${socket.remoteAddress ?? '?'} failed (a plain client?): ${oneLine(error)}`);
+      });
+    } else {
+      server.on('connection', (socket) => this.#accept(socket));
+    }
     server.on('error', (error) => this.#log(`server error: ${error.message}`));
   }
 
@@ -123,7 +157,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     checkInteger('maxMemory', options.maxMemory, 0, Number.MAX_SAFE_INTEGER);
     const host = options.host ?? '127.0.0.1';
     const wanted = options.port ?? DEFAULT_PORT;
-    const server = net.createServer();
+    const server = options.tls === undefined ? net.createServer() : createTlsServer(options.tls);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
         reject(new ConnectionError(`Cannot listen on ${host}:${wanted}: ${error.message}`, { cause: error }));

@@ -50,6 +50,7 @@ export class ServerLink {
     this.connection = new Connection({
       host: server.host,
       port: server.port,
+      ...(server.tls === undefined ? {} : { tls: server.tls }),
       onPacket: (packet) => onPacket(this, packet),
       initialBackoffMs: options.initialBackoffMs,
       maxBackoffMs: options.maxBackoffMs,

@@ -4,7 +4,8 @@
  */
 import { UsageError } from '../errors.ts';
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
-import { parseServerAddress, type ServerAddress } from '../connection/server-address.ts';
+import type { TlsOptions } from '../connection/tls-options.ts';
+import { parseServerAddress, withRoleTls, type ServerAddress } from '../connection/server-address.ts';
 import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
 import { nameProblem } from '../protocol/names.ts';
 import { withDefaults } from '../defaults.ts';
@@ -37,6 +38,8 @@ export interface WorkerOptions {
    * ERROR JOB_NOT_FOUND.
    */
   failWith?: 'WORK_FAIL' | 'WORK_EXCEPTION';
+  /** TLS for every server in `servers` (a `tls://host:port` entry is TLS on its own). */
+  tls?: TlsOptions;
 }
 
 export interface RegisterOptions {
@@ -82,7 +85,7 @@ function toAddress(server: string | ServerAddress): ServerAddress {
   if (typeof server.host !== 'string' || server.host === '' || !Number.isInteger(server.port)) {
     throw new UsageError(`Bad server ${JSON.stringify(server)}: expected { host: string, port: number }`);
   }
-  return { host: server.host, port: server.port };
+  return server.tls === undefined ? { host: server.host, port: server.port } : { host: server.host, port: server.port, tls: server.tls };
 }
 
 export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorkerOptions {
@@ -97,7 +100,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     throw new UsageError(`Worker option failWith must be "WORK_FAIL" or "WORK_EXCEPTION", received ${JSON.stringify(merged.failWith)}`);
   }
   return {
-    servers: merged.servers.map(toAddress),
+    servers: merged.servers.map((server) => withRoleTls(toAddress(server), merged.tls)),
     concurrency: positiveInteger('concurrency', merged.concurrency),
     clientId,
     maxPacketSize: merged.maxPacketSize,
