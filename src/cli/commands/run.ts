@@ -15,6 +15,7 @@ import type { RunStatus } from '../../mapreduce/status/run-status.ts';
 import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { parsePort } from './dashboard.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
+import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 
 const IO = 'Input and output';
 const EXECUTION = 'Execution';
@@ -39,8 +40,9 @@ export const RUN_COMMAND = commandTable({
       type: 'string',
       value: 'LIST',
       section: EXECUTION,
-      help: 'external job servers host:port,… (gearmand or gmr server); workers must be\nstarted there with: gmr worker --servers LIST --jobs <job>\n(default: an embedded job server and local workers)',
+      help: 'external job servers [tls://]host:port,… (gearmand or gmr server); workers must be\nstarted there with: gmr worker --servers LIST --jobs <job>\n(default: an embedded job server and local workers)',
     },
+    ...CLIENT_TLS_FLAGS,
     workers: { type: 'string', value: 'N', defaultText: 'one per core', section: EXECUTION, help: 'local worker processes' },
     reducers: { type: 'string', value: 'N', defaultText: 'number of workers', section: EXECUTION, help: 'reduce tasks (partitions)' },
     'split-size': {
@@ -149,6 +151,8 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (inputs go after --input)`);
   const input = splitList(values.input);
   const servers = values.servers === undefined ? undefined : splitList([values.servers]);
+  const tls = clientTls(values);
+  if (tls && servers === undefined) throw new UsageError('--ssl is for --servers: the embedded job server is plain and loopback-only');
   const workers = parseWhole(values.workers, '--workers', 1);
   const reducers = parseWhole(values.reducers, '--reducers', 1);
   const maxAttempts = parseWhole(values['max-attempts'], '--max-attempts', 1);
@@ -218,6 +222,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       params: parseParams(values.param),
       // Options left undefined take runJob's defaults.
       servers,
+      ...(tls ? { tls } : {}),
       workers,
       reducers,
       maxAttempts,

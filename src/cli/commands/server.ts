@@ -3,7 +3,8 @@
  * --allow-shutdown) the admin `shutdown` command. Loopback only unless --host says otherwise.
  */
 import { UsageError } from '../../errors.ts';
-import { JobServer } from '../../server/job-server.ts';
+import { JobServer, type JobServerTlsOptions } from '../../server/job-server.ts';
+import { SERVER_TLS_FLAGS, serverTls } from '../tls-flags.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { EXIT_USAGE } from '../io.ts';
 
@@ -22,6 +23,7 @@ exits once the queued and running jobs are done).`,
     'max-memory': { type: 'string', value: 'BYTES', defaultText: 'no limit', help: 'payload bytes queued jobs may hold; more are refused' },
     'allow-shutdown': { type: 'boolean', help: 'obey the admin "shutdown" command (anyone who can connect may send it)' },
     verbose: { type: 'boolean', help: 'log connections and errors to stderr' },
+    ...SERVER_TLS_FLAGS,
   },
 });
 
@@ -42,6 +44,7 @@ export async function serverCommand(
   let jobRetries: number;
   let maxPacketSize: number | undefined;
   let maxMemory: number | undefined;
+  let tls: JobServerTlsOptions | undefined;
   try {
     parsed = parseCommand(SERVER_COMMAND, argv);
     const { values } = parsed;
@@ -51,6 +54,7 @@ export async function serverCommand(
     maxPacketSize = maxPacket === undefined ? undefined : wholeNumber('--max-packet', maxPacket, 1, 2 ** 32 - 1);
     const memory = values['max-memory'];
     maxMemory = memory === undefined ? undefined : wholeNumber('--max-memory', memory, 0, Number.MAX_SAFE_INTEGER);
+    tls = serverTls(values);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`gmr: ${error.message.split('\n')[0]}\n`);
@@ -71,6 +75,7 @@ export async function serverCommand(
     allowShutdown: values['allow-shutdown'],
     ...(maxPacketSize === undefined ? {} : { maxPacketSize }),
     ...(maxMemory === undefined ? {} : { maxMemory }),
+    ...(tls === undefined ? {} : { tls }),
     ...(values.verbose ? { logger: log } : {}),
   });
   io.stderr.write(`gmr server listening on ${server.address}\n`);

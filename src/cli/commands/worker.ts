@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.ts';
 import { startTaskWorker } from '../../mapreduce/task/task-worker.ts';
 import type { CliIO } from '../io.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
+import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { parseWhole } from '../../mapreduce/driver/run-options.ts';
 
 export const WORKER_COMMAND = commandTable({
@@ -15,12 +16,13 @@ export const WORKER_COMMAND = commandTable({
 modules it was started with, from every job server in the list. One process uses one core: start
 one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.`,
   flags: {
-    servers: { type: 'string', value: 'LIST', default: '127.0.0.1:4730', help: 'job servers (gearmand or gmr server), comma-separated' },
+    servers: { type: 'string', value: 'LIST', default: '127.0.0.1:4730', help: 'job servers [tls://]host:port (gearmand or gmr server), comma-separated' },
     jobs: { type: 'string', value: 'LIST', help: 'built-in job names or paths to job modules, comma-separated (required)' },
     concurrency: { type: 'string', value: 'N', default: '1', help: 'tasks at once in this process' },
     phases: { type: 'string', value: 'LIST', default: 'map,reduce', help: 'serve only these task kinds: map, reduce or map,reduce' },
     'client-id': { type: 'string', value: 'ID', help: 'SET_CLIENT_ID shown by gearadmin --workers' },
     quiet: { type: 'boolean', help: 'no log lines on stderr' },
+    ...CLIENT_TLS_FLAGS,
   },
 });
 
@@ -31,6 +33,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     return 0;
   }
   if (!values.jobs) throw new UsageError('gmr worker needs --jobs (for example --jobs wordcount,./my-job.ts)');
+  const tls = clientTls(values);
   const concurrency = parseWhole(values.concurrency, '--concurrency', 1) ?? 1;
   const servers = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
   const jobs = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
@@ -46,6 +49,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     jobs,
     concurrency,
     phases: phases as Array<'map' | 'reduce'>,
+    ...(tls ? { tls } : {}),
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
   });
   tw.worker.on('connect', (address) => log(`connected to ${address}`));

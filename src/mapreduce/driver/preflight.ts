@@ -3,17 +3,21 @@
  * workers for the job's functions, and fail fast with a message that says how to start one.
  */
 import { AdminClient } from '../../client/admin-client.ts';
-import { parseServerAddress } from '../../connection/server-address.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import { UnavailableError } from '../../errors.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
-export async function checkServersHaveWorkers(servers: string[], job: string, needsReduce: boolean): Promise<void> {
+export async function checkServersHaveWorkers(
+  servers: string[],
+  job: string,
+  needsReduce: boolean,
+  tls?: TlsOptions,
+): Promise<void> {
   const functions = [mapFunctionName(job), ...(needsReduce ? [reduceFunctionName(job)] : [])];
   const problems: string[] = [];
   await Promise.all(
     servers.map(async (server) => {
-      const address = parseServerAddress(server);
-      const admin = new AdminClient({ host: address.host, port: address.port });
+      const admin = new AdminClient({ server, ...(tls ? { tls } : {}) });
       try {
         const status = await admin.status();
         for (const fn of functions) {

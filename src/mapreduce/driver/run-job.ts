@@ -254,7 +254,7 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
   if (mode === 'servers') {
-    await checkServersHaveWorkers(servers, loaded.name, loaded.definition.steps.some(stepReduces));
+    await checkServersHaveWorkers(servers, loaded.name, loaded.definition.steps.some(stepReduces), options.tls);
     const reduces = loaded.definition.steps.some(stepReduces);
     if (options.noWorkerTimeoutMs !== 0) {
       const watch = watchWorkers({
@@ -262,6 +262,7 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
         functions: [mapFunctionName(loaded.name), ...(reduces ? [reduceFunctionName(loaded.name)] : [])],
         job: options.job,
         timeoutMs: options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS,
+        ...(options.tls ? { tls: options.tls } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),
       });
       workspace.defer(async () => watch.stop());
@@ -279,7 +280,8 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
     servers = cluster.servers;
     guard = cluster.allWorkersDead;
   }
-  const client = new Client({ servers });
+  // The embedded cluster is plain and loopback-only; TLS is for the given servers.
+  const client = new Client({ servers, ...(mode === 'servers' && options.tls ? { tls: options.tls } : {}) });
   workspace.defer(() => client.close());
   return { client, servers, mode, guard };
 }

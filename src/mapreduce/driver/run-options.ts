@@ -4,6 +4,7 @@
  * with one wording: `--workers expects a whole number >= 1, received "two"`.
  */
 import { parseServerAddress } from '../../connection/server-address.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import { UsageError } from '../../errors.ts';
 import type { ParamValue } from '../job/params.ts';
 import type { RunStatus } from '../status/run-status.ts';
@@ -36,6 +37,8 @@ export interface RunOptions {
   maxBadRecords?: number;
   /** External job servers; without them an embedded server and local workers are started. */
   servers?: string[];
+  /** TLS for every server in `servers` (`tls://host:port` entries are TLS without it, with the system CAs). */
+  tls?: TlsOptions;
   /** Local worker processes (embedded mode). Default: one per core. */
   workers?: number;
   /**

@@ -5,7 +5,7 @@
  * waiting forever for workers that died.
  */
 import { AdminClient } from '../../client/admin-client.ts';
-import { parseServerAddress } from '../../connection/server-address.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import { UnavailableError } from '../../errors.ts';
 
 /** How long a run waits without any worker for its functions before it fails (ms). */
@@ -18,6 +18,8 @@ export interface WorkerWatchOptions {
   job: string;
   timeoutMs: number;
   onLog?: (line: string) => void;
+  /** TLS for every server (tls://host:port entries are TLS anyway). */
+  tls?: TlsOptions;
 }
 
 export interface WorkerWatch {
@@ -27,12 +29,11 @@ export interface WorkerWatch {
 }
 
 /** Workers for `fn` on any server that answers; servers that do not answer count as none. */
-async function workersFor(servers: string[], functions: string[]): Promise<number> {
+async function workersFor(servers: string[], functions: string[], tls: TlsOptions | undefined): Promise<number> {
   let total = 0;
   await Promise.all(
     servers.map(async (server) => {
-      const address = parseServerAddress(server);
-      const admin = new AdminClient({ host: address.host, port: address.port });
+      const admin = new AdminClient({ server, ...(tls ? { tls } : {}) });
       try {
         const status = await admin.status();
         for (const row of status) if (functions.includes(row.function)) total += row.workers;
@@ -57,7 +58,7 @@ export function watchWorkers(options: WorkerWatchOptions): WorkerWatch {
   let timer: NodeJS.Timeout | undefined;
   const how = `start one: gmr worker --servers ${options.servers.join(',')} --jobs ${options.job}`;
   const check = async (): Promise<void> => {
-    const workers = await workersFor(options.servers, options.functions);
+    const workers = await workersFor(options.servers, options.functions, options.tls);
     if (stopped) return;
     const now = Date.now();
     if (workers > 0) {
