@@ -23,7 +23,7 @@ describe('gmr --help and usage errors', () => {
   it('lists the built-in jobs', async () => {
     const r = await runGmr(['jobs']);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean)).toEqual(['aggregate', 'grep', 'invertedindex', 'wordcount']);
+    expect(r.stdout.split('\n').map((l) => l.split(/\s+/)[0]).filter(Boolean)).toEqual(['aggregate', 'grep', 'invertedindex', 'sessions', 'topwords', 'wordcount']);
   });
 
   it.each([
