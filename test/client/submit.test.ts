@@ -243,9 +243,10 @@ describe('reconnect', () => {
     await own.kill();
     await disconnected;
     await w1.close();
+    // Listen before the new server exists: the client's retry can connect while startGearmand is still probing it.
+    const reconnected = new Promise((resolve) => c.once('connect', resolve));
     const again = await startGearmand([], own.port);
     cleanup.defer(() => again.stop());
-    const reconnected = new Promise((resolve) => c.once('connect', resolve));
     await reconnected;
     cleanup.add(new RawWorker({ host: again.host, port: again.port, functions: [fn], handler: scriptHandler }));
     const error = await c.submit(fn, JSON.stringify([{ exception: 'second' }])).then(() => undefined, (e: unknown) => e);
