@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import aggregate from '../../jobs/aggregate.ts';
 import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
-import { parseTsv, prng, runLocal } from './run-local.ts';
+import { parseTsv, prng, runLocal } from '../helpers/run-local.ts';
 import { tempFiles } from './text-data.ts';
 
 /** Reference: Python's csv and json modules, its own float parsing and formatting. */

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import grep from '../../jobs/grep.ts';
 import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
 import { UsageError } from '../../src/errors.ts';
-import { runLocal } from './run-local.ts';
+import { runLocal } from '../helpers/run-local.ts';
 import { generateText, tempFiles } from './text-data.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import invertedindex from '../../jobs/invertedindex.ts';
-import { parseTsv, runLocal } from './run-local.ts';
+import { parseTsv, runLocal } from '../helpers/run-local.ts';
 import { generateText, tempFiles } from './text-data.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import sessions from '../../jobs/sessions.ts';
 import { runGmr } from '../helpers/gmr-cli.ts';
 import { mulberry32 } from '../helpers/random.ts';
-import { runLocal } from './run-local.ts';
+import { runLocal } from '../helpers/run-local.ts';
 
 let dir: string | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { prng } from './run-local.ts';
+import { prng } from '../helpers/run-local.ts';
 
 const VOCABULARY = [
   'the', 'The', 'THE', 'of', 'and', 'café', 'Café', 'naïve', 'déjà', 'vu', "don't", "Don't", "l'été",

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import topwords from '../../jobs/topwords.ts';
 import { REPO_ROOT, runGmr } from '../helpers/gmr-cli.ts';
-import { runLocal } from './run-local.ts';
+import { runLocal } from '../helpers/run-local.ts';
 
 const FILES = ['data/sample/licenses/BSD.txt', 'data/sample/licenses/Artistic.txt', 'data/sample/licenses/MPL-2.0.txt'];
 

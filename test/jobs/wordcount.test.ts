@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import wordcount from '../../jobs/wordcount.ts';
 import { compareUtf8 } from '../../src/mapreduce/shuffle/encoding.ts';
-import { parseTsv, runLocal } from './run-local.ts';
+import { parseTsv, runLocal } from '../helpers/run-local.ts';
 import { generateText, tempFiles } from './text-data.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';

@@ -15,8 +15,8 @@ import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
 import type { ReduceTaskSummary } from '../../src/mapreduce/task/reduce-task.ts';
 import type { Params } from '../../src/mapreduce/job/define-job.ts';
 import { normalizeJob, stepReduces } from '../../src/mapreduce/job/job-steps.ts';
-import { mulberry32 as prng } from '../helpers/random.ts';
-export { mulberry32 as prng } from '../helpers/random.ts';
+import { mulberry32 as prng } from './random.ts';
+export { mulberry32 as prng } from './random.ts';
 
 export interface LocalRunOptions {
   partitions?: number;

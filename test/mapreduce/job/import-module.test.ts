@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gmrHere from 'gmr';
 import * as protocolHere from 'gmr/protocol';
-import { importModule } from '../../src/mapreduce/job/import-module.ts';
-import { REPO_ROOT, userEnv } from '../helpers/gmr-cli.ts';
+import { importModule } from '../../../src/mapreduce/job/import-module.ts';
+import { REPO_ROOT, userEnv } from '../../helpers/gmr-cli.ts';
 
 let dir: string;
 

@@ -8,11 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSplitBlocks } from '../../src/mapreduce/task/record-reader.ts';
-import { forEachWord } from '../../jobs/lib/tokenize.ts';
-import { WordCounts } from '../../jobs/lib/word-counts.ts';
-import { generateText } from '../helpers/corpus.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { readSplitBlocks } from '../../../src/mapreduce/task/record-reader.ts';
+import { forEachWord } from '../../../jobs/lib/tokenize.ts';
+import { WordCounts } from '../../../jobs/lib/word-counts.ts';
+import { generateText } from '../../helpers/corpus.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 function viaTokenizer(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AdminClient, Client, Worker } from 'gmr';
-import { withDefaults } from '../../src/defaults.ts';
+import { withDefaults } from '../src/defaults.ts';
 
 describe('explicit undefined means default', () => {
   it('new Client({ maxInFlight: undefined }) is a client with the default limit', async () => {

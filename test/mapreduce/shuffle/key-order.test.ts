@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compareUtf8 } from '../../src/mapreduce/shuffle/encoding.ts';
-import { compareEncoded, orderValue } from '../../src/mapreduce/shuffle/key-order.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { compareUtf8 } from '../../../src/mapreduce/shuffle/encoding.ts';
+import { compareEncoded, orderValue } from '../../../src/mapreduce/shuffle/key-order.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 /** The test vectors of docs/WIRE.md ("Order"), in order: the block between the two markers. */
 function wireVectors(): string[] {

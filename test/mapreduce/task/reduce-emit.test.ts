@@ -1,6 +1,6 @@
 /**
  * Reducers that emit, per-task state, secondary sort and streamed values, through the task
- * runtimes with 2 map tasks and 2 partitions (test/jobs/run-local.ts). Expected outputs are written
+ * runtimes with 2 map tasks and 2 partitions (test/helpers/run-local.ts). Expected outputs are written
  * by hand.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
-import { JobDefinitionError } from '../../src/errors.ts';
-import { normalizeJob } from '../../src/mapreduce/job/job-steps.ts';
-import { loadJob } from '../../src/mapreduce/job/load-job.ts';
-import { runLocal } from '../jobs/run-local.ts';
+import { JobDefinitionError } from '../../../src/errors.ts';
+import { normalizeJob } from '../../../src/mapreduce/job/job-steps.ts';
+import { loadJob } from '../../../src/mapreduce/job/load-job.ts';
+import { runLocal } from '../../helpers/run-local.ts';
 
 let dir: string | undefined;
 afterEach(async () => {

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client, JobServer, Worker } from 'gmr';
-import { Dashboard } from '../../src/cli/dashboard/dashboard-server.ts';
-import { Cleanup, uniqueName } from '../helpers/cleanup.ts';
-import { freePort, useGearmand } from '../helpers/gearmand.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { Dashboard } from '../../../src/cli/dashboard/dashboard-server.ts';
+import { Cleanup, uniqueName } from '../../helpers/cleanup.ts';
+import { freePort, useGearmand } from '../../helpers/gearmand.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
 
 const gearmand = useGearmand();
 const cleanup = new Cleanup();

@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
-import { resolveInputs } from '../../src/mapreduce/driver/input-files.ts';
+import { InputError } from '../../../src/errors.ts';
+import { resolveInputs } from '../../../src/mapreduce/driver/input-files.ts';
 
 let root: string;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.ts';
-import type { InputFile } from '../../src/mapreduce/driver/input-files.ts';
-import { defaultSplitSize, describeSplit, planSplits } from '../../src/mapreduce/driver/splits.ts';
+import { UsageError } from '../../../src/errors.ts';
+import type { InputFile } from '../../../src/mapreduce/driver/input-files.ts';
+import { defaultSplitSize, describeSplit, planSplits } from '../../../src/mapreduce/driver/splits.ts';
 
 const MiB = 1024 * 1024;
 

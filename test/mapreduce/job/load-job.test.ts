@@ -3,13 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobDefinitionError, UsageError } from '../../src/errors.ts';
-import { listBuiltinJobs, loadJob, resolveParams } from '../../src/mapreduce/job/load-job.ts';
-import { defineJob } from '../../src/mapreduce/job/define-job.ts';
-import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
-import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
+import { JobDefinitionError, UsageError } from '../../../src/errors.ts';
+import { listBuiltinJobs, loadJob, resolveParams } from '../../../src/mapreduce/job/load-job.ts';
+import { defineJob } from '../../../src/mapreduce/job/define-job.ts';
+import { runMapTask } from '../../../src/mapreduce/task/map-task.ts';
+import { TaskFailure } from '../../../src/mapreduce/task/task-failure.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(import.meta.dirname, '../../..');
 const USER_JOB = `
 // A user job that imports nothing: a plain object literal with map and reduce.
 interface Totals { n: number }

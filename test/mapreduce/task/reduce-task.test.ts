@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
-import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
-import type { ReduceTaskSpec } from '../../src/mapreduce/task/reduce-task.ts';
-import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
-import { TaskError } from '../../src/errors.ts';
+import { runReduceTask } from '../../../src/mapreduce/task/reduce-task.ts';
+import type { ReduceTaskSpec } from '../../../src/mapreduce/task/reduce-task.ts';
+import { TaskFailure } from '../../../src/mapreduce/task/task-failure.ts';
+import { TaskError } from '../../../src/errors.ts';
 
 const SPEC: ReduceTaskSpec = { job: 'j', index: 1, partitions: 2, params: {} };
 

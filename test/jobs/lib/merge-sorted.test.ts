@@ -3,8 +3,8 @@
  * gives, for many lists, unsorted and duplicate-laden ones included.
  */
 import { describe, expect, it } from 'vitest';
-import { mergeSorted } from '../../jobs/lib/merge-sorted.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { mergeSorted } from '../../../jobs/lib/merge-sorted.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 /** The reference: a Set and a plain sort, no merge. */
 function reference(lists: string[][]): string[] {

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
-import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from '../../src/mapreduce/task/record-reader.ts';
-import { alignSplit } from '../../src/mapreduce/shuffle/split.ts';
-import type { RecordPosition } from '../../src/mapreduce/task/record-reader.ts';
-import type { Split } from '../../src/mapreduce/shuffle/split.ts';
-import { mulberry32 as random } from '../helpers/random.ts';
+import { InputError } from '../../../src/errors.ts';
+import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from '../../../src/mapreduce/task/record-reader.ts';
+import { alignSplit } from '../../../src/mapreduce/shuffle/split.ts';
+import type { RecordPosition } from '../../../src/mapreduce/task/record-reader.ts';
+import type { Split } from '../../../src/mapreduce/shuffle/split.ts';
+import { mulberry32 as random } from '../../helpers/random.ts';
 
 interface Rec {
   line: string;

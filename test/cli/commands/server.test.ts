@@ -4,10 +4,10 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serverCommand } from '../../src/cli/commands/server.ts';
-import { spawnGmr } from '../helpers/gmr-cli.ts';
-import { PacketSocket, adminRaw } from '../helpers/packet-socket.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { serverCommand } from '../../../src/cli/commands/server.ts';
+import { spawnGmr } from '../../helpers/gmr-cli.ts';
+import { PacketSocket, adminRaw } from '../../helpers/packet-socket.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
 import type { ChildProcess } from 'node:child_process';
 
 function captureIO(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CHUNK_SIZE, compareUtf8, fnv1a32, LineChunker, partitionOf } from '../../src/mapreduce/shuffle/encoding.ts';
-import { prng } from '../jobs/run-local.ts';
+import { CHUNK_SIZE, compareUtf8, fnv1a32, LineChunker, partitionOf } from '../../../src/mapreduce/shuffle/encoding.ts';
+import { prng } from '../../helpers/run-local.ts';
 
 /** FNV-1a 32 computed independently: BigInt arithmetic over Buffer.from's UTF-8 bytes. */
 function fnvReference(s: string): number {

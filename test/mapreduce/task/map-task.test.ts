@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
 import type { JobDefinition } from 'gmr';
-import { CHUNK_SIZE } from '../../src/mapreduce/shuffle/encoding.ts';
-import { runMapTask } from '../../src/mapreduce/task/map-task.ts';
-import type { MapTaskSpec, RecordSource } from '../../src/mapreduce/task/map-task.ts';
-import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
-import { JobDefinitionError, TaskError } from '../../src/errors.ts';
+import { CHUNK_SIZE } from '../../../src/mapreduce/shuffle/encoding.ts';
+import { runMapTask } from '../../../src/mapreduce/task/map-task.ts';
+import type { MapTaskSpec, RecordSource } from '../../../src/mapreduce/task/map-task.ts';
+import { TaskFailure } from '../../../src/mapreduce/task/task-failure.ts';
+import { JobDefinitionError, TaskError } from '../../../src/errors.ts';
 
 /** Records from an array; offsets as if each line were followed by '\n' (ASCII-sized is enough here). */
 function arraySource(lines: string[], baseOffset = 0): RecordSource {
