@@ -2,7 +2,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32 } from './random.ts';
-export { mulberry32 } from './random.ts';
 
 const WORDS = [
   'the', 'The', 'gearman', 'Gearman', 'map', 'reduce', "don't", "l'été", 'naïve', 'café', 'Straße',

@@ -15,8 +15,7 @@ import { runReduceTask } from '../../src/mapreduce/task/reduce-task.ts';
 import type { ReduceTaskSummary } from '../../src/mapreduce/task/reduce-task.ts';
 import type { Params } from '../../src/mapreduce/job/define-job.ts';
 import { normalizeJob, stepReduces } from '../../src/mapreduce/job/job-steps.ts';
-import { mulberry32 as prng } from './random.ts';
-export { mulberry32 as prng } from './random.ts';
+import { mulberry32 } from './random.ts';
 
 export interface LocalRunOptions {
   partitions?: number;
@@ -149,7 +148,7 @@ async function runStep(
 ): Promise<{ parts: string[]; keys: string[]; maps: MapTaskSummary[]; reduces: ReduceTaskSummary[] }> {
   const partitions = options.partitions ?? 2;
   const params = options.params ?? {};
-  const random = prng((options.seed ?? 1) + step);
+  const random = mulberry32((options.seed ?? 1) + step);
   const planned = planSplits(inputs, options.splitsPerFile ?? 2, { job: 'test', step, partitions, params });
   const mapOutputs: Buffer[][][] = [];
   const maps: MapTaskSummary[] = [];

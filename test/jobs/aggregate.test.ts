@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import aggregate from '../../jobs/aggregate.ts';
 import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
-import { parseTsv, prng, runLocal } from '../helpers/run-local.ts';
+import { mulberry32 } from '../helpers/random.ts';
+import { parseTsv, runLocal } from '../helpers/run-local.ts';
 import { tempFiles } from './text-data.ts';
 
 /** Reference: Python's csv and json modules, its own float parsing and formatting. */
@@ -75,7 +76,7 @@ function pythonAggregate(fields: { by: string; sum?: string; min?: string; max?:
 }
 
 function generateCsv(seed: number, rows: number): string {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const cities = ['Paris', 'Zürich', '"Quoted, City"', 'São Paulo', 'Oslo', 'x'];
   const lines = ['city,amount,price,note'];
   for (let i = 0; i < rows; i++) {
@@ -89,7 +90,7 @@ function generateCsv(seed: number, rows: number): string {
 }
 
 function generateJsonl(seed: number, rows: number): string {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const lines: string[] = [];
   for (let i = 0; i < rows; i++) {
     const r: Record<string, unknown> = { user: ['ann', 'bob', 'çelik', 7, null][Math.floor(random() * 5)] };

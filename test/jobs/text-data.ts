@@ -3,7 +3,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { prng } from '../helpers/run-local.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 const VOCABULARY = [
   'the', 'The', 'THE', 'of', 'and', 'café', 'Café', 'naïve', 'déjà', 'vu', "don't", "Don't", "l'été",
@@ -13,7 +13,7 @@ const VOCABULARY = [
 const SEPARATORS = [' ', ' ', ' ', ', ', '. ', ' — ', ' (', ') ', '; ', ' "', '" ', '\t', ' 😀 ', '-', '/', ' 𝔘 ', '  '];
 
 export function generateText(seed: number, lines: number): string {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {

@@ -9,28 +9,11 @@ import { ProtocolError } from '../../src/errors.ts';
 import { PACKETS, PacketParser, type PacketType } from '../../src/protocol/index.ts';
 import { MAX_TEXT_LINE } from '../../src/protocol/limits.ts';
 import { PACKET_FIXTURES, ascii, plain } from '../fixtures/packets.ts';
-import { mulberry32 } from '../helpers/random.ts';
+import { Random } from '../helpers/random.ts';
 
 const MAX_PACKET_SIZE = 4096;
 const CASES_PER_SEED = 2500;
 const SEEDS = [1, 42, 0xc0ffee, 20221119];
-
-class Random {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-  bytes(n: number): number[] {
-    return Array.from({ length: n }, () => this.int(256));
-  }
-}
 
 const TEXT_LINES = ['status\n', 'workers\r\n', 'version\n', '\n', 'maxqueue reverse 10\r\n'].map(ascii);
 

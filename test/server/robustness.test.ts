@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PACKETS, encodePacket, type Packet, type PacketType } from '../../src/protocol/index.ts';
 import { JobServer } from '../../src/server/job-server.ts';
 import { PacketSocket, adminRaw, show } from '../helpers/packet-socket.ts';
-import { mulberry32 as prng } from '../helpers/random.ts';
+import { mulberry32 } from '../helpers/random.ts';
 
 let server: JobServer | undefined;
 let sockets: PacketSocket[] = [];
@@ -120,7 +120,7 @@ function fuzzPacket(random: () => number): Buffer {
 describe('JobServer fuzz', () => {
   it('survives thousands of random and mutated packets on many connections (seed 20240611)', async () => {
     const s = await listen();
-    const random = prng(20240611);
+    const random = mulberry32(20240611);
     // 24 connections at a time; one that the server closed is replaced by a new one.
     const slots = await Promise.all(Array.from({ length: 24 }, () => open(s)));
     const connections = [...slots];

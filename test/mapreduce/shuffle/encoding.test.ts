@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE, compareUtf8, fnv1a32, LineChunker, partitionOf } from '../../../src/mapreduce/shuffle/encoding.ts';
-import { prng } from '../../helpers/run-local.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 /** FNV-1a 32 computed independently: BigInt arithmetic over Buffer.from's UTF-8 bytes. */
 function fnvReference(s: string): number {
@@ -28,7 +28,7 @@ describe('fnv1a32', () => {
   });
 
   it('equals a BigInt reference over the UTF-8 bytes, for random strings with astral chars', () => {
-    const random = prng(42);
+    const random = mulberry32(42);
     for (let i = 0; i < 3000; i++) {
       const s = JSON.stringify(randomString(random));
       expect(fnv1a32(s)).toBe(fnvReference(s));
@@ -56,7 +56,7 @@ describe('compareUtf8', () => {
   });
 
   it('agrees with Buffer.compare of the UTF-8 bytes on random strings', () => {
-    const random = prng(7);
+    const random = mulberry32(7);
     for (let i = 0; i < 20000; i++) {
       const a = randomString(random);
       const b = random() < 0.1 ? a : randomString(random);
@@ -70,7 +70,7 @@ describe('LineChunker', () => {
     const chunks: Buffer[] = [];
     const chunker = new LineChunker((c) => chunks.push(c));
     const lines: string[] = [];
-    const random = prng(3);
+    const random = mulberry32(3);
     for (let i = 0; i < 40000; i++) lines.push(`${'é'.repeat(Math.floor(random() * 40))}${i}\n`);
     lines.push(`${'x'.repeat(CHUNK_SIZE + 10)}\n`, 'tail\n');
     for (const l of lines) chunker.write(l);

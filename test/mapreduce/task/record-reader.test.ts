@@ -8,7 +8,7 @@ import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from 
 import { alignSplit } from '../../../src/mapreduce/shuffle/split.ts';
 import type { RecordPosition } from '../../../src/mapreduce/task/record-reader.ts';
 import type { Split } from '../../../src/mapreduce/shuffle/split.ts';
-import { mulberry32 as random } from '../../helpers/random.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 
 interface Rec {
   line: string;
@@ -188,7 +188,7 @@ describe('readSplit on a small file, every split size', () => {
  * of lines differently from the rest, so both kinds of file are read.
  */
 function randomLines(seed: number, nonAscii: number): Buffer {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const ascii = [...'abcdefghijklmnopqrstuvwxyz0123456789 ,.;'];
   const wide = [...'éü日本😀'];
   const lines: string[] = [];
