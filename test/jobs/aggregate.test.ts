@@ -6,7 +6,7 @@ import { TaskFailure } from '../../src/mapreduce/task/task-failure.ts';
 import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
 import { mulberry32 } from '../helpers/random.ts';
 import { parseTsv, runLocal } from '../helpers/run-local.ts';
-import { tempFiles } from './text-data.ts';
+import { tempFiles } from '../helpers/corpus.ts';
 
 /** Reference: Python's csv and json modules, its own float parsing and formatting. */
 const PYTHON_AGGREGATE = `

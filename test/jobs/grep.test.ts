@@ -5,7 +5,7 @@ import grep from '../../jobs/grep.ts';
 import { resolveParams } from '../../src/mapreduce/job/load-job.ts';
 import { UsageError } from '../../src/errors.ts';
 import { runLocal } from '../helpers/run-local.ts';
-import { generateText, tempFiles } from './text-data.ts';
+import { generateText, tempFiles } from '../helpers/corpus.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';
 

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import invertedindex from '../../jobs/invertedindex.ts';
 import { parseTsv, runLocal } from '../helpers/run-local.ts';
-import { generateText, tempFiles } from './text-data.ts';
+import { generateText, tempFiles } from '../helpers/corpus.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import wordcount from '../../jobs/wordcount.ts';
 import { compareUtf8 } from '../../src/mapreduce/shuffle/encoding.ts';
 import { parseTsv, runLocal } from '../helpers/run-local.ts';
-import { generateText, tempFiles } from './text-data.ts';
+import { generateText, tempFiles } from '../helpers/corpus.ts';
 
 const PROSE = 'test/fixtures/text/prose.txt';
 
