@@ -11,8 +11,6 @@ import type { FailureStage, RecordFailure } from '../shuffle/task-protocol.ts';
 import { TaskFailure } from './task-failure.ts';
 import { readableStack, stackOf, userFrame } from './user-stack.ts';
 
-type AnyJob = LoadedJobDefinition;
-
 /** What a job's `setup` threw, marked so the failure report can tell setup from records. */
 export class SetupThrew extends Error {
   constructor(readonly thrown: unknown) {
@@ -36,7 +34,7 @@ function guarded<A extends unknown[], R>(hook: ((...args: A) => R | Promise<R>) 
 }
 
 /** The job with every step's `setup`, `mapSetup` and `reduceSetup` marking what they throw (see SetupThrew). */
-export function guardSetup(definition: AnyJob): AnyJob {
+export function guardSetup(definition: LoadedJobDefinition): LoadedJobDefinition {
   return withSteps(definition, (step): LoadedStep => {
     const setup = guarded(step.setup);
     const mapSetup = guarded(step.mapSetup);
