@@ -22,7 +22,8 @@ import {
 } from '../protocol/admin-text.ts';
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
 import { parseServerAddress } from '../connection/server-address.ts';
-import { looksLikeTls, openSocket, resolvePems, type TlsOptions } from '../connection/tls-options.ts';
+import { readPackets } from '../connection/socket-reader.ts';
+import { openSocket, resolvePems, type TlsOptions } from '../connection/tls-options.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
 import { withDefaults } from '../defaults.ts';
 
@@ -224,19 +225,7 @@ export class AdminClient {
         throw new ProtocolError(`Admin connection received a binary ${packet.type} packet: expected text lines`);
       },
     });
-    let received = false;
-    socket.on('data', (chunk: Buffer) => {
-      if (!received && !this.#tls && looksLikeTls(chunk)) {
-        socket.destroy(new Error('it answered in TLS: connect with TLS (tls://host:port, or --ssl)'));
-        return;
-      }
-      received = true;
-      try {
-        parser.push(chunk);
-      } catch (error) {
-        socket.destroy(error as Error);
-      }
-    });
+    readPackets(socket, parser, this.#tls !== undefined);
     socket.on('error', () => {}); // 'close' follows and reports it
     socket.once('close', () => {
       if (this.#socket === socket) this.#socket = undefined;

@@ -14,7 +14,8 @@ import { PacketParser } from '../protocol/parser.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { encodePacketChunks } from '../protocol/serializer.ts';
 import type { ServerAddress } from './server-address.ts';
-import { looksLikeTls, openSocket, resolvePems, type TlsOptions } from './tls-options.ts';
+import { readPackets } from './socket-reader.ts';
+import { openSocket, resolvePems, type TlsOptions } from './tls-options.ts';
 
 export interface ConnectionOptions extends ServerAddress {
   /** Called for every packet the server sends. */
@@ -119,7 +120,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       maxPacketSize: this.#options.maxPacketSize,
     });
     let settled = false;
-    let received = false;
     const connectTimer = setTimeout(() => {
       socket.destroy(new Error(`no answer within ${this.#options.connectTimeoutMs} ms`));
     }, this.#options.connectTimeoutMs);
@@ -131,18 +131,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       resolve();
       this.emit('connect');
     });
-    socket.on('data', (chunk: Buffer) => {
-      if (!received && !this.secure && looksLikeTls(chunk)) {
-        socket.destroy(new Error('it answered in TLS: connect with TLS (tls://host:port, or --ssl)'));
-        return;
-      }
-      received = true;
-      try {
-        parser.push(chunk);
-      } catch (error) {
-        socket.destroy(error as Error);
-      }
-    });
+    const reader = readPackets(socket, parser, this.secure);
     socket.on('error', () => {
       // 'close' follows and handles it; the error is kept for the close handler.
     });
@@ -154,7 +143,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const cause = (socket as net.Socket & { errored?: Error | null }).errored ?? undefined;
       const error = new ConnectionError(
         wasConnected
-          ? `Lost connection to job server ${this.address}${this.#lostReason(cause, received, socket.bytesWritten)}`
+          ? `Lost connection to job server ${this.address}${this.#lostReason(cause, reader.received, socket.bytesWritten)}`
           : `Cannot connect to job server ${this.address}${cause ? `: ${this.#explain(cause)}` : ''}`,
         { cause },
       );
