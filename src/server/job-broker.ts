@@ -341,28 +341,23 @@ export class JobBroker {
   /** GET_STATUS: zero-filled when the handle is unknown. */
   getStatus(session: Session, handle: string): void {
     const job = this.jobs.get(handle);
-    session.peer.sendPacket({
-      type: 'STATUS_RES',
-      handle,
-      known: job ? '1' : '0',
-      running: job?.state === 'running' ? '1' : '0',
-      numerator: job?.numerator ?? '0',
-      denominator: job?.denominator ?? '0',
-    });
+    session.peer.sendPacket({ type: 'STATUS_RES', handle, ...statusFields(job) });
   }
 
   /** GET_STATUS_UNIQUE: "looked up by unique across all functions (the first match wins)". */
   getStatusUnique(session: Session, unique: string): void {
     let job: Job | undefined;
     for (const fn of this.functions.values()) if ((job = fn.uniques.get(unique))) break;
-    session.peer.sendPacket({
-      type: 'STATUS_RES_UNIQUE',
-      unique,
-      known: job ? '1' : '0',
-      running: job?.state === 'running' ? '1' : '0',
-      numerator: job?.numerator ?? '0',
-      denominator: job?.denominator ?? '0',
-      clientCount: String(job?.clients.length ?? 0),
-    });
+    session.peer.sendPacket({ type: 'STATUS_RES_UNIQUE', unique, ...statusFields(job), clientCount: String(job?.clients.length ?? 0) });
   }
+}
+
+/** The fields STATUS_RES and STATUS_RES_UNIQUE share: known, running and the last WORK_STATUS (zeros for an unknown job). */
+function statusFields(job: Job | undefined): { known: string; running: string; numerator: string; denominator: string } {
+  return {
+    known: job ? '1' : '0',
+    running: job?.state === 'running' ? '1' : '0',
+    numerator: job?.numerator ?? '0',
+    denominator: job?.denominator ?? '0',
+  };
 }
