@@ -2,31 +2,11 @@
  * Admin safety (issue 16 item 4): `shutdown` only with allowShutdown, and names that could forge
  * admin rows (control characters) or grow memory (over 8 KiB) refused where they enter.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { JobServer, type JobServerOptions } from '../../src/server/job-server.ts';
-import { PacketSocket, adminRaw } from '../helpers/packet-socket.ts';
+import { describe, expect, it } from 'vitest';
+import { useJobServers } from '../helpers/job-servers.ts';
+import { adminRaw } from '../helpers/packet-socket.ts';
 
-let servers: JobServer[] = [];
-let sockets: PacketSocket[] = [];
-
-async function listen(options: JobServerOptions = {}): Promise<JobServer> {
-  const server = await JobServer.listen({ port: 0, ...options });
-  servers.push(server);
-  return server;
-}
-
-async function open(server: JobServer): Promise<PacketSocket> {
-  const socket = await PacketSocket.connect(server.port);
-  sockets.push(socket);
-  return socket;
-}
-
-afterEach(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  sockets = [];
-  servers = [];
-});
+const { listen, open } = useJobServers();
 
 describe('admin shutdown needs allowShutdown', () => {
   it('without it, `shutdown` and `shutdown graceful` get ERR SHUTDOWN_DISABLED and the server keeps serving', async () => {

@@ -4,28 +4,16 @@
  * background joins, handle prefix, big payloads.
  */
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionError, UsageError } from '../../src/errors.ts';
-import { JobServer, type JobServerOptions } from '../../src/server/job-server.ts';
+import { JobServer } from '../../src/server/job-server.ts';
+import { useJobServers } from '../helpers/job-servers.ts';
 import { PacketSocket, adminRaw, show } from '../helpers/packet-socket.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
-let servers: JobServer[] = [];
-let sockets: PacketSocket[] = [];
+const { listen, open } = useJobServers();
 let counter = 0;
 const fnName = (what: string): string => `srv-${what}-${++counter}`;
-
-async function listen(options: JobServerOptions = {}): Promise<JobServer> {
-  const server = await JobServer.listen({ port: 0, ...options });
-  servers.push(server);
-  return server;
-}
-
-async function open(server: JobServer): Promise<PacketSocket> {
-  const socket = await PacketSocket.connect(server.port);
-  sockets.push(socket);
-  return socket;
-}
 
 async function worker(server: JobServer, fn: string, timeout?: string): Promise<PacketSocket> {
   const w = await open(server);
@@ -38,13 +26,6 @@ async function submit(c: PacketSocket, fn: string, data: string, unique = '', ty
   c.send({ type, fn, unique, data: Buffer.from(data) });
   return (await c.expect('JOB_CREATED')).handle;
 }
-
-afterEach(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  sockets = [];
-  servers = [];
-});
 
 describe('JobServer lifecycle', () => {
   it('listens on loopback, reports host, port and address, and closes idempotently', async () => {

@@ -6,29 +6,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKETS, encodePacket, type Packet, type PacketType } from '../../src/protocol/index.ts';
 import { JobServer } from '../../src/server/job-server.ts';
+import { useJobServers } from '../helpers/job-servers.ts';
 import { PacketSocket, adminRaw, show } from '../helpers/packet-socket.ts';
 import { mulberry32 } from '../helpers/random.ts';
 
-let server: JobServer | undefined;
-let sockets: PacketSocket[] = [];
+const servers = useJobServers();
+const open = servers.open;
 let logLines: string[] = [];
 
-async function listen(maxPacketSize = 1024 * 1024): Promise<JobServer> {
-  server = await JobServer.listen({ port: 0, maxPacketSize, logger: (line) => logLines.push(line) });
-  return server;
+function listen(maxPacketSize = 1024 * 1024): Promise<JobServer> {
+  return servers.listen({ maxPacketSize, logger: (line) => logLines.push(line) });
 }
 
-async function open(s: JobServer): Promise<PacketSocket> {
-  const socket = await PacketSocket.connect(s.port);
-  sockets.push(socket);
-  return socket;
-}
-
-afterEach(async () => {
-  await Promise.all(sockets.map((s) => s.close()));
-  await server?.close();
-  server = undefined;
-  sockets = [];
+afterEach(() => {
   logLines = [];
 });
 
