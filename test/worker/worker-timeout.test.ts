@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { TimeoutError, UsageError } from '../../src/errors.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { Worker, type JobHandler, type WorkerJob } from '../../src/worker/worker.ts';
 import { useGearmand } from '../helpers/gearmand.ts';
 import { RawClient, functionStatus } from '../helpers/raw-client.ts';
 
@@ -17,6 +17,29 @@ afterEach(async () => {
   await worker?.close({ timeoutMs: 0 });
   await c?.close();
 });
+
+/**
+ * A handler that, on its first call, waits until the job is aborted (the timeout), then runs
+ * `afterAbort` and answers too late; later calls answer 'second attempt'. Each call's handle goes
+ * into `attempts`.
+ */
+function hangsOnce(attempts: string[], afterAbort: (job: WorkerJob) => void = () => {}): JobHandler {
+  return async (job) => {
+    attempts.push(job.handle);
+    if (attempts.length > 1) return 'second attempt';
+    await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+    afterAbort(job);
+    return 'first attempt, too late';
+  };
+}
+
+/** Submits 'work' to `fn` from a raw client; the job's handle and its result packets as `TYPE data`. */
+async function submitWork(fn: string): Promise<{ handle: string; results: string[] }> {
+  c = await RawClient.connect(gearmand.port);
+  const handle = await c.submit(fn, 'work');
+  const packets = await c.result(handle);
+  return { handle, results: packets.map((p) => `${p.type} ${'data' in p ? p.data.toString() : ''}`) };
+}
 
 it('rejects timeouts below gearmand’s 1000 ms minimum', () => {
   const w = new Worker({ servers: [gearmand.address] });
@@ -35,21 +58,15 @@ it('a handler that hangs past the timeout is aborted; gearmand requeues the job 
   let firstReason: unknown;
   worker.register(
     fn,
-    async (job) => {
-      attempts.push(job.handle);
-      if (attempts.length > 1) return 'second attempt';
-      await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
+    hangsOnce(attempts, (job) => {
       firstReason = job.signal.reason;
       job.sendData('ignored');
-      return 'first attempt, too late';
-    },
+    }),
     { timeout: 1000 },
   );
   await worker.start();
-  c = await RawClient.connect(gearmand.port);
-  const handle = await c.submit(fn, 'work');
-  const packets = await c.result(handle);
-  expect(packets.map((p) => `${p.type} ${'data' in p ? p.data.toString() : ''}`)).toEqual(['WORK_COMPLETE second attempt']);
+  const { handle, results } = await submitWork(fn);
+  expect(results).toEqual(['WORK_COMPLETE second attempt']);
   // The same job (same handle) was assigned twice: gearmand took it back after the timeout.
   expect(attempts).toEqual([handle, handle]);
   expect(firstReason).toBeInstanceOf(TimeoutError);
@@ -64,21 +81,10 @@ it('concurrency 4 against gearmand: no PRE_SLEEP while a timed job runs, so gear
   const fn = `timeout4-${process.pid}`;
   worker = new Worker({ servers: [gearmand.address], concurrency: 4 });
   const attempts: string[] = [];
-  worker.register(
-    fn,
-    async (job) => {
-      attempts.push(job.handle);
-      if (attempts.length > 1) return 'second attempt';
-      await new Promise((resolve) => job.signal.addEventListener('abort', resolve));
-      return 'first attempt, too late';
-    },
-    { timeout: 1000 },
-  );
+  worker.register(fn, hangsOnce(attempts), { timeout: 1000 });
   await worker.start();
-  c = await RawClient.connect(gearmand.port);
-  const handle = await c.submit(fn, 'work');
-  const packets = await c.result(handle);
-  expect(packets.map((p) => `${p.type} ${'data' in p ? p.data.toString() : ''}`)).toEqual(['WORK_COMPLETE second attempt']);
+  const { handle, results } = await submitWork(fn);
+  expect(results).toEqual(['WORK_COMPLETE second attempt']);
   expect(attempts).toEqual([handle, handle]);
   expect(await functionStatus(gearmand.port, fn)).toEqual({ total: 0, running: 0, workers: 1 });
 });
