@@ -64,13 +64,13 @@ export type {
 export { Client } from './client/client.ts';
 export type {
   BackgroundSubmitOptions,
+  ClientEvents,
   ClientOptions,
   JobStatus,
   Priority,
   SubmitOptions,
   UniqueStatus,
-} from './client/client.ts';
-export type { ClientEvents } from './client/client-options.ts';
+} from './client/client-options.ts';
 export { JobHandle } from './client/job-handle.ts';
 export type { JobEvent } from './client/job-handle.ts';
 export { AdminClient } from './client/admin-client.ts';

@@ -42,15 +42,6 @@ import {
 } from './client-options.ts';
 import { withDefaults } from '../defaults.ts';
 
-export type {
-  BackgroundSubmitOptions,
-  ClientOptions,
-  JobStatus,
-  Priority,
-  SubmitOptions,
-  UniqueStatus,
-} from './client-options.ts';
-
 export class Client extends EventEmitter<ClientEvents> {
   readonly #options: typeof DEFAULTS & ClientOptions;
   readonly #pool: ServerPool;
