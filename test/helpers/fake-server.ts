@@ -7,6 +7,7 @@ import net from 'node:net';
 import { PacketParser } from '../../src/protocol/parser.ts';
 import type { Packet } from '../../src/protocol/packets.ts';
 import { encodePacket } from '../../src/protocol/serializer.ts';
+import { packetHeader } from '../fixtures/packets.ts';
 
 export interface FakeConnection {
   send(packet: Packet): void;
@@ -60,9 +61,5 @@ export class FakeServer {
 
 /** A RES packet with arbitrary body bytes (type code and data as given). */
 export function rawResponse(code: number, body: Buffer): Buffer {
-  const header = Buffer.alloc(12);
-  header.write('\0RES', 0, 'latin1');
-  header.writeUInt32BE(code, 4);
-  header.writeUInt32BE(body.length, 8);
-  return Buffer.concat([header, body]);
+  return Buffer.concat([packetHeader(code, body.length, 'RES'), body]);
 }

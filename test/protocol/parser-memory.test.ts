@@ -4,14 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PacketParser } from '../../src/protocol/parser.ts';
-
-function header(type: number, size: number): Buffer {
-  const b = Buffer.alloc(12);
-  b.write('\0REQ', 0, 'latin1');
-  b.writeUInt32BE(type, 4);
-  b.writeUInt32BE(size, 8);
-  return b;
-}
+import { packetHeader } from '../fixtures/packets.ts';
 
 describe('PacketParser memory', () => {
   it('grows a spanning frame with the bytes that arrive, not with the declared size', () => {
@@ -20,7 +13,7 @@ describe('PacketParser memory', () => {
     // 20 peers each declaring a 256 MiB ECHO_REQ and sending 100 bytes of it.
     for (let i = 0; i < 20; i++) {
       const parser = new PacketParser({ onPacket: () => {} });
-      parser.push(Buffer.concat([header(16, 256 * 1024 * 1024), Buffer.alloc(100, 1)]));
+      parser.push(Buffer.concat([packetHeader(16, 256 * 1024 * 1024), Buffer.alloc(100, 1)]));
       parsers.push(parser);
     }
     const grown = process.memoryUsage().arrayBuffers - before;
@@ -32,7 +25,7 @@ describe('PacketParser memory', () => {
   it('still assembles a large frame that arrives in many small chunks', () => {
     const payload = Buffer.alloc(3 * 1024 * 1024 + 17);
     for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
-    const frame = Buffer.concat([header(16, payload.length), payload]);
+    const frame = Buffer.concat([packetHeader(16, payload.length), payload]);
     const got: Buffer[] = [];
     const parser = new PacketParser({
       onPacket: (p) => {

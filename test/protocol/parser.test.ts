@@ -8,7 +8,7 @@ import {
   type Packet,
 } from '../../src/protocol/index.ts';
 import { MAX_TEXT_LINE } from '../../src/protocol/limits.ts';
-import { PACKET_FIXTURES, ascii, fixture, plain, type PacketFixture } from '../fixtures/packets.ts';
+import { PACKET_FIXTURES, ascii, fixture, packetHeader, plain, type PacketFixture } from '../fixtures/packets.ts';
 
 type Event =
   | { kind: 'packet'; magic: Magic; packet: Record<string, unknown> }
@@ -47,11 +47,7 @@ function own(bytes: ArrayLike<number>): Buffer {
 }
 
 function header(magic: Magic, type: number, size: number): number[] {
-  const h = Buffer.alloc(12);
-  h.write(`\0${magic}`, 0, 'latin1');
-  h.writeUInt32BE(type, 4);
-  h.writeUInt32BE(size, 8);
-  return [...h];
+  return [...packetHeader(type, size, magic)];
 }
 
 /** Pushes the chunks and returns the ProtocolError the parser throws (fails if it throws none). */

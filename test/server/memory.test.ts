@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packetHeader } from '../fixtures/packets.ts';
 import { spawnGmr } from '../helpers/gmr-cli.ts';
 import { adminRaw } from '../helpers/packet-socket.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -38,14 +39,6 @@ function rssBytes(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1]) * 1024;
 }
 
-/** A 12-byte REQ header (hand-built: magic "\0REQ", type, size). */
-function header(type: number, size: number): Buffer {
-  const b = Buffer.alloc(12);
-  b.write('\0REQ', 0, 'latin1');
-  b.writeUInt32BE(type, 4);
-  b.writeUInt32BE(size, 8);
-  return b;
-}
 
 async function connect(port: number): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
@@ -70,7 +63,7 @@ describe('gmr server memory under hostile peers (RSS of the server process)', ()
       [0, 1, 2, 3, 4].map(async () => {
         const s = await connect(port);
         const reply = replyUntilClose(s);
-        s.write(Buffer.concat([header(1, 20 * MiB), Buffer.alloc(256 * 1024, 0x61)]));
+        s.write(Buffer.concat([packetHeader(1, 20 * MiB), Buffer.alloc(256 * 1024, 0x61)]));
         return reply;
       }),
     );
@@ -88,7 +81,7 @@ describe('gmr server memory under hostile peers (RSS of the server process)', ()
     const before = rssBytes(pid);
     const s = await connect(port);
     const reply = replyUntilClose(s);
-    s.write(Buffer.concat([header(16, 200_000_000), Buffer.alloc(MiB, 0x62)]));
+    s.write(Buffer.concat([packetHeader(16, 200_000_000), Buffer.alloc(MiB, 0x62)]));
     expect((await reply).subarray(12).toString('latin1')).toBe(
       'ARGUMENT_TOO_LARGE\0ECHO_REQ packet declares 200000000 bytes of data, more than the maximum of 134217728',
     );
@@ -100,7 +93,7 @@ describe('gmr server memory under hostile peers (RSS of the server process)', ()
     const before = rssBytes(pid);
     const s = await connect(port);
     s.pause();
-    const ping = Buffer.concat([header(16, 64 * 1024), Buffer.alloc(64 * 1024, 0x63)]);
+    const ping = Buffer.concat([packetHeader(16, 64 * 1024), Buffer.alloc(64 * 1024, 0x63)]);
     // Offer 256 MiB; a server that kept reading would hold every reply.
     let offered = 0;
     while (offered < 256 * MiB) {
@@ -129,7 +122,7 @@ describe('gmr server memory under hostile peers (RSS of the server process)', ()
     const payload = Buffer.alloc(30 * MiB, 0x64);
     for (let i = 0; i < 3; i++) {
       const body = Buffer.concat([Buffer.from('mm\0\0'), payload]);
-      s.write(Buffer.concat([header(18, body.length), body]));
+      s.write(Buffer.concat([packetHeader(18, body.length), body]));
     }
     await waitFor(() => Buffer.concat(chunks).includes('QUEUE_ERROR'), 'the third submit to be refused', 60_000);
     const text = Buffer.concat(chunks).toString('latin1');

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PACKETS, encodePacket, type Packet, type PacketType } from '../../src/protocol/index.ts';
 import { JobServer } from '../../src/server/job-server.ts';
+import { packetHeader } from '../fixtures/packets.ts';
 import { useJobServers } from '../helpers/job-servers.ts';
 import { PacketSocket, adminRaw, show } from '../helpers/packet-socket.ts';
 import { mulberry32 } from '../helpers/random.ts';
@@ -35,20 +36,12 @@ async function healthyJob(s: JobServer, fn: string): Promise<string> {
   return (await c.expect('WORK_COMPLETE')).data.toString();
 }
 
-function header(type: number, size: number, magic = 0x00524551): Buffer {
-  const b = Buffer.alloc(12);
-  b.writeUInt32BE(magic, 0);
-  b.writeUInt32BE(type, 4);
-  b.writeUInt32BE(size, 8);
-  return b;
-}
-
 describe('JobServer and malformed input', () => {
   it.each([
-    ['a declared size above maxPacketSize', header(7, 2 * 1024 * 1024), 'ARGUMENT_TOO_LARGE'],
-    ['too few arguments inside the declared size', Buffer.concat([header(7, 3), Buffer.from('abc')]), 'INVALID_PACKET'],
-    ['bad magic', header(7, 0, 0x00424144), 'INVALID_MAGIC'],
-    ['an unknown type', header(99, 0), 'INVALID_COMMAND'],
+    ['a declared size above maxPacketSize', packetHeader(7, 2 * 1024 * 1024), 'ARGUMENT_TOO_LARGE'],
+    ['too few arguments inside the declared size', Buffer.concat([packetHeader(7, 3), Buffer.from('abc')]), 'INVALID_PACKET'],
+    ['bad magic', packetHeader(7, 0, 0x00424144), 'INVALID_MAGIC'],
+    ['an unknown type', packetHeader(99, 0), 'INVALID_COMMAND'],
   ])('answers %s with ERROR and closes that connection only', async (_what, bytes, code) => {
     const s = await listen();
     const fn = `robust-${code}`;
