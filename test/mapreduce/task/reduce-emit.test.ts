@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defineJob } from 'gmr';
+import { defineJob, type MapContext } from 'gmr';
 import { JobDefinitionError } from '../../../src/errors.ts';
 import { normalizeJob } from '../../../src/mapreduce/job/job-steps.ts';
 import { loadJob } from '../../../src/mapreduce/job/load-job.ts';
@@ -98,14 +98,16 @@ describe('per-task state', () => {
 
 describe('secondary sort and streamed values', () => {
   const events = 'u2 30\nu1 10\nu1 2\nu2 4\nu1 1\nu2 100\nu1 20\n';
+  /** `user time` lines as (user, time) pairs. */
+  const userAndTime = (line: string, ctx: MapContext<string, number>): void => {
+    const [user, t] = line.split(' ');
+    ctx.emit(user ?? '', Number(t));
+  };
 
   it('sortValues hands each reduce call its values in natural order, across map tasks', async () => {
     const file = await input(events);
     const job = defineJob({
-      map(line: string, ctx) {
-        const [user, t] = line.split(' ');
-        ctx.emit(user ?? '', Number(t));
-      },
+      map: userAndTime,
       sortValues: true,
       reduce: (_user: string, times: number[]) => times.join(','),
     });
@@ -116,10 +118,7 @@ describe('secondary sort and streamed values', () => {
   it('reduceStream streams a key\'s values in that order; what the reducer leaves is skipped', async () => {
     const file = await input(events);
     const job = defineJob({
-      map(line: string, ctx) {
-        const [user, t] = line.split(' ');
-        ctx.emit(user ?? '', Number(t));
-      },
+      map: userAndTime,
       sortValues: true,
       async reduceStream(_user: string, times: AsyncIterable<number>) {
         const firstTwo: number[] = [];
