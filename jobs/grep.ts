@@ -20,12 +20,13 @@ export default defineJob<string, string, string, string, string, GrepState>({
   description: 'Print the lines matching --param pattern=REGEX (ignoreCase=true to fold case); output path:line:text',
   params: {
     pattern: {
-      description: 'JavaScript regular expression to search for',
+      description: 'JavaScript regular expression to search for (no backreferences or lookaround: matching runs in linear time)',
       required: true,
-      // A pattern that does not compile fails the run before any task starts, as a usage error.
+    // A pattern that does not compile, or could not be matched in linear time, fails the run
+    // before any task starts, as a usage error.
       validate: (pattern) => void linearMatcher(String(pattern), false),
     },
-    ignoreCase: { description: 'true to match case-insensitively', type: 'boolean', default: false },
+    ignoreCase: { description: 'true to match case-insensitively (the line and the pattern\'s letters lower-cased)', type: 'boolean', default: false },
   },
   mapSetup(ctx) {
     const matches = linearMatcher(String(ctx.params['pattern'] ?? ''), ctx.params['ignoreCase'] === true);

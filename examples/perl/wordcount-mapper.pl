@@ -2,19 +2,39 @@
 # A map worker for gmr's built-in wordcount job, written in Perl with Gearman::Worker, to show that
 # a worker in another language can take part in a gmr run (docs/WIRE.md is the contract).
 #
-#   perl examples/perl/wordcount-mapper.pl 127.0.0.1:4730 [more servers...]
+#   GMR_SECRET=... perl examples/perl/wordcount-mapper.pl 127.0.0.1:4730 [more servers...]
 #
 # It serves gmr.map.wordcount: reads the split named in the payload (shared filesystem) or the
 # shipped bytes, counts words (maximal runs of Unicode letters, digits, _ and ', lower-cased),
-# and streams sorted partials per partition as WORK_DATA frames, then a JSON summary.
+# and streams sorted partials per partition as WORK_DATA frames, then a JSON summary. With the run
+# secret in GMR_SECRET it runs only tasks the driver signed and signs its results (docs/WIRE.md,
+# "Signatures"); GMR_INSECURE=1 instead runs unsigned tasks of a driver started with --insecure.
 use strict;
 use warnings;
 use Gearman::Worker;
 use JSON::PP;
 use Encode qw(decode encode);
+use Digest::SHA qw(hmac_sha256_hex);
 
 my @servers = @ARGV ? @ARGV : ('127.0.0.1:4730');
 my $json = JSON::PP->new->canonical;
+my $secret = $ENV{GMR_SECRET};
+if (defined $secret) {
+    $secret =~ s/\A\s+|\s+\z//g;
+} elsif (!$ENV{GMR_INSECURE}) {
+    die "wordcount-mapper.pl needs the run secret in GMR_SECRET (or GMR_INSECURE=1 for a driver started with --insecure)\n";
+}
+
+# The signed part of a payload: "<64 hex>\n" then the header line and body, HMAC-SHA256 over
+# "gmr-task-v3\n" and that part. A payload that does not verify is refused, and not looked at.
+sub verified_payload {
+    my ($payload) = @_;
+    return $payload unless defined $secret;
+    die "refused an unsigned task\n" unless $payload =~ /\A([0-9a-f]{64})\n/;
+    my ($mac, $signed) = ($1, substr($payload, 65));
+    die "refused a task whose signature does not verify\n" unless hmac_sha256_hex("gmr-task-v3\n" . $signed, $secret) eq $mac;
+    return $signed;
+}
 
 # FNV-1a 32-bit over bytes.
 sub fnv1a {
@@ -51,10 +71,17 @@ sub split_lines {
 
 sub map_task {
     my ($worker, $job) = @_;
-    my $payload = ${ $job->argref };
+    my $payload = verified_payload(${ $job->argref });
     my $nl = index($payload, "\n");
     my $header = $json->decode(substr($payload, 0, $nl < 0 ? length($payload) : $nl));
-    die "wire version $header->{v} not supported\n" unless $header->{v} == 2;
+    die "wire version $header->{v} not supported\n" unless $header->{v} == 3;
+    # The result MAC covers every WORK_DATA frame, length-prefixed, then "C\n" and the summary.
+    my $stream = "gmr-result-v3\n" . encode('UTF-8', $header->{unique}) . "\n";
+    my $send = sub {
+        my ($frame) = @_;
+        $stream .= length($frame) . "\n" . $frame;
+        $worker->send_work_data($job, $frame);
+    };
     die "compressed input is not supported by this example\n" if $header->{split}{compressed};
     my $lines;
     if ($header->{shipped}) {
@@ -63,7 +90,7 @@ sub map_task {
     } else {
         $lines = split_lines($header->{split}{path}, $header->{split}{offset}, $header->{split}{length});
     }
-    $worker->send_work_data($job, "B perl-$$-" . int(rand(1e9)) . "\n");
+    $send->("B perl-$$-" . int(rand(1e9)) . "\n");
     my (%count, $records);
     for my $raw (@$lines) {
         $records++;
@@ -84,10 +111,10 @@ sub map_task {
         my @sorted = sort { $a->[2] cmp $b->[2] } @{ $parts[$p] };
         push @partition_records, scalar @sorted;
         next unless @sorted;
-        $worker->send_work_data($job, "P $p\n" . join('', map { "$_->[0]\t$_->[1]\n" } @sorted));
+        $send->("P $p\n" . join('', map { "$_->[0]\t$_->[1]\n" } @sorted));
     }
     $job->set_status($header->{split}{length}, $header->{split}{length});
-    return $json->encode({
+    my $summary = $json->encode({
         records => $records // 0,
         emitted => scalar(keys %count),
         bytesRead => $header->{split}{length},
@@ -95,6 +122,8 @@ sub map_task {
         partitionRecords => \@partition_records,
         worker => 'perl',
     });
+    return $summary unless defined $secret;
+    return hmac_sha256_hex($stream . "C\n" . $summary, $secret) . "\n" . $summary;
 }
 
 my $worker = Gearman::Worker->new(job_servers => \@servers);

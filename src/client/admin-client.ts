@@ -21,7 +21,7 @@ import {
   type WorkerInfo,
 } from '../protocol/admin-text.ts';
 import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
-import { parseServerAddress } from '../connection/server-address.ts';
+import { formatAddress, isSocketPath, parseServerAddress } from '../connection/server-address.ts';
 import { readPackets } from '../connection/socket-reader.ts';
 import { openSocket, resolvePems, type TlsOptions } from '../connection/tls-options.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
@@ -80,7 +80,7 @@ export class AdminClient {
     this.#tls = roleTls === undefined ? undefined : { ...roleTls, ...resolvePems(roleTls) };
     this.host = this.#options.host;
     this.port = this.#options.port;
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) {
+    if (!isSocketPath(this.host) && (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)) {
       throw new RangeError(`port must be 1-65535, received ${String(this.port)}`);
     }
     for (const name of ['connectTimeoutMs', 'timeoutMs'] as const) {
@@ -92,7 +92,7 @@ export class AdminClient {
   }
 
   get address(): string {
-    return `${this.#tls ? 'tls://' : ''}${this.host}:${this.port}`;
+    return `${this.#tls ? 'tls://' : ''}${formatAddress(this.host, this.port)}`;
   }
 
   async status(): Promise<FunctionStatus[]> {

@@ -13,7 +13,7 @@ import { ClosedError, ConnectionError, type GearmanError } from '../errors.ts';
 import { PacketParser } from '../protocol/parser.ts';
 import type { Packet } from '../protocol/packets.ts';
 import { encodePacketChunks } from '../protocol/serializer.ts';
-import type { ServerAddress } from './server-address.ts';
+import { formatAddress, type ServerAddress } from './server-address.ts';
 import { readPackets } from './socket-reader.ts';
 import { openSocket, resolvePems, type TlsOptions } from './tls-options.ts';
 
@@ -79,7 +79,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   get address(): string {
-    return `${this.secure ? 'tls://' : ''}${this.host}:${this.port}`;
+    return `${this.secure ? 'tls://' : ''}${formatAddress(this.host, this.port)}`;
   }
 
   get connected(): boolean {

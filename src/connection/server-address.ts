@@ -1,6 +1,7 @@
 /**
  * A job server's address, and how `[tls://]host:port` text (IPv6 in brackets) becomes one.
  */
+import type { NetConnectOpts } from 'node:net';
 import { ConnectionError } from '../errors.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
 import type { TlsOptions } from './tls-options.ts';
@@ -15,10 +16,31 @@ export interface ServerAddress {
 const TLS_SCHEME = 'tls://';
 
 /**
+ * A Unix socket's address is its absolute path (`/tmp/gmr-x/server.sock`, or with a `unix:`
+ * prefix), kept in `host` with port 0; gmr run's embedded server listens on one.
+ */
+export function isSocketPath(host: string): boolean {
+  return host.startsWith('/');
+}
+
+/** What net.connect needs for an address: a Unix socket path or a TCP host and port. */
+export function connectTarget(host: string, port: number): NetConnectOpts {
+  return isSocketPath(host) ? { path: host } : { host, port };
+}
+
+/** An address as text: `host:port`, or a socket's path. */
+export function formatAddress(host: string, port: number): string {
+  return isSocketPath(host) ? host : `${host}:${port}`;
+}
+
+/**
  * Parses `host:port` (port defaults to DEFAULT_PORT, 4730); `tls://host:port` is the same server
- * reached over TLS (with the role's TLS options, or Node's defaults).
+ * reached over TLS (with the role's TLS options, or Node's defaults); a Unix socket path (`/path`
+ * or `unix:/path`) is a local server.
  */
 export function parseServerAddress(text: string, defaultPort = DEFAULT_PORT): ServerAddress {
+  const socket = text.trim().startsWith('unix:') ? text.trim().slice(5) : text.trim();
+  if (isSocketPath(socket)) return { host: socket, port: 0 };
   const secure = text.trim().toLowerCase().startsWith(TLS_SCHEME);
   const trimmed = secure ? text.trim().slice(TLS_SCHEME.length) : text.trim();
   const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(trimmed);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { UsageError } from '../errors.ts';
+import { connectTarget } from './server-address.ts';
 
 /** A string is a file path (or PEM text when it starts with `-----BEGIN`); a Buffer is PEM bytes. */
 export type PemSource = string | Buffer;
@@ -51,7 +52,7 @@ export function openSocket(
   port: number,
   options: TlsOptions | undefined,
 ): { socket: net.Socket; ready: 'connect' | 'secureConnect' } {
-  if (options === undefined) return { socket: net.connect({ host, port }), ready: 'connect' };
+  if (options === undefined) return { socket: net.connect(connectTarget(host, port)), ready: 'connect' };
   const servername = options.servername ?? (net.isIP(host) === 0 ? host : undefined);
   const socket = tls.connect({
     host,

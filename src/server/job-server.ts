@@ -24,6 +24,11 @@ export interface JobServerOptions {
   host?: string;
   /** Default 4730; 0 picks a free port. */
   port?: number;
+  /**
+   * Listen on this Unix socket instead of TCP (host and port are ignored). Who may connect is
+   * decided by the permissions of the socket's folder: gmr run puts it in a folder only its user can enter.
+   */
+  path?: string;
   /** 0 (default, as gearmand 1.1.x): requeue forever; N: N attempts in total, then WORK_FAIL. */
   jobRetries?: number;
   /**
@@ -107,7 +112,8 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     this.#server = server;
     this.host = host;
     this.port = port;
-    this.address = `${options.tls ? 'tls://' : ''}${host}:${port}`;
+    // A Unix socket's address is its path (client/connection.ts reads it back the same way).
+    this.address = host.startsWith('/') ? host : `${options.tls ? 'tls://' : ''}${host}:${port}`;
     const logger = options.logger;
     this.#log = (line) => {
       if (!logger) return;
@@ -155,18 +161,20 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     checkInteger('jobRetries', options.jobRetries, 0, 2 ** 31 - 1);
     checkInteger('maxPacketSize', options.maxPacketSize, 1, 2 ** 32 - 1);
     checkInteger('maxMemory', options.maxMemory, 0, Number.MAX_SAFE_INTEGER);
-    const host = options.host ?? '127.0.0.1';
-    const wanted = options.port ?? DEFAULT_PORT;
+    const host = options.path ?? options.host ?? '127.0.0.1';
+    const wanted = options.path === undefined ? (options.port ?? DEFAULT_PORT) : 0;
     const server = options.tls === undefined ? net.createServer() : createTlsServer(options.tls);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
-        reject(new ConnectionError(`Cannot listen on ${host}:${wanted}: ${error.message}`, { cause: error }));
+        reject(new ConnectionError(`Cannot listen on ${options.path ?? `${host}:${wanted}`}: ${error.message}`, { cause: error }));
       };
       server.once('error', onError);
-      server.listen(wanted, host, () => {
+      const listening = (): void => {
         server.off('error', onError);
         resolve();
-      });
+      };
+      if (options.path === undefined) server.listen(wanted, host, listening);
+      else server.listen(options.path, listening);
     });
     const bound = server.address();
     const port = bound !== null && typeof bound === 'object' ? bound.port : wanted;

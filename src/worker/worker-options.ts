@@ -9,6 +9,7 @@ import { parseServerAddress, withRoleTls, type ServerAddress } from '../connecti
 import { DEFAULT_SERVER, MAX_FUNCTION_NAME_BYTES, MIN_CAN_DO_TIMEOUT_MS } from '../protocol/limits.ts';
 import { nameProblem } from '../protocol/names.ts';
 import { withDefaults } from '../defaults.ts';
+import type { WorkerJob } from './worker-job.ts';
 
 export interface WorkerOptions {
   /** Job servers, `host:port` or `{ host, port }`; default `['127.0.0.1:4730']`. */
@@ -40,6 +41,8 @@ export interface WorkerOptions {
   failWith?: 'WORK_FAIL' | 'WORK_EXCEPTION';
   /** TLS for every server in `servers` (a `tls://host:port` entry is TLS on its own). */
   tls?: TlsOptions;
+  /** The bytes a failure sends (WORK_EXCEPTION data or WORK_WARNING text); default the error message. gmr's task workers sign them. */
+  failureData?: (job: WorkerJob, error: Error) => Buffer;
 }
 
 export interface RegisterOptions {
@@ -59,6 +62,7 @@ export interface ResolvedWorkerOptions {
   maxBackoffMs: number;
   startTimeoutMs: number;
   failWith: 'WORK_FAIL' | 'WORK_EXCEPTION';
+  failureData: ((job: WorkerJob, error: Error) => Buffer) | undefined;
 }
 
 const DEFAULTS = {
@@ -108,6 +112,7 @@ export function resolveWorkerOptions(options: WorkerOptions = {}): ResolvedWorke
     maxBackoffMs: positiveInteger('maxBackoffMs', merged.maxBackoffMs),
     startTimeoutMs: positiveInteger('startTimeoutMs', merged.startTimeoutMs),
     failWith: merged.failWith,
+    failureData: merged.failureData,
   };
 }
 

@@ -229,7 +229,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       link.jobs.delete(job.handle);
       if (failure) {
         // See WorkerOptions.failWith for why the default is WORK_WARNING + WORK_FAIL.
-        const text = Buffer.from(failure.message, 'utf8');
+        const text = this.#options.failureData ? this.#options.failureData(job, failure) : Buffer.from(failure.message, 'utf8');
         if (this.#options.failWith === 'WORK_EXCEPTION') {
           link.connection.send({ type: 'WORK_EXCEPTION', handle: job.handle, data: text });
         } else {

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
-import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
+import { REPO_ROOT, runGmr, spawnGmr, userEnv } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
 
 let dir: string;
@@ -62,7 +62,7 @@ describe('gmr run --servers (real gearmand)', () => {
     const g = await startGearmand();
     servers.push(g);
     for (let i = 0; i < 2; i++) {
-      children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--quiet']));
+      children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--input-root', dir, '--quiet']));
     }
     await waitForWorkers(g, 'gmr.map.wordcount', 2);
     await waitForWorkers(g, 'gmr.reduce.wordcount', 2);
@@ -100,9 +100,9 @@ describe('gmr run --servers (real gearmand)', () => {
   it('lets a Perl Gearman::Worker mapper from examples/ take part next to gmr reducers', async () => {
     const g = await startGearmand();
     servers.push(g);
-    const perl = spawn('perl', [join(REPO_ROOT, 'examples/perl/wordcount-mapper.pl'), g.address], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const perl = spawn('perl', [join(REPO_ROOT, 'examples/perl/wordcount-mapper.pl'), g.address], { stdio: ['ignore', 'ignore', 'pipe'], env: userEnv() });
     children.push(perl);
-    children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--phases', 'reduce', '--quiet']));
+    children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--phases', 'reduce', '--input-root', dir, '--quiet']));
     await waitForWorkers(g, 'gmr.map.wordcount', 1);
     await waitForWorkers(g, 'gmr.reduce.wordcount', 1);
     const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '3k', '--json', '--quiet']);

@@ -14,13 +14,19 @@ export interface GmrResult {
   stderr: string;
 }
 
+/**
+ * The run secret the suite's external workers and drivers share, as the machines of one cluster
+ * would (GMR_SECRET; docs/SECURITY.md). Tests of refusals pass another one, or none.
+ */
+export const TEST_SECRET = 'gmr-test-suite-secret-0123456789abcdef';
+
 /** The test runner's environment without vitest's own variables: gmr runs as a user would run it. */
 export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith('VITEST') && k !== 'TEST' && k !== 'NODE_ENV') env[k] = v;
   }
-  return { ...env, ...extra };
+  return { GMR_SECRET: TEST_SECRET, ...env, ...extra };
 }
 
 export function spawnGmr(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {

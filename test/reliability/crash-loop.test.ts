@@ -1,8 +1,9 @@
 /**
  * A record that kills the worker *process* (not a throw): the job server requeues the job to the
  * next worker, which dies too, without limit. Workers here are restarted by a supervisor loop, as
- * systemd would. The driver counts the restarts it sees (B frames) and gives up on the task after
- * --max-attempts of them, failing the run with a message instead of waiting forever.
+ * systemd would. The driver counts the restarts it sees (B frames) as lost attempts and gives up on
+ * the task after --max-lost-attempts of them, failing the run with a message instead of waiting
+ * forever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +21,8 @@ afterEach(async () => {
 });
 
 /** A shell loop that restarts `gmr worker` whenever it dies; killed as a process group. */
-function supervisedWorker(server: string): ChildProcess {
-  const loop = `while true; do "${process.execPath}" "${GMR_BIN}" worker --servers ${server} --jobs "${FIXTURE}" --quiet; sleep 0.05; done`;
+function supervisedWorker(server: string, inputRoot: string): ChildProcess {
+  const loop = `while true; do "${process.execPath}" "${GMR_BIN}" worker --servers ${server} --jobs "${FIXTURE}" --input-root "${inputRoot}" --quiet; sleep 0.05; done`;
   const child = spawn('bash', ['-c', loop], { detached: true, stdio: 'ignore', env: userEnv() });
   cleanups.push(() => {
     try {
@@ -34,7 +35,7 @@ function supervisedWorker(server: string): ChildProcess {
 }
 
 describe('a record that crashes worker processes', () => {
-  it('fails the run after --max-attempts restarts instead of waiting forever', async () => {
+  it('fails the run after --max-lost-attempts restarts instead of waiting forever', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gmr-crash-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const input = join(dir, 'in');
@@ -43,8 +44,8 @@ describe('a record that crashes worker processes', () => {
     writeFileSync(join(input, 'a.txt'), `${lines.join('\n')}\n`);
     const g: GearmandHandle = await startGearmand();
     cleanups.push(() => g.stop());
-    supervisedWorker(g.address);
-    supervisedWorker(g.address);
+    supervisedWorker(g.address, dir);
+    supervisedWorker(g.address, dir);
     // Wait until both workers registered (the preflight would fail otherwise).
     const { AdminClient } = await import('../../src/client/admin-client.ts');
     const admin = new AdminClient({ host: g.host, port: g.port });
@@ -55,7 +56,7 @@ describe('a record that crashes worker processes', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const out = join(dir, 'out');
-    const r = await runGmr(['run', FIXTURE, '--input', input, '--servers', g.address, '--output', out, '--max-attempts', '2', '--reducers', '2', '--split-size', '1k', '--quiet']);
+    const r = await runGmr(['run', FIXTURE, '--input', input, '--servers', g.address, '--output', out, '--max-lost-attempts', '2', '--reducers', '2', '--split-size', '1k', '--quiet']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/2 worker processes died while running it/);
     expect(r.stderr).toMatch(/a\.txt@\d+\+\d+/);

@@ -27,7 +27,7 @@ describe('a task that hangs (real gearmand, --task-timeout)', () => {
     const g = await startGearmand();
     h.defer(() => g.stop());
     const env = { GMR_TEST_HANG_MARKER: marker, GMR_TEST_HANG_MS: '40000' };
-    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', g.address, '--jobs', HANG_JOB, '--quiet'], env);
+    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', g.address, '--jobs', HANG_JOB, '--input-root', dir, '--quiet'], env);
     await waitForWorkers(g.address, [mapFn('hang-wordcount'), reduceFn('hang-wordcount')], 2);
 
     const out = join(dir, 'out');
@@ -57,7 +57,7 @@ describe('a task that hangs (real gearmand, --task-timeout)', () => {
     h.defer(() => g.stop());
     // One worker, and the driver submits every task at once (--workers 8 sets its fan-out), so most
     // tasks wait in gearmand's queue far longer than the timeout, though each runs well within it.
-    h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--quiet']);
+    h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet']);
     await waitForWorkers(g.address, [mapFn('slow-wordcount'), reduceFn('slow-wordcount')], 1);
     const out = join(dir, 'out');
     const driver = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--servers', g.address, '--output', out, '--workers', '8', '--reducers', '2', '--split-size', '3k', '--param', 'mapSleepMs=4', '--task-timeout', '1.5', '--quiet']);

@@ -42,7 +42,7 @@ describe('job servers that die mid-run (three real gearmands)', () => {
     const expected = referenceWordcount(input.files);
     const [a, b, c] = [await gearmand(), await gearmand(), await gearmand()] as [GearmandHandle, GearmandHandle, GearmandHandle];
     const all = [a, b, c].map((s) => s.address).join(',');
-    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', all, '--jobs', SLOW_JOB]);
+    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', all, '--jobs', SLOW_JOB, '--input-root', dir]);
     for (const s of [a, b, c]) await waitForWorkers(s.address, [mapFn(JOB), reduceFn(JOB)], 2);
 
     const out = join(dir, 'out');
@@ -69,7 +69,7 @@ describe('job servers that die mid-run (three real gearmands)', () => {
     const input = slowCorpus(dir);
     const expected = referenceWordcount(input.files);
     const g = await gearmand();
-    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--quiet']);
+    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet']);
     await waitForWorkers(g.address, [mapFn(JOB), reduceFn(JOB)], 2);
     const out = join(dir, 'out');
     const driver = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--servers', g.address, '--output', out, '--reducers', '2', '--split-size', '3k', '--param', 'mapSleepMs=8', '--quiet']);

@@ -38,7 +38,7 @@ async function killWorkerMidTask(phase: 'map' | 'reduce', params: string[]): Pro
   const log = join(dir, 'tasks.log');
   const g = await startGearmand();
   h.defer(() => g.stop());
-  const workers = [0, 1].map(() => h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--quiet'], { GMR_TEST_TASK_LOG: log }));
+  const workers = [0, 1].map(() => h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet'], { GMR_TEST_TASK_LOG: log }));
   await waitForWorkers(g.address, [mapFn(JOB), reduceFn(JOB)], 2);
 
   const out = join(dir, 'out');

@@ -37,7 +37,7 @@ describe('gmr worker on SIGTERM (real gearmand)', () => {
     const log = join(dir, 'tasks.log');
     const g = await startGearmand();
     h.defer(() => g.stop());
-    const first = h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB], { GMR_TEST_TASK_LOG: log });
+    const first = h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--input-root', dir], { GMR_TEST_TASK_LOG: log });
     await waitForWorkers(g.address, [mapFn(JOB), reduceFn(JOB)], 1);
 
     const out = join(dir, 'out');
@@ -60,7 +60,7 @@ describe('gmr worker on SIGTERM (real gearmand)', () => {
     expect(driver.child.exitCode).toBeNull();
     expect((await statusRow(g.address, mapFn(JOB)))?.workers ?? 0).toBe(0);
 
-    const second = h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--quiet'], { GMR_TEST_TASK_LOG: log });
+    const second = h.gmr(['worker', '--servers', g.address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet'], { GMR_TEST_TASK_LOG: log });
     const result = await exitOf(driver);
     expect(result.code, driver.stderr()).toBe(0);
     expect(committedOutput(out)).toBe(expected);

@@ -1,10 +1,11 @@
 /**
- * The signing primitives of issue 10 (HMAC-SHA256 over tasks and result streams), checked against
- * python3's hmac module: a worker in another language computes the same bytes.
+ * The signatures of docs/WIRE.md ("Signatures"), checked against python3's hmac module: a worker
+ * in another language that follows the page computes the same bytes.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ResultMac, signTask, verifyTask } from '../../src/mapreduce/shuffle/task-auth.ts';
+import { decodeTask } from '../../src/mapreduce/shuffle/task-protocol.ts';
 
 const SECRET = 'correct horse battery staple 42';
 
@@ -15,11 +16,11 @@ function pythonHmac(parts: Buffer[]): string {
 }
 
 describe('task signatures', () => {
-  const header = Buffer.from('{"v":2,"unique":"gmr:abc:m:0","run":"abc","job":"wordcount","task":0}\nbody bytes \u00e9');
+  const header = Buffer.from('{"v":3,"unique":"gmr:abc:m:0","run":"abc","job":"wordcount","task":0}\nbody bytes \u00e9');
 
-  it('prefix the payload with HMAC-SHA256("gmr-task-v2\\n" + rest) in hex, as python3 computes it', () => {
+  it('prefix the payload with HMAC-SHA256("gmr-task-v3\\n" + rest) in hex, as python3 computes it', () => {
     const signed = signTask(Buffer.from(SECRET), header);
-    const expected = pythonHmac([Buffer.from('gmr-task-v2\n'), header]);
+    const expected = pythonHmac([Buffer.from('gmr-task-v3\n'), header]);
     expect(signed.subarray(0, 65).toString('latin1')).toBe(`${expected}\n`);
     expect(signed.subarray(65).equals(header)).toBe(true);
     expect(verifyTask(Buffer.from(SECRET), signed).equals(header)).toBe(true);
@@ -27,7 +28,7 @@ describe('task signatures', () => {
 
   it('refuses unsigned, mis-signed and changed payloads without echoing them', () => {
     const secret = Buffer.from(SECRET);
-    const unsigned = Buffer.from('{"v":2,"split":{"path":"/etc/shadow"}}\n');
+    const unsigned = Buffer.from('{"v":3,"split":{"path":"/etc/shadow"}}\n');
     expect(() => verifyTask(secret, unsigned)).toThrow(/^Refused an unsigned task: expected a first line of 64 hex digits/);
     const other = signTask(Buffer.from('another secret, 16+ bytes long'), header);
     expect(() => verifyTask(secret, other)).toThrow(/^Refused a task whose signature does not verify/);
@@ -35,7 +36,7 @@ describe('task signatures', () => {
     changed.writeUInt8(changed.readUInt8(changed.length - 1) ^ 1, changed.length - 1);
     for (const payload of [unsigned, other, changed]) {
       try {
-        verifyTask(secret, payload);
+        decodeTask(payload, secret);
         expect.unreachable();
       } catch (error) {
         expect((error as Error).message).not.toMatch(/shadow|wordcount|body/);
@@ -52,7 +53,7 @@ describe('result signatures', () => {
     const signer = new ResultMac(Buffer.from(SECRET), unique);
     for (const f of frames) signer.frame(f);
     const sealed = signer.seal('C', summary);
-    const parts = [Buffer.from(`gmr-result-v2\n${unique}\n`)];
+    const parts = [Buffer.from(`gmr-result-v3\n${unique}\n`)];
     for (const f of frames) parts.push(Buffer.from(`${f.length}\n`), f);
     parts.push(Buffer.from('C\n'), summary);
     expect(sealed.toString('latin1', 0, 65)).toBe(`${pythonHmac(parts)}\n`);

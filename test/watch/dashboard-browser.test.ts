@@ -43,7 +43,7 @@ describe('the dashboard in headless chromium', () => {
   it('gmr run --ui: the functions table shows the run functions with workers; the progress bar advances', async () => {
     const dir = h.tempDir();
     const input = slowCorpus(dir);
-    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', gearmand.address, '--jobs', SLOW_JOB, '--quiet']);
+    for (let i = 0; i < 2; i++) h.gmr(['worker', '--servers', gearmand.address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet']);
     await waitForWorkers(gearmand.address, ['gmr.map.slow-wordcount', 'gmr.reduce.slow-wordcount'], 2);
     const run = h.gmr(['run', SLOW_JOB, '--input', input.dir, '--output', join(dir, 'out'), '--servers', gearmand.address, '--reducers', '2', '--split-size', '2k', '--param', 'mapSleepMs=8', '--quiet', '--ui', '0']);
     const page = await browser.newPage();

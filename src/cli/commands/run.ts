@@ -16,10 +16,12 @@ import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { parsePort } from './dashboard.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
+import { resolveSecret } from '../../mapreduce/shuffle/run-secret.ts';
 
 const IO = 'Input and output';
 const EXECUTION = 'Execution';
 const REPORTING = 'Reporting';
+const TRUST = 'Trust (docs/SECURITY.md)';
 
 export const RUN_COMMAND = commandTable({
   name: 'run',
@@ -29,7 +31,7 @@ export const RUN_COMMAND = commandTable({
   flags: {
     input: { type: 'string', short: 'i', multiple: true, value: 'PATH', section: IO, help: 'file, folder or glob; repeatable or comma-separated (required)' },
     output: { type: 'string', short: 'o', value: 'DIR', section: IO, help: 'write part-NNNNN files and _SUCCESS to DIR (default: result on stdout)' },
-    overwrite: { type: 'boolean', section: IO, help: 'replace a non-empty output folder' },
+    overwrite: { type: 'boolean', section: IO, help: 'replace a previous gmr output (never an input, never a folder gmr did not write);\nthe old one stays whole until the new one is in' },
     resume: {
       type: 'boolean',
       section: IO,
@@ -52,7 +54,8 @@ export const RUN_COMMAND = commandTable({
       section: EXECUTION,
       help: 'bytes per map task, e.g. 64m, 512k',
     },
-    'max-attempts': { type: 'string', value: 'N', defaultText: '3', section: EXECUTION, help: 'attempts per task before the run fails' },
+    'max-attempts': { type: 'string', value: 'N', defaultText: '3', section: EXECUTION, help: 'attempts per task that may fail in job code' },
+    'max-lost-attempts': { type: 'string', value: 'N', defaultText: '10', section: EXECUTION, help: 'attempts per task that may be lost to dead workers or results that do not verify' },
     'task-timeout': {
       type: 'string',
       value: 'SECS',
@@ -81,6 +84,13 @@ export const RUN_COMMAND = commandTable({
       help: 'skip up to N records whose mapper throws (listed in _bad_records)\ninstead of failing the run',
     },
     ship: { type: 'boolean', section: EXECUTION, help: 'send split bytes in task payloads (workers without a shared filesystem)' },
+    'secret-file': {
+      type: 'string',
+      value: 'FILE',
+      section: TRUST,
+      help: 'the run secret the --servers workers were started with (else $GMR_SECRET); tasks and\nresults are signed with it. Without --servers a fresh secret is made per run',
+    },
+    insecure: { type: 'boolean', section: TRUST, help: 'sign nothing (trusted single-user set-ups; loopback servers only)' },
     quiet: { type: 'boolean', short: 'q', section: REPORTING, help: 'no progress on stderr' },
     json: { type: 'boolean', section: REPORTING, help: 'print a JSON summary (stdout with --output, else stderr)' },
     ui: { type: 'string', value: 'PORT', section: REPORTING, help: 'serve a live page of this run and its job servers on 127.0.0.1:PORT' },
@@ -156,6 +166,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const workers = parseWhole(values.workers, '--workers', 1);
   const reducers = parseWhole(values.reducers, '--reducers', 1);
   const maxAttempts = parseWhole(values['max-attempts'], '--max-attempts', 1);
+  const maxLostAttempts = parseWhole(values['max-lost-attempts'], '--max-lost-attempts', 1);
+  // The embedded default makes a fresh secret per run; external workers share one.
+  const secret = values.insecure || (servers === undefined && values['secret-file'] === undefined) ? undefined : await resolveSecret(values['secret-file'], io.env);
   const maxBadRecords = parseWhole(values['max-bad-records'], '--max-bad-records', 0);
   const taskTimeoutMs = parseSeconds(values['task-timeout'], '--task-timeout', true);
   const deadlineMs = parseSeconds(values.deadline, '--deadline');
@@ -226,6 +239,9 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       workers,
       reducers,
       maxAttempts,
+      maxLostAttempts,
+      secret,
+      insecure: values.insecure,
       maxBadRecords,
       taskTimeoutMs,
       noWorkerTimeoutMs,

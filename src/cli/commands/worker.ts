@@ -4,10 +4,13 @@
  */
 import { UsageError } from '../../errors.ts';
 import { startTaskWorker } from '../../mapreduce/task/task-worker.ts';
+import { resolveSecret, SECRET_ENV } from '../../mapreduce/shuffle/run-secret.ts';
+import { secretFromText } from '../../mapreduce/shuffle/task-auth.ts';
+import { DEFAULT_MAX_INFLATED_BYTES, DEFAULT_MAX_LINE_BYTES } from '../../mapreduce/task/input-guard.ts';
 import type { CliIO } from '../io.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
-import { parseWhole } from '../../mapreduce/driver/run-options.ts';
+import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 
 export const WORKER_COMMAND = commandTable({
   name: 'worker',
@@ -21,6 +24,11 @@ one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running
     concurrency: { type: 'string', value: 'N', default: '1', help: 'tasks at once in this process' },
     phases: { type: 'string', value: 'LIST', default: 'map,reduce', help: 'serve only these task kinds: map, reduce or map,reduce' },
     'client-id': { type: 'string', value: 'ID', help: 'SET_CLIENT_ID shown by gearadmin --workers' },
+    'secret-file': { type: 'string', value: 'FILE', help: 'the run secret (else $GMR_SECRET): only tasks signed with it run, results are signed with it (docs/SECURITY.md)' },
+    insecure: { type: 'boolean', help: 'run unsigned tasks and sign nothing (trusted single-user set-ups only)' },
+    'input-root': { type: 'string', value: 'DIR', multiple: true, help: 'map tasks read only below DIR, after resolving symlinks; repeatable [default: the working directory]' },
+    'max-line-length': { type: 'string', value: 'SIZE', default: '64m', help: 'longest input line a task reads' },
+    'max-inflated-size': { type: 'string', value: 'SIZE', default: '16g', help: 'most bytes one .gz input may inflate to' },
     quiet: { type: 'boolean', help: 'no log lines on stderr' },
     ...CLIENT_TLS_FLAGS,
   },
@@ -41,6 +49,12 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
   for (const phase of phases) {
     if (phase !== 'map' && phase !== 'reduce') throw new UsageError(`--phases takes map and/or reduce, received "${phase}"`);
   }
+  const secretText = values.insecure ? undefined : await resolveSecret(values['secret-file'], io.env);
+  if (!values.insecure && secretText === undefined) {
+    throw new UsageError(`gmr worker needs the run secret: --secret-file FILE or ${SECRET_ENV} (the driver's), or --insecure for unsigned tasks on a trusted machine`);
+  }
+  const maxLineBytes = values['max-line-length'] === undefined ? DEFAULT_MAX_LINE_BYTES : parseSize(values['max-line-length'], '--max-line-length');
+  const maxInflatedBytes = values['max-inflated-size'] === undefined ? DEFAULT_MAX_INFLATED_BYTES : parseSize(values['max-inflated-size'], '--max-inflated-size');
   const log = (line: string): void => {
     if (!values.quiet) io.stderr.write(`gmr worker: ${line}\n`);
   };
@@ -51,11 +65,14 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     phases: phases as Array<'map' | 'reduce'>,
     ...(tls ? { tls } : {}),
     ...(values['client-id'] ? { clientId: values['client-id'] } : {}),
+    ...(secretText === undefined ? { insecure: true } : { secret: secretFromText(secretText, '--secret-file') }),
+    ...(values['input-root'] && values['input-root'].length > 0 ? { inputRoots: values['input-root'] } : {}),
+    limits: { maxLineBytes, maxInflatedBytes },
   });
   tw.worker.on('connect', (address) => log(`connected to ${address}`));
   tw.worker.on('disconnect', (address, error) => log(`lost ${address}: ${error.message}; reconnecting`));
   tw.worker.on('job:fail', (job, error) => log(`task ${job.unique} failed: ${error.message}`));
-  log(`serving ${tw.names.join(', ')} from ${servers.join(', ')}`);
+  log(`serving ${tw.names.join(', ')} from ${servers.join(', ')}${secretText === undefined ? ' (--insecure: unsigned tasks)' : ''}`);
   // Reconnect timers are unref'd: while every job server is down nothing else keeps the event loop
   // alive, and the process would exit (code 13, unsettled await) instead of reconnecting.
   const keepAlive = setInterval(() => {}, 1 << 30);

@@ -16,6 +16,10 @@ export interface InputFile {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Identity (input-identity.ts): device and inode, and the status change time, which `cp -p` cannot restore. */
+  dev: number;
+  ino: number;
+  ctimeMs: number;
   /** The name ends with `.gz`: the file is read whole, through gunzip. */
   compressed: boolean;
 }
@@ -35,6 +39,31 @@ export async function resolveInputs(patterns: string[], cwd: string = process.cw
   // paths that hold no file at all (empty folders) match nothing.
   if (found.size === 0) throw new InputError(`Input has no files: ${patterns.join(', ')} (empty folders)`);
   return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * The folders and files a run's inputs lie below, for its local workers' --input-root: each
+ * argument that exists as it is, else a glob's fixed leading folders; plus any input file that a
+ * symlink leads out of them (a worker resolves symlinks before it checks a path against its roots).
+ */
+export async function inputRoots(patterns: string[], files: readonly InputFile[], cwd: string = process.cwd()): Promise<string[]> {
+  const roots = new Set<string>();
+  for (const pattern of patterns) {
+    if (!fg.isDynamicPattern(pattern)) {
+      roots.add(path.resolve(cwd, pattern));
+      continue;
+    }
+    const segments = pattern.split('/');
+    let baseLength = segments.findIndex((segment) => segment !== '' && fg.isDynamicPattern(segment));
+    if (baseLength < 0) baseLength = segments.length;
+    roots.add(path.resolve(cwd, segments.slice(0, baseLength).join('/') || '.'));
+  }
+  const real = await Promise.all([...roots].map((root) => fsp.realpath(root).catch(() => root)));
+  const inside = (file: string): boolean => real.some((root) => file === root || file.startsWith(`${root}${path.sep}`));
+  for (const file of files) {
+    if (!inside(await fsp.realpath(file.path).catch(() => file.path))) roots.add(file.path);
+  }
+  return [...roots];
 }
 
 async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]> {
@@ -111,7 +140,15 @@ async function toInputFile(file: string, stats: Stats): Promise<InputFile> {
   } catch (error) {
     throw new InputError(`Input file is not readable: ${file}: ${errorMessage(error)}`, { cause: error });
   }
-  return { path: file, size: stats.size, mtimeMs: stats.mtimeMs, compressed: file.toLowerCase().endsWith('.gz') };
+  return {
+    path: file,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    dev: stats.dev,
+    ino: stats.ino,
+    ctimeMs: stats.ctimeMs,
+    compressed: file.toLowerCase().endsWith('.gz'),
+  };
 }
 
 async function statOrNull(file: string, shownAs: string): Promise<Stats | null> {

@@ -1,9 +1,15 @@
 /**
- * One machine, zero set-up: an embedded JobServer on 127.0.0.1 (ephemeral port) and N local
- * `gmr worker` child processes, so map tasks really run in parallel on the cores.
+ * One machine, zero set-up: an embedded JobServer and N local `gmr worker` child processes, so map
+ * tasks really run in parallel on the cores. Private to the user who runs it: the server listens
+ * on a Unix socket in a fresh folder only that user can enter (mode 0700), so another local user
+ * can neither serve its tasks nor submit or administer anything; the workers get the run secret
+ * in their environment (readable only by the same user) and read only the run's inputs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunError } from '../../errors.ts';
 import { DEFAULT_MAX_PACKET_SIZE } from '../../protocol/limits.ts';
@@ -16,6 +22,10 @@ export interface LocalClusterOptions {
   cwd?: string;
   /** Called with each line a worker writes to stderr (diagnostics). */
   onWorkerLog?: (line: string) => void;
+  /** The run secret (text) the workers verify tasks with; undefined runs them --insecure. */
+  secret: string | undefined;
+  /** What the workers may read (--input-root): the run's inputs. */
+  inputRoots: string[];
 }
 
 export interface LocalCluster {
@@ -37,8 +47,19 @@ function gmrBin(): string {
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   // Its peers are this run's own processes: a shipped split may be as large as --split-size, so it
   // takes what a worker takes (1 GiB), not the 128 MiB a server open to strangers takes.
-  const server = await JobServer.listen({ host: '127.0.0.1', port: 0, maxPacketSize: DEFAULT_MAX_PACKET_SIZE });
-  const address = `127.0.0.1:${server.port}`;
+  // Short, so the socket path stays within the 108 bytes of sun_path.
+  const privateDir = await mkdtemp(join(process.env['XDG_RUNTIME_DIR'] ?? tmpdir(), 'gmr-'));
+  await chmod(privateDir, 0o700);
+  const server = await JobServer.listen({ path: join(privateDir, 'server.sock'), maxPacketSize: DEFAULT_MAX_PACKET_SIZE }).catch(async (error: unknown) => {
+    await rm(privateDir, { recursive: true, force: true });
+    throw error;
+  });
+  const address = server.address;
+  const trust = options.secret === undefined ? ['--insecure'] : [];
+  const roots = options.inputRoots.flatMap((root) => ['--input-root', root]);
+  const env: NodeJS.ProcessEnv = { ...process.env, GMR_EXIT_WITH_STDIN: '1' };
+  if (options.secret === undefined) delete env['GMR_SECRET'];
+  else env['GMR_SECRET'] = options.secret;
   const bin = gmrBin();
   const children: ChildProcess[] = [];
   const tails: string[] = [];
@@ -53,10 +74,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const child = spawn(
       process.execPath,
       // A larger young generation: a map task makes many short-lived strings (measured ~20% faster).
-      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, '--quiet'],
+      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, ...trust, ...roots, '--quiet'],
       // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
       // instead of reconnecting forever to a server that is gone.
-      { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, GMR_EXIT_WITH_STDIN: '1' } },
+      { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env },
     );
     alive++;
     children.push(child);
@@ -102,6 +123,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ),
       );
       await server.close();
+      await rm(privateDir, { recursive: true, force: true });
     },
   };
 }

@@ -2,51 +2,38 @@
  * Output commit: parts are written under `DIR/_temporary/<run>` and renamed into place only when
  * the whole run succeeded, then `_SUCCESS` (a JSON manifest) is written last, so a reader that
  * waits for `_SUCCESS` never sees half an output and a failed run leaves no part files behind.
+ * What may be replaced is output-guard.ts's decision.
  * Without --output, parts are streamed to stdout: merged by key for reduce jobs (by the key lists
  * reduce tasks send, in natural key order), in task order for map-only jobs.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { OutputError, UsageError } from '../../errors.ts';
+import { OutputError } from '../../errors.ts';
 import { HISTORY_FOLDER } from '../status/run-status.ts';
 import { compareOrdered, orderValue } from '../shuffle/key-order.ts';
 import { KEYS_SETUP_MARK as SETUP_MARK, KEYS_TEARDOWN_MARK as TEARDOWN_MARK } from '../shuffle/task-protocol.ts';
 import { partName } from './part-names.ts';
 
 /** What gmr keeps in an output folder besides the output: runs in progress, and past runs' status. */
-const RUN_FOLDERS = ['_temporary', HISTORY_FOLDER];
+export const RUN_FOLDERS = ['_temporary', HISTORY_FOLDER];
 
-/** Refuses an existing non-empty output folder unless overwrite is set. */
-export async function checkOutputDir(dir: string, overwrite: boolean): Promise<void> {
-  let entries: string[];
-  try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) throw new UsageError(`Output path ${dir} exists and is not a folder`);
-    entries = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if (error instanceof UsageError) throw error;
-    throw new OutputError(`Cannot use ${dir} as the output folder: ${(error as Error).message}`, { cause: error });
-  }
-  const visible = entries.filter((e) => !RUN_FOLDERS.includes(e));
-  if (visible.length > 0 && !overwrite) {
-    throw new UsageError(
-      `Output folder ${dir} is not empty (${visible.slice(0, 3).join(', ')}${visible.length > 3 ? ', …' : ''}); use --overwrite to replace it`,
-    );
-  }
-}
-
-/** Moves finished parts into DIR and writes DIR/_SUCCESS. Old parts are removed with overwrite. */
+/**
+ * Commits the run's output into DIR, replacing a previous output without ever losing it: the new
+ * output is assembled complete in the run folder first; only then is the old one moved aside
+ * (into the run folder, `_SUCCESS` first, so readers never take it for whole), the new one moved
+ * in with `_SUCCESS` last, and the old one deleted. If a step fails the old output is put back.
+ */
 export async function commitOutput(
   dir: string,
   parts: Array<{ index: number; path: string | undefined }>,
   manifest: unknown,
   badRecords: unknown[] = [],
+  runFolder: string = join(dir, '_temporary', `commit-${process.pid}`),
 ): Promise<void> {
   try {
-    await moveIntoPlace(dir, parts, manifest, badRecords);
+    await moveIntoPlace(dir, parts, manifest, badRecords, runFolder);
   } catch (error) {
     throw new OutputError(`Cannot commit the output to ${dir}: ${(error as Error).message}`, { cause: error });
   }
@@ -57,21 +44,44 @@ async function moveIntoPlace(
   parts: Array<{ index: number; path: string | undefined }>,
   manifest: unknown,
   badRecords: unknown[],
+  runFolder: string,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const entry of await readdir(dir)) {
-    if (RUN_FOLDERS.includes(entry)) continue;
-    await rm(join(dir, entry), { recursive: true, force: true });
-  }
+  const staged = join(runFolder, 'commit');
+  const previous = join(runFolder, 'previous');
+  await rm(staged, { recursive: true, force: true });
+  await mkdir(staged, { recursive: true });
   for (const part of parts) {
-    const target = join(dir, partName(part.index));
+    const target = join(staged, partName(part.index));
     if (part.path) await rename(part.path, target);
     else await writeFile(target, '');
   }
   if (badRecords.length > 0) {
-    await writeFile(join(dir, '_bad_records'), badRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    await writeFile(join(staged, '_bad_records'), badRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
-  await writeFile(join(dir, '_SUCCESS'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(join(staged, '_SUCCESS'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+  await mkdir(dir, { recursive: true });
+  await mkdir(previous, { recursive: true });
+  const old = (await readdir(dir)).filter((e) => !RUN_FOLDERS.includes(e)).sort((a, b) => Number(b === '_SUCCESS') - Number(a === '_SUCCESS'));
+  const moved: string[] = [];
+  const fresh = (await readdir(staged)).sort((a, b) => Number(a === '_SUCCESS') - Number(b === '_SUCCESS'));
+  const placed: string[] = [];
+  try {
+    for (const entry of old) {
+      await rename(join(dir, entry), join(previous, entry));
+      moved.push(entry);
+    }
+    for (const entry of fresh) {
+      await rename(join(staged, entry), join(dir, entry));
+      placed.push(entry);
+    }
+  } catch (error) {
+    for (const entry of placed.reverse()) await rename(join(dir, entry), join(staged, entry)).catch(() => {});
+    for (const entry of moved.reverse()) await rename(join(previous, entry), join(dir, entry)).catch(() => {});
+    throw error;
+  }
+  await rm(previous, { recursive: true, force: true });
+  await rm(staged, { recursive: true, force: true });
 }
 
 async function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promise<void> {

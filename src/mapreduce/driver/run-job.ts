@@ -15,14 +15,18 @@ import { isBuiltinName, loadJob, resolveParams, type LoadedJob } from '../job/lo
 import type { Params } from '../job/params.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
-import { resolveInputs, type InputFile } from './input-files.ts';
+import { gmrVersion } from '../job/module-identity.ts';
+import { inputRoots, resolveInputs, type InputFile } from './input-files.ts';
+import { checkInputsUnchanged, identityOf } from './input-identity.ts';
 import { startLocalCluster } from './local-cluster.ts';
-import { checkOutputDir, commitOutput, streamParts } from './output-commit.ts';
+import { commitOutput, streamParts } from './output-commit.ts';
+import { checkOutputDir } from './output-guard.ts';
+import { runTrust, type RunTrust } from './run-trust.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import type { PhaseRunner } from './run-phase.ts';
-import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
+import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
 import { phaseProgress, type RunProgress } from './run-progress.ts';
-import { findResumable, type RunPlan } from './run-state.ts';
+import { changedSincePlan, findResumable, type RunPlan } from './run-state.ts';
 import { buildSummary, driverMaxRssBytes, failureFields, type RunSummary } from './run-summary.ts';
 import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
@@ -47,7 +51,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     options.onLog?.(`warning: the input is empty (${files.length} file${files.length === 1 ? '' : 's'}, 0 bytes): ${options.input.join(', ')}; the output will be empty`);
   }
   const output = options.output === undefined ? undefined : resolve(cwd, options.output);
-  if (output) await checkOutputDir(output, options.overwrite ?? false);
+  if (output) await checkOutputDir(output, options.overwrite ?? false, [...options.input.map((i) => resolve(cwd, i)), ...files.map((f) => f.path)]);
+  const trust = runTrust(options);
   const workers = options.workers ?? availableParallelism();
   const plan = await planRun(options, { loaded, params, files, output, workers, started });
   const splits = planSplits(files, { splitSize: plan.splitSize, workers });
@@ -78,10 +83,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   let soFar: (() => RunSummary) | undefined;
   try {
     await tracker.phase(0, 'plan');
-    const engine = await startEngine(options, loaded, workers, workspace);
+    const engine = await startEngine(options, loaded, workers, workspace, trust, files);
     tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
+    const signing = { secret: trust.key, module: { sha256: loaded.sha256, gmr: gmrVersion() } };
     const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
     const stepCount = loaded.definition.steps.length;
     let current: RunProgress['phase'] = 'map';
@@ -106,6 +112,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       workspace,
       fanOut: pLimit(inFlight),
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      maxLostAttempts: options.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS,
+      secret: trust.key,
       ...(options.taskTimeoutMs === 0 ? {} : { timeoutMs: options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS }),
       signal: aborter.signal,
       abort: (reason) => aborter.abort(reason),
@@ -122,6 +130,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       badRecords: badRecords?.records ?? [],
       servers: engine.servers,
       mode: engine.mode,
+      signed: trust.key !== undefined,
     });
     soFar = () => buildSummary(summaryInput(runsSoFar));
 
@@ -132,6 +141,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       runId: uniqueRun,
       params,
       ship: plan.ship,
+      signing,
       reducers: stepReducers(plan),
       splitSize: plan.splitSize,
       workers,
@@ -154,10 +164,12 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     report();
 
     const summary = buildSummary(summaryInput(stepRuns));
+    // An input that changed while tasks read it would commit a mix of two versions.
+    await checkInputsUnchanged(plan.inputs);
     // Only the last step's output is the run's output.
     const last = stepRuns[stepRuns.length - 1]!;
     const parts = (last.reduces ? last.reduce : last.map).map((r) => ({ index: r.index, path: r.files.get(OUTPUT_FILE), keys: r.files.get(KEYS_FILE) }));
-    if (output) await commitOutput(output, parts, summary, summary.badRecords);
+    if (output) await commitOutput(output, parts, summary, summary.badRecords, workspace.folder);
     else if (options.stdout) await streamParts(parts, options.stdout, last.reduces);
     workspace.markCommitted();
     const abandoned = await workspace.removeAbandonedRuns();
@@ -210,14 +222,24 @@ interface PlanInput {
 /** The run's plan: a new one, or with --resume the unfinished run of the same job and inputs. */
 async function planRun(options: RunOptions, input: PlanInput): Promise<RunPlan> {
   const { loaded, params, output } = input;
-  const inputs = input.files.map((f) => ({ path: f.path, size: f.size, mtimeMs: f.mtimeMs }));
+  const inputs = input.files.map(identityOf);
   const previous = options.resume && output ? await findResumable(output, { job: loaded.name, inputs, params }) : undefined;
-  if (previous) return { ...previous, resumes: previous.resumes + 1 };
+  if (previous) {
+    // Finished map tasks of a file that is not the same any more would mix old and new results.
+    const changed = changedSincePlan(previous, inputs);
+    if (changed.length > 0) {
+      throw new UsageError(
+        `--resume: ${changed.map((c) => `${c.path} changed since run ${previous.runId} (${c.change})`).join('; ')}; its finished tasks cannot be reused. Run without --resume to start over`,
+      );
+    }
+    return { ...previous, resumes: previous.resumes + 1 };
+  }
   if (options.resume) options.onLog?.(`no unfinished run of ${loaded.name} to resume in ${output}; starting a new one`);
   const inputBytes = input.files.reduce((n, f) => n + f.size, 0);
   return {
     version: 1,
-    runId: `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`,
+    // Unguessable (96 random bits): unique keys carry it, so no one can submit a task's key first.
+    runId: `${Date.now().toString(36)}${randomBytes(12).toString('hex')}`,
     resumes: 0,
     job: loaded.name,
     inputs,
@@ -249,12 +271,19 @@ interface Engine {
 }
 
 /** The job servers the run submits to: the given ones (checked for workers), or a local cluster. */
-async function startEngine(options: RunOptions, loaded: LoadedJob, workers: number, workspace: RunWorkspace): Promise<Engine> {
+async function startEngine(
+  options: RunOptions,
+  loaded: LoadedJob,
+  workers: number,
+  workspace: RunWorkspace,
+  trust: RunTrust,
+  files: readonly InputFile[],
+): Promise<Engine> {
   let servers = options.servers ?? [];
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
   if (mode === 'servers') {
-    await checkServersHaveWorkers(servers, loaded.name, loaded.definition.steps.some(stepReduces), options.tls);
+    await checkServersHaveWorkers(servers, loaded, loaded.definition.steps.some(stepReduces), options.tls);
     const reduces = loaded.definition.steps.some(stepReduces);
     if (options.noWorkerTimeoutMs !== 0) {
       const watch = watchWorkers({
@@ -274,6 +303,9 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, workers: numb
       // Workers load the same module: built-ins by name, user modules by absolute path.
       job: isBuiltinName(options.job) ? options.job : loaded.source,
       cwd: options.cwd ?? process.cwd(),
+      secret: trust.text,
+      // The local workers read the run's inputs and nothing else; reduce runs come from the run folder.
+      inputRoots: await inputRoots(options.input, files, options.cwd ?? process.cwd()),
       ...(options.onLog ? { onWorkerLog: options.onLog } : {}),
     });
     workspace.defer(() => cluster.close());

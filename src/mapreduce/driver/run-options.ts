@@ -23,6 +23,18 @@ export interface RunOptions {
   splitSize?: number;
   maxAttempts?: number;
   /**
+   * Attempts per task that may be lost without the task being at fault (its worker process died,
+   * or its result did not verify) before the run fails. Default DEFAULT_MAX_LOST_ATTEMPTS.
+   */
+  maxLostAttempts?: number;
+  /**
+   * The run secret (text, at least 16 bytes) tasks are signed with and results verified against:
+   * the one the external workers were started with. Without servers, a fresh one per run by default.
+   */
+  secret?: string;
+  /** No signatures at all (trusted single-user set-ups; refused for servers off loopback). */
+  insecure?: boolean;
+  /**
    * Abandon a task attempt that makes no progress (no WORK_STATUS, no result data) on a worker for
    * this long (ms; time in the queue does not count) and run it again. Default 600 000 (Hadoop's
    * mapreduce.task.timeout); 0 disables it.
@@ -64,6 +76,8 @@ export interface RunOptions {
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Lost attempts are not the task's fault: a larger budget (Hadoop does not count killed attempts at all). */
+export const DEFAULT_MAX_LOST_ATTEMPTS = 10;
 
 /** The one wording of a bad option: `--flag expects …, received …`. */
 export function optionError(flag: string, expected: string, received: unknown): UsageError {
@@ -89,6 +103,7 @@ export function checkRunOptions(options: RunOptions): void {
     }
   }
   checkWhole('--max-attempts', options.maxAttempts, 1);
+  checkWhole('--max-lost-attempts', options.maxLostAttempts, 1);
   checkWhole('--max-bad-records', options.maxBadRecords, 0);
   checkWhole('--workers', options.workers, 1);
   checkWhole('--reducers', options.reducers, 1);

@@ -8,13 +8,15 @@ import type { Client } from '../../client/client.ts';
 import { TASK_OUTPUT_NAME } from './part-names.ts';
 import { loadDoneTask, markTaskDone } from './run-state.ts';
 import type { RunWorkspace } from './run-workspace.ts';
+import type { RunSecret } from '../shuffle/task-auth.ts';
+import type { PayloadBuilder } from './task-plan.ts';
 import { runTask, type BadRecordBudget, type TaskRecord } from './task-runner.ts';
 
 /** One task as it is about to be submitted. */
 export interface PhaseTask {
   unique: string;
-  /** The payload, or a builder given the byte offsets of bad records to skip. */
-  payload: Buffer | ((skip: number[]) => Buffer);
+  /** Builds each attempt's payload (task-plan.ts). */
+  payload: PayloadBuilder;
 }
 
 /** A phase as data: what runs, on which records, and how each task is built. */
@@ -40,6 +42,10 @@ export interface PhaseRunner {
   /** Bounds the tasks in flight across the run. */
   fanOut: LimitFunction;
   maxAttempts: number;
+  /** Attempts a task may lose to dead workers (not its own failures). */
+  maxLostAttempts: number;
+  /** Results must carry its MAC; undefined with --insecure. */
+  secret: RunSecret | undefined;
   timeoutMs?: number;
   /** Aborted when the run fails: tasks in flight give up, pending ones do not start. */
   signal: AbortSignal;
@@ -79,6 +85,8 @@ export async function runPhase(runner: PhaseRunner, phase: Phase): Promise<Phase
         dir,
         outputName: TASK_OUTPUT_NAME,
         maxAttempts: runner.maxAttempts,
+        maxLostAttempts: runner.maxLostAttempts,
+        secret: runner.secret,
         ...(runner.timeoutMs === undefined ? {} : { timeoutMs: runner.timeoutMs }),
         signal: runner.signal,
         onStatus: runner.onStatus,

@@ -9,6 +9,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { partIndex, TASK_KEYS_NAME, TASK_OUTPUT_NAME } from './part-names.ts';
 import { KEYS_FILE, OUTPUT_FILE, type TaskAttempt, type TaskRecord } from './task-runner.ts';
+import { describeChange, type InputIdentity } from './input-identity.ts';
 
 export interface RunPlan {
   version: 1;
@@ -16,7 +17,7 @@ export interface RunPlan {
   /** How many times this run was resumed; part of the task unique keys of each driver. */
   resumes: number;
   job: string;
-  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  inputs: InputIdentity[];
   params: Params;
   splitSize: number;
   reducers: number;
@@ -30,11 +31,27 @@ export async function writePlan(runDir: string, plan: RunPlan): Promise<void> {
   await writeFile(join(runDir, 'run.json'), `${JSON.stringify(plan, null, 2)}\n`);
 }
 
+/** Same job, params and input paths: the run the user means to resume (its inputs may have changed since). */
 function samePlan(a: RunPlan, b: Pick<RunPlan, 'job' | 'inputs' | 'params'>): boolean {
-  return a.job === b.job && JSON.stringify(a.inputs) === JSON.stringify(b.inputs) && JSON.stringify(a.params) === JSON.stringify(b.params);
+  return (
+    a.job === b.job &&
+    JSON.stringify(a.inputs.map((i) => i.path)) === JSON.stringify(b.inputs.map((i) => i.path)) &&
+    JSON.stringify(a.params) === JSON.stringify(b.params)
+  );
 }
 
-/** The newest unfinished run in DIR/_temporary with the same job, inputs (size, mtime) and params. */
+/** The inputs of a plan that are not the files they were (input-identity.ts), with what changed. */
+export function changedSincePlan(plan: RunPlan, now: readonly InputIdentity[]): Array<{ path: string; change: string }> {
+  const byPath = new Map(now.map((i) => [i.path, i]));
+  const changed: Array<{ path: string; change: string }> = [];
+  for (const was of plan.inputs) {
+    const change = describeChange(was, byPath.get(was.path));
+    if (change !== '') changed.push({ path: was.path, change });
+  }
+  return changed;
+}
+
+/** The newest unfinished run in DIR/_temporary with the same job, input paths and params. */
 export async function findResumable(
   outputDir: string,
   want: Pick<RunPlan, 'job' | 'inputs' | 'params'>,

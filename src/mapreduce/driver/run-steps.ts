@@ -11,7 +11,7 @@ import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts
 import type { InputFile } from './input-files.ts';
 import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase.ts';
 import { describeSplit, planSplits, type Split } from './splits.ts';
-import { buildMapTasks, buildReduceTask } from './task-plan.ts';
+import { buildMapTasks, buildReduceTask, type TaskSigning } from './task-plan.ts';
 import { OUTPUT_FILE, type BadRecordBudget, type TaskRecord } from './task-runner.ts';
 
 /** What one step did. Times are `Date.now()` values. */
@@ -35,6 +35,8 @@ export interface StepsInput {
   runId: string;
   params: Params;
   ship: boolean;
+  /** How every step's tasks are signed (the run secret) and which module they name. */
+  signing: TaskSigning;
   /** Reduce tasks of each step (0 for a map-only step). */
   reducers: readonly number[];
   splitSize: number;
@@ -56,7 +58,7 @@ export async function runSteps(input: StepsInput): Promise<StepRun[]> {
     const reduces = stepReduces(stepDef);
     const partitions = input.reducers[step] ?? 0;
     const sortValues = stepDef.sortValues === true;
-    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues };
+    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues, signing: input.signing };
     const mapTasks = await buildMapTasks({ ...shared, definition, splits });
     const map: Phase = {
       kind: 'map',
@@ -106,7 +108,7 @@ async function outputFiles(records: readonly TaskRecord[]): Promise<InputFile[]>
     const path = r.files.get(OUTPUT_FILE);
     if (path === undefined) continue;
     const info = await stat(path);
-    if (info.size > 0) files.push({ path, size: info.size, mtimeMs: info.mtimeMs, compressed: false });
+    if (info.size > 0) files.push({ path, size: info.size, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino, ctimeMs: info.ctimeMs, compressed: false });
   }
   return files;
 }

@@ -6,6 +6,7 @@ import type { Params } from '../job/params.ts';
 import type { BadRecord, TaskRecord } from './task-runner.ts';
 import type { RunPlan } from './run-state.ts';
 import type { StepRun } from './run-steps.ts';
+import type { InputIdentity } from './input-identity.ts';
 
 /** One step of the run, in the summary (a single-step job has one). */
 export interface StepSummary {
@@ -28,12 +29,22 @@ export interface RunSummary {
   runId: string;
   ok: true;
   output: string | null;
-  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+  /** The inputs as the plan recorded them (and as they still were at commit). */
+  inputs: InputIdentity[];
   params: Params;
   counters: Record<string, number>;
   mapTasks: number;
   reduceTasks: number;
   attempts: number;
+  /** Attempts that failed in job code (the task's fault; bounded by --max-attempts). */
+  failedAttempts: number;
+  /**
+   * Attempts lost without the task being at fault: worker processes that died under a task
+   * (restarts) and results that did not verify (bounded per task by --max-lost-attempts).
+   */
+  lostAttempts: number;
+  /** Whether tasks and results were signed with a run secret (false only with --insecure). */
+  signed: boolean;
   inputBytes: number;
   records: number;
   outputRecords: number;
@@ -54,7 +65,7 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
-    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string }>;
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost' }>;
   }>;
 }
 
@@ -67,6 +78,7 @@ export interface SummaryInput {
   badRecords: BadRecord[];
   servers: string[];
   mode: RunSummary['mode'];
+  signed: boolean;
 }
 
 function addCounters(into: Record<string, number>, from: unknown): void {
@@ -126,6 +138,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
       ...(a.worker ? { worker: a.worker } : {}),
       ...(a.failure?.at ? { at: a.failure.at } : {}),
       ...(a.failure?.stack ? { stack: a.failure.stack } : {}),
+      ...(a.outcome ? { outcome: a.outcome } : {}),
     })),
   });
   return {
@@ -139,6 +152,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
     mapTasks: map.length,
     reduceTasks: reduce.length,
     attempts: all.reduce((n, r) => n + r.attempts.length, 0),
+    failedAttempts: all.reduce((n, r) => n + r.attempts.filter((a) => a.outcome === 'failed').length, 0),
+    lostAttempts: all.reduce((n, r) => n + r.attempts.reduce((k, a) => k + (a.restarts ?? 0) + (a.outcome === 'lost' ? 1 : 0), 0), 0),
+    signed: input.signed,
     inputBytes: plan.inputs.reduce((n, f) => n + f.size, 0),
     records: perStep[0]?.records ?? 0,
     outputRecords: perStep[perStep.length - 1]?.outputRecords ?? 0,

@@ -7,13 +7,27 @@ import { JobDefinitionError } from '../../errors.ts';
 import type { InputFormat, LoadedJobDefinition, Params } from '../job/define-job.ts';
 import { resolveInputFormat } from '../job/input-format.ts';
 import { alignSplit, type Split } from '../shuffle/split.ts';
-import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
+import type { RunSecret } from '../shuffle/task-auth.ts';
+import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ModuleIdentity, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 
+
+/**
+ * Builds the payload of one attempt: the header names the attempt's unique key, and with a run
+ * secret the payload is signed for it. `skip`: byte offsets of bad records (map tasks).
+ */
+export type PayloadBuilder = (skip: number[], unique: string) => Buffer;
 
 export interface PlannedTask {
   unique: string;
-  payload: Buffer;
+  payload: PayloadBuilder;
   bytes: number;
+}
+
+/** What every task of a run carries and how its payloads are signed. */
+export interface TaskSigning {
+  /** Undefined with --insecure. */
+  secret: RunSecret | undefined;
+  module: ModuleIdentity;
 }
 
 /**
@@ -25,7 +39,7 @@ export interface PlannedMapTask {
   unique: string;
   bytes: number;
   /** Reads what the payload needs (the shipped bytes) and returns a builder for it. */
-  prepare(): Promise<(skip: number[]) => Buffer>;
+  prepare(): Promise<PayloadBuilder>;
 }
 
 /** Deterministic Gearman unique key of a task (at most 63 bytes, gearmand's real limit). */
@@ -128,6 +142,7 @@ export async function buildMapTasks(options: {
   /** The step (0-based); a later step's splits are the previous step's pair files. */
   step?: number;
   sortValues?: boolean;
+  signing: TaskSigning;
 }): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
   const step = options.step ?? 0;
@@ -138,6 +153,7 @@ export async function buildMapTasks(options: {
   for (const split of options.splits) {
     const header: MapTaskHeader = {
       v: WIRE_VERSION,
+      unique: taskUnique(options.runId, 'm', split.index, step),
       run: options.runId,
       job: options.job,
       task: split.index,
@@ -146,6 +162,7 @@ export async function buildMapTasks(options: {
       split: { path: split.path, offset: split.offset, length: split.length, compressed: split.compressed },
       ...(step > 0 ? { step } : {}),
       ...(options.sortValues ? { sortValues: true } : {}),
+      module: options.signing.module,
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
@@ -165,7 +182,8 @@ export async function buildMapTasks(options: {
       bytes: split.length,
       prepare: async () => {
         const body = ship ? await shippedBytes(split, header) : undefined;
-        return (skip) => encodeTask(skip.length > 0 ? { ...header, skip } : header, body);
+        const { secret } = options.signing;
+        return (skip, unique) => encodeTask({ ...header, unique, ...(skip.length > 0 ? { skip } : {}) }, body, secret);
       },
     });
   }
@@ -182,10 +200,13 @@ export async function buildReduceTask(options: {
   ship: boolean;
   step?: number;
   sortValues?: boolean;
+  signing: TaskSigning;
 }): Promise<PlannedTask> {
   const step = options.step ?? 0;
+  const unique = taskUnique(options.runId, 'r', options.partition, step);
   const header: ReduceTaskHeader = {
     v: WIRE_VERSION,
+    unique,
     run: options.runId,
     job: options.job,
     task: options.partition,
@@ -193,6 +214,7 @@ export async function buildReduceTask(options: {
     params: options.params,
     ...(step > 0 ? { step } : {}),
     ...(options.sortValues ? { sortValues: true } : {}),
+    module: options.signing.module,
   };
   let body: Buffer | undefined;
   let bytes = 0;
@@ -205,5 +227,6 @@ export async function buildReduceTask(options: {
     header.runs = options.runs;
     for (const r of options.runs) bytes += (await stat(r)).size;
   }
-  return { unique: taskUnique(options.runId, 'r', options.partition, step), payload: encodeTask(header, body), bytes };
+  const { secret } = options.signing;
+  return { unique, payload: (_skip, attemptUnique) => encodeTask({ ...header, unique: attemptUnique }, body, secret), bytes };
 }

@@ -8,9 +8,12 @@ import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../client/client.ts';
-import { ConnectionError, GearmanError, JobExceptionError, TaskError } from '../../errors.ts';
+import { ConnectionError, GearmanError, JobExceptionError, JobFailedError, TaskError } from '../../errors.ts';
+import { randomBytes } from 'node:crypto';
+import { ResultMac, type RunSecret } from '../shuffle/task-auth.ts';
 import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
 import { partName, TASK_KEYS_NAME } from './part-names.ts';
+import type { PayloadBuilder } from './task-plan.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {
@@ -44,6 +47,12 @@ export interface TaskAttempt {
   worker?: string;
   /** A failed attempt, as its worker reported it: where, the first frame in the job's module, the stack. */
   failure?: RecordFailure;
+  /**
+   * Why a failed attempt ended: 'failed' in job code (the task's own fault, --max-attempts), or
+   * 'lost' with its worker or its result untrusted (not the task's fault, --max-lost-attempts).
+   * Restarts are lost attempts too.
+   */
+  outcome?: 'failed' | 'lost';
 }
 
 /** `TaskRecord.files` keys of a task's output (O frames) and key list (K frames). */
@@ -71,14 +80,18 @@ export interface RunTaskOptions {
   client: Client;
   fn: string;
   unique: string;
-  /** The payload, or a function building it with the byte offsets of records to skip. */
-  payload: Buffer | ((skip: number[]) => Buffer);
+  /** Builds an attempt's payload for its unique key, skipping bad records at these offsets. */
+  payload: PayloadBuilder;
   record: TaskRecord;
   /** Folder for this task's result files. */
   dir: string;
   /** File name for output frames; partial frames go to `part-<partition>`. */
   outputName: string;
   maxAttempts: number;
+  /** Attempts (and restarts) a task may lose to dead workers or untrusted results before the run fails. */
+  maxLostAttempts: number;
+  /** The run secret results must be signed with; undefined with --insecure. */
+  secret: RunSecret | undefined;
   /** Abandon an attempt that runs (from its B frame) longer than this (--task-timeout) and run the task again. */
   timeoutMs?: number;
   /** With --max-bad-records: a record that fails maxAttempts times is skipped, within the budget. */
@@ -94,6 +107,18 @@ interface AttemptOutcome {
   restarts: number;
   /** The task crashed worker processes again and again: do not try it again. */
   fatal?: boolean;
+  /** The attempt was lost (its result did not verify), not failed by job code. */
+  lost?: boolean;
+}
+
+/** A later attempt's unique key: its own (see attemptTask) and unguessable, so no one can submit it first. */
+function attemptUnique(unique: string, attempt: number): string {
+  return attempt === 1 ? unique : `${unique}:${attempt}.${randomBytes(4).toString('hex')}`;
+}
+
+/** The text of a WORK_COMPLETE or WORK_EXCEPTION, verified against the stream's MAC when signed. */
+function openResult(mac: ResultMac | undefined, kind: 'C' | 'X', data: Buffer): Buffer | undefined {
+  return mac ? mac.open(kind, data) : data;
 }
 
 function errorText(error: unknown): string {
@@ -103,7 +128,7 @@ function errorText(error: unknown): string {
 }
 
 /** One attempt: submit, write frames, resolve with the summary or the error. */
-async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: number): Promise<AttemptOutcome> {
+async function attemptTask(options: RunTaskOptions, skip: number[], attempt: number, lostSoFar: number): Promise<AttemptOutcome> {
   const { record, dir } = options;
   const fds = new Map<number, number>();
   const open = (key: number, name: string): number => {
@@ -149,7 +174,9 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
   else options.signal?.addEventListener('abort', onRunAbort, { once: true });
   // A later attempt gets its own unique key: an abandoned (timed-out) attempt may still be queued
   // or running on the server, and must not swallow the new one by coalescing.
-  record.unique = attempt === 1 ? options.unique : `${options.unique}:${attempt}`;
+  record.unique = attemptUnique(options.unique, attempt);
+  const payload = options.payload(skip, record.unique);
+  const mac = options.secret ? new ResultMac(options.secret, record.unique) : undefined;
   const handle = options.client.submit(options.fn, payload, {
     unique: record.unique,
     signal: abandon.signal,
@@ -158,6 +185,8 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
     if (frameError) return;
     try {
       const frame = decodeFrame(chunk);
+      if (frame.kind === 'begin') mac?.restart();
+      mac?.frame(chunk);
       if (frame.kind !== 'begin' && !begun) {
         // Joined a job that was already running (coalesced on its unique key): the frames sent
         // before we attached are gone, so this result would be incomplete.
@@ -166,11 +195,11 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
       if (frame.kind === 'begin') {
         startClock();
         if (begun) restarts++;
-        if (restarts >= options.maxAttempts) {
+        if (lostSoFar + restarts >= options.maxLostAttempts) {
           // Job servers requeue the job of a worker that died, without limit (gearmand's default):
           // a record that crashes the worker process would take every worker down in turn.
           crashed = new TaskError(
-            `Task ${options.unique}: ${restarts} worker processes died while running it (a record may crash the worker process, e.g. out of memory); giving up`,
+            `Task ${options.unique}: ${lostSoFar + restarts} worker processes died while running it (--max-lost-attempts ${options.maxLostAttempts}; a record may crash the worker process, e.g. out of memory); giving up`,
           );
           abandon.abort(crashed);
           return;
@@ -206,8 +235,14 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
     options.onStatus?.(record);
   });
   try {
-    const result = await handle;
+    const sealed = await handle;
     if (frameError) throw frameError;
+    const result = openResult(mac, 'C', sealed);
+    if (result === undefined) {
+      // Anyone who can reach the job server can serve a task; only the run secret's holders can sign.
+      const untrusted = new TaskError(`Task ${record.unique}: ignored a result that does not verify with the run secret (a worker without the secret, or a changed result)`);
+      return { error: untrusted, restarts, lost: true };
+    }
     const text = result.toString('utf8');
     try {
       return { summary: JSON.parse(text) as Record<string, unknown>, restarts };
@@ -216,6 +251,19 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
     }
   } catch (error) {
     if (crashed) return { error: crashed, restarts, fatal: true };
+    if (mac && error instanceof JobFailedError && !timedOut) {
+      // WORK_FAIL carries no report to verify: anyone who can reach the server could send it.
+      const untrusted = new TaskError(`Task ${record.unique}: ignored a failure without a signed report (WORK_FAIL; a worker without the secret?)`);
+      return { error: untrusted, restarts, lost: true };
+    }
+    if (error instanceof JobExceptionError && !frameError && !timedOut) {
+      const report = openResult(mac, 'X', error.exception);
+      if (report === undefined) {
+        const untrusted = new TaskError(`Task ${record.unique}: ignored a failure report that does not verify with the run secret (a worker without the secret?)`);
+        return { error: untrusted, restarts, lost: true };
+      }
+      return { error: new TaskError(report.toString('utf8'), { cause: error }), restarts, ...(failure ? { failure } : {}) };
+    }
     return { error: timedOut ?? error, restarts, ...(failure ? { failure } : {}) };
   } finally {
     clearTimeout(timer);
@@ -228,9 +276,12 @@ async function attemptTask(options: RunTaskOptions, payload: Buffer, attempt: nu
 const SERVER_OUTAGE_MS = 60_000;
 
 /**
- * Runs a task to success or until maxAttempts attempts have failed (then throws TaskError). With
- * a bad-record budget, a record that made maxAttempts attempts fail is skipped and the task runs
- * again without it; the attempts count again from there.
+ * Runs a task to success or until maxAttempts attempts have failed in job code, or maxLostAttempts
+ * were lost (worker processes that died under it, results that did not verify), then throws
+ * TaskError. Hadoop keeps "killed" attempts apart from "failed" ones in the same way: a worker
+ * killed from outside is not the task's fault. With a bad-record budget, a record that made
+ * maxAttempts attempts fail is skipped and the task runs again without it; the attempts count
+ * again from there.
  */
 export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   const { record } = options;
@@ -239,10 +290,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
   const skip: number[] = [];
   let failedInARow = 0;
   let outageMs = 0;
+  let lost = 0;
   for (let attempt = 1; ; attempt++) {
     const startedAt = Date.now();
-    const payload = typeof options.payload === 'function' ? options.payload(skip) : options.payload;
-    const outcome = await attemptTask(options, payload, attempt);
+    const outcome = await attemptTask(options, skip, attempt, lost);
+    lost += outcome.restarts;
     const restarts = outcome.restarts > 0 ? { restarts: outcome.restarts } : {};
     if (outcome.summary) {
       record.summary = outcome.summary;
@@ -255,6 +307,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     }
     const text = errorText(outcome.error);
     const where = outcome.failure;
+    const kind = outcome.lost || outcome.fatal ? 'lost' : 'failed';
     record.attempts.push({
       attempt,
       startedAt,
@@ -262,8 +315,14 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
       error: text,
       ...restarts,
       ...(where === undefined ? {} : { failure: where }),
+      outcome: kind,
     });
     if (options.signal?.aborted || outcome.fatal) break;
+    if (outcome.lost) {
+      lost++;
+      if (lost < options.maxLostAttempts) continue;
+      break;
+    }
     // A setup that throws throws on every attempt and every task: fail the run once, now.
     if (where?.stage === 'setup') break;
     if (outcome.error instanceof ConnectionError && outageMs < SERVER_OUTAGE_MS) {

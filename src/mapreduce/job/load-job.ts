@@ -18,6 +18,7 @@ import type { JobOptions, LoadedJobDefinition } from './define-job.ts';
 import { importModule } from './import-module.ts';
 import { normalizeJob } from './job-steps.ts';
 import { checkParams, type Params, type ParamValue } from './params.ts';
+import { moduleHash } from './module-identity.ts';
 
 export interface LoadedJob {
   /**
@@ -28,6 +29,9 @@ export interface LoadedJob {
   name: string;
   /** The absolute path of the module file. */
   source: string;
+  /** module-identity.ts: what tasks name so that a worker with another version refuses them. */
+  sha256: string;
+  builtin: boolean;
   definition: LoadedJobDefinition;
 }
 
@@ -55,10 +59,18 @@ export async function loadJob(nameOrPath: string, cwd: string = process.cwd()): 
       throw new JobDefinitionError(`Job module ${source}: expected a .ts, .mts, .js or .mjs file, received "${ext || 'no extension'}"`);
     }
     if (!(await isFile(source))) throw new JobDefinitionError(`Job module not found: ${source}`);
+    const name = path.basename(source, path.extname(source));
+    // Task functions are named after the job: a user file named like a built-in would serve, or be
+    // served by, the built-in's workers.
+    if ((await findBuiltin(name)) !== undefined && path.dirname(source) !== path.resolve(BUILTIN_DIR)) {
+      throw new JobDefinitionError(`Job module ${source} has the name of the built-in job ${name}; rename the file (its task functions would be gmr.map.${name}, the built-in's)`);
+    }
   }
+  const builtin = isBuiltinName(nameOrPath);
+  const name = builtin ? nameOrPath : path.basename(source, path.extname(source));
   const definition = await importDefinition(source);
-  const name = isBuiltinName(nameOrPath) ? nameOrPath : path.basename(source, path.extname(source));
-  return { name, source, definition };
+  const sha256 = await moduleHash(source, builtin ? name : undefined);
+  return { name, source, sha256, builtin, definition };
 }
 
 /** The built-in jobs with their descriptions, sorted by name. */

@@ -3,10 +3,10 @@
  * "Signatures", is the same contract for workers in other languages; keep them in step).
  *
  * - Task: payload = `<mac>\n<header>\n<body>`, mac = lower-case hex of
- *   HMAC-SHA256(secret, "gmr-task-v2\n" ‖ <header>\n<body>). The header names its own unique key,
+ *   HMAC-SHA256(secret, "gmr-task-v3\n" ‖ <header>\n<body>). The header names its own unique key,
  *   so the signature binds the payload to it; a worker compares it with the key it was assigned.
  * - Result: one MAC over the attempt's whole stream, from its B frame on:
- *   HMAC-SHA256(secret, "gmr-result-v2\n" ‖ unique ‖ "\n" ‖ for each WORK_DATA frame: decimal
+ *   HMAC-SHA256(secret, "gmr-result-v3\n" ‖ unique ‖ "\n" ‖ for each WORK_DATA frame: decimal
  *   length ‖ "\n" ‖ frame ‖ then "C\n" ‖ summary (WORK_COMPLETE) or "X\n" ‖ message (WORK_EXCEPTION)).
  *   The final packet carries it: `<mac>\n<summary>` or `<mac>\n<message>`. The B frame holds the
  *   attempt id, so the MAC binds the result to the unique key and the attempt.
@@ -15,8 +15,8 @@ import { createHmac, timingSafeEqual, type Hmac } from 'node:crypto';
 import { TaskError } from '../../errors.ts';
 
 const MAC_HEX = 64;
-const TASK_TAG = 'gmr-task-v2\n';
-const RESULT_TAG = 'gmr-result-v2\n';
+const TASK_TAG = 'gmr-task-v3\n';
+const RESULT_TAG = 'gmr-result-v3\n';
 
 /** The run secret as HMAC key bytes (the UTF-8 bytes of the secret text). */
 export type RunSecret = Buffer;

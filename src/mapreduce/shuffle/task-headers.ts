@@ -6,7 +6,7 @@
  */
 import { TaskError } from '../../errors.ts';
 import type { ParamValue } from '../job/params.ts';
-import type { MapTaskHeader, ReduceTaskHeader, SplitRef } from './task-protocol.ts';
+import type { MapTaskHeader, ModuleIdentity, ReduceTaskHeader, SplitRef } from './task-protocol.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -65,9 +65,23 @@ class HeaderReader {
     return params as Record<string, ParamValue>;
   }
 
-  base(raw: Raw): { v: number; run: string; job: string; task: number; partitions: number; params: Record<string, ParamValue>; step?: number; sortValues?: boolean } {
+  base(raw: Raw): {
+    v: number;
+    unique: string;
+    run: string;
+    job: string;
+    task: number;
+    partitions: number;
+    params: Record<string, ParamValue>;
+    step?: number;
+    sortValues?: boolean;
+    module?: ModuleIdentity;
+  } {
+    const module = raw['module'] === undefined ? undefined : this.object(raw, 'module');
     return {
       v: raw['v'] as number, // decodeTask checked the wire version
+      unique: this.string(raw, 'unique'),
+      ...(module === undefined ? {} : { module: { sha256: this.string(module, 'sha256', 'module.sha256'), gmr: this.string(module, 'gmr', 'module.gmr') } }),
       run: this.string(raw, 'run'),
       job: this.string(raw, 'job'),
       task: this.whole(raw, 'task'),

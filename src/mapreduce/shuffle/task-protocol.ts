@@ -4,7 +4,8 @@
  *
  * - Function names: `gmr.map.<job>` and `gmr.reduce.<job>`.
  * - Payload: one line of JSON (the task header), `\n`, then optional raw bytes (the body): shipped
- *   split bytes for a map task, or shipped sorted runs for a reduce task (`--ship`).
+ *   split bytes for a map task, or shipped sorted runs for a reduce task (`--ship`). With a run
+ *   secret (the default) a signature line comes first (task-auth.ts).
  * - The worker streams its results as WORK_DATA frames, each a header line then bytes:
  *     `B <attempt-id>\n`          first frame of every attempt. A job server requeues a job whose
  *                                 worker died, and the client is not told, so a driver that sees a
@@ -18,11 +19,14 @@
  *                                 `{"path","line","offset","message"}`, so the driver can skip it.
  * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
  * - WORK_COMPLETE: the task summary as JSON. A failure is WORK_EXCEPTION with a one-line report.
+ *   With a run secret both carry the result stream's MAC first (task-auth.ts).
  */
 import { TaskError } from '../../errors.ts';
 import type { Params } from '../job/define-job.ts';
+import { signTask, verifyTask, type RunSecret } from './task-auth.ts';
 
-export const WIRE_VERSION = 2;
+/** 3: task headers name their unique key and module; payloads and results are signed (2: natural key order). */
+export const WIRE_VERSION = 3;
 const MAP_PREFIX = 'gmr.map.';
 const REDUCE_PREFIX = 'gmr.reduce.';
 
@@ -34,6 +38,15 @@ export function reduceFunctionName(job: string): string {
   return `${REDUCE_PREFIX}${job}`;
 }
 
+/**
+ * `gmr.module.<job>.<first 12 hex digits of the module's sha256>`: a function a task worker
+ * registers only to show which module it serves, so the driver's preflight can see it in the
+ * servers' status before any task runs. Submitting to it fails.
+ */
+export function moduleFunctionName(job: string, sha256: string): string {
+  return `gmr.module.${job}.${sha256.slice(0, 12)}`;
+}
+
 export interface SplitRef {
   path: string;
   offset: number;
@@ -41,9 +54,19 @@ export interface SplitRef {
   compressed: boolean;
 }
 
+/** Which job module the driver loaded: a worker with another one refuses the task. */
+export interface ModuleIdentity {
+  /** SHA-256 (hex) of the module file's bytes. */
+  sha256: string;
+  /** The driver's gmr version. */
+  gmr: string;
+}
+
 /** Fields every task header has. */
 interface TaskHeaderBase {
   v: number;
+  /** The Gearman unique key the task was submitted with (the signature binds the payload to it). */
+  unique: string;
   run: string;
   job: string;
   task: number;
@@ -53,6 +76,7 @@ interface TaskHeaderBase {
   step?: number;
   /** The step sorts values: equal keys' records are sorted by encodedValue in natural order. */
   sortValues?: boolean;
+  module?: ModuleIdentity;
 }
 
 export interface MapTaskHeader extends TaskHeaderBase {
@@ -77,12 +101,24 @@ export interface ReduceTaskHeader extends TaskHeaderBase {
   shippedRuns?: number[];
 }
 
-export function encodeTask(header: MapTaskHeader | ReduceTaskHeader, body?: Buffer): Buffer {
+/** The payload of a task: signed with the run secret unless there is none (--insecure). */
+export function encodeTask(header: MapTaskHeader | ReduceTaskHeader, body?: Buffer, secret?: RunSecret): Buffer {
   const head = Buffer.from(`${JSON.stringify(header)}\n`);
-  return body && body.length > 0 ? Buffer.concat([head, body]) : head;
+  const unsigned = body && body.length > 0 ? Buffer.concat([head, body]) : head;
+  return secret ? signTask(secret, unsigned) : unsigned;
 }
 
-export function decodeTask(payload: Buffer): { header: Record<string, unknown>; body: Buffer } {
+/**
+ * The header and body of a payload. With a secret the signature must verify first (nothing of an
+ * unverified payload is parsed or echoed); without one (--insecure) a signed payload is refused,
+ * since this worker could not sign its results.
+ */
+export function decodeTask(signedPayload: Buffer, secret?: RunSecret): { header: Record<string, unknown>; body: Buffer } {
+  let payload: Buffer;
+  if (secret) payload = verifyTask(secret, signedPayload);
+  else if (signedPayload[0] !== 0x7b /* { */) {
+    throw new TaskError('Refused a signed task: this worker runs with --insecure (no run secret), so it could not sign its results; give it the run\'s secret (--secret-file or GMR_SECRET)');
+  } else payload = signedPayload;
   const newline = payload.indexOf(10);
   const end = newline < 0 ? payload.length : newline;
   let header: unknown;

@@ -9,12 +9,12 @@
  * emitter (split-emitters.ts) delivers them as strings (`map`) or as byte ranges (`mapBytes`).
  */
 
-import { createReadStream, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../errors.ts';
 import { openInput, readError, type Split } from '../shuffle/split.ts';
+import { DEFAULT_LIMITS, type InputOpener, type TaskLimits } from './input-guard.ts';
 import { BlockEmitter, LineEmitter, type BlockCallback, type RecordCallback, type SplitEmitter } from './split-emitters.ts';
 
 export type { BlockCallback, RecordCallback, RecordPosition } from './split-emitters.ts';
@@ -26,6 +26,23 @@ export interface ReadResult {
 }
 
 export type ProgressCallback = (bytesDone: number) => void;
+
+/** How a task opens its input and what it may consume (input-guard.ts); defaults: open anything, default limits. */
+export interface ReadOptions extends Partial<TaskLimits> {
+  open?: InputOpener;
+}
+
+function limitsOf(options: Partial<TaskLimits>): TaskLimits {
+  return {
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes,
+    maxInflatedBytes: options.maxInflatedBytes ?? DEFAULT_LIMITS.maxInflatedBytes,
+  };
+}
+
+/** A line longer than the limit fails the task: one line must never take a worker's memory. */
+function lineTooLong(path: string, offset: number, max: number): InputError {
+  return new InputError(`line longer than ${max} bytes at ${path}@${offset} (raise the limit with gmr worker --max-line-length)`);
+}
 
 const LF = 0x0a;
 const READ_SIZE = 1024 * 1024;
@@ -39,20 +56,45 @@ const GUNZIP_CHUNK_SIZE = 256 * 1024;
  * every 1 MiB and at the end. Errors thrown by the callbacks propagate unchanged; I/O and gunzip
  * errors become InputError naming the path.
  */
-export async function readSplit(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
-  return readSplitWith(split, new LineEmitter(onRecord), onProgress);
+export async function readSplit(split: Split, onRecord: RecordCallback, onProgress?: ProgressCallback, options: ReadOptions = {}): Promise<ReadResult> {
+  return readSplitWith(split, new LineEmitter(onRecord), onProgress, options);
 }
 
 /**
  * The same lines as readSplit, as byte ranges of whole lines (see BlockCallback): each call holds
  * as many lines as the read buffer (~1 MiB) does. ReadResult.records counts blocks.
  */
-export async function readSplitBlocks(split: Split, onBlock: BlockCallback, onProgress?: ProgressCallback): Promise<ReadResult> {
-  return readSplitWith(split, new BlockEmitter(onBlock), onProgress);
+export async function readSplitBlocks(split: Split, onBlock: BlockCallback, onProgress?: ProgressCallback, options: ReadOptions = {}): Promise<ReadResult> {
+  return readSplitWith(split, new BlockEmitter(onBlock), onProgress, options);
 }
 
-async function readSplitWith(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
-  return split.compressed ? readCompressed(split, emitter, onProgress) : readPlain(split, emitter, onProgress);
+async function readSplitWith(split: Split, emitter: SplitEmitter, onProgress: ProgressCallback | undefined, options: ReadOptions): Promise<ReadResult> {
+  const limits = limitsOf(options);
+  const open = options.open ?? openInput;
+  if (!split.compressed) return readPlain(split, emitter, onProgress, open, limits.maxLineBytes);
+  const fh = await open(split.path);
+  const input = fh.createReadStream({ highWaterMark: READ_SIZE });
+  return readCompressed(split.path, input, () => input.bytesRead, emitter, onProgress, limits);
+}
+
+/** A shipped .gz file (the whole compressed file in memory), read as a stream with the same limits. */
+export async function readShippedCompressed(path: string, body: Buffer, onRecord: RecordCallback, options: Partial<TaskLimits> = {}): Promise<ReadResult> {
+  return readCompressed(path, Readable.from([body]), () => body.length, new LineEmitter(onRecord), undefined, limitsOf(options));
+}
+
+/** readShippedCompressed as byte ranges of whole lines (see BlockCallback). */
+export async function readShippedCompressedBlocks(path: string, body: Buffer, onBlock: BlockCallback, options: Partial<TaskLimits> = {}): Promise<ReadResult> {
+  return readCompressed(path, Readable.from([body]), () => body.length, new BlockEmitter(onBlock), undefined, limitsOf(options));
+}
+
+/** Fails on a line of buf longer than the limit (shipped bytes arrive whole, so check before emitting). */
+export function checkLineLengths(buf: Buffer, baseOffset: number, maxLineBytes: number, path: string): void {
+  for (let s = 0; s < buf.length; ) {
+    const newline = buf.indexOf(LF, s);
+    const end = newline < 0 ? buf.length : newline;
+    if (end - s > maxLineBytes) throw lineTooLong(path, baseOffset + s, maxLineBytes);
+    s = end + 1;
+  }
 }
 
 /**
@@ -87,6 +129,7 @@ class ChunkReader {
     private readonly path: string,
     filePos: number,
     size: number,
+    private readonly maxLineBytes: number,
   ) {
     this.buf = Buffer.allocUnsafe(size);
     this.view = this.buf.subarray(0, 0);
@@ -99,6 +142,7 @@ class ChunkReader {
    */
   async more(keepFrom: number): Promise<boolean> {
     const keep = this.filled - keepFrom;
+    if (keep > this.maxLineBytes) throw lineTooLong(this.path, this.filePos + keepFrom, this.maxLineBytes);
     if (keep > this.buf.length / 2) {
       const grown = Buffer.allocUnsafe(this.buf.length * 2);
       this.buf.copy(grown, 0, keepFrom, this.filled);
@@ -119,7 +163,7 @@ class ChunkReader {
   }
 }
 
-async function readPlain(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
+async function readPlain(split: Split, emitter: SplitEmitter, onProgress: ProgressCallback | undefined, open: InputOpener, maxLineBytes: number): Promise<ReadResult> {
   const { offset, length } = split;
   const splitEnd = offset + length;
   let reported = 0;
@@ -136,10 +180,10 @@ async function readPlain(split: Split, emitter: SplitEmitter, onProgress?: Progr
     return { records: emitter.records, bytes };
   };
 
-  const fh = await openInput(split.path);
+  const fh = await open(split.path);
   try {
     // Start one byte early: a line starts at `offset` only if the byte before it is '\n'.
-    const reader = new ChunkReader(fh, split.path, offset > 0 ? offset - 1 : 0, Math.min(READ_SIZE, Math.max(MIN_READ_SIZE, length + 1)));
+    const reader = new ChunkReader(fh, split.path, offset > 0 ? offset - 1 : 0, Math.min(READ_SIZE, Math.max(MIN_READ_SIZE, length + 1)), maxLineBytes);
     let start = 0; // index in reader.buf of the next line's first byte
     if (offset > 0) {
       // Skip to the first '\n' at or after offset-1; the line after it is ours if it starts before splitEnd.
@@ -180,11 +224,18 @@ async function readPlain(split: Split, emitter: SplitEmitter, onProgress?: Progr
   }
 }
 
-/** A gzip file is one split: decompress it whole and read every line. */
-async function readCompressed(split: Split, emitter: SplitEmitter, onProgress?: ProgressCallback): Promise<ReadResult> {
-  // Open first so a missing file fails here, with the path, rather than inside the stream.
-  await (await openInput(split.path)).close();
-  const input = createReadStream(split.path, { highWaterMark: READ_SIZE });
+/**
+ * A gzip file is one split: decompress it as a stream and read every line. A line longer than
+ * maxLineBytes or more than maxInflatedBytes in all fails the task (a gzip bomb inflates 1 MiB to GiBs).
+ */
+async function readCompressed(
+  path: string,
+  input: Readable,
+  compressedRead: () => number,
+  emitter: SplitEmitter,
+  onProgress: ProgressCallback | undefined,
+  limits: TaskLimits,
+): Promise<ReadResult> {
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_SIZE });
   // pipeline destroys both streams when either fails or the iterator below stops early.
   pipeline(input, gunzip, () => {});
@@ -194,25 +245,33 @@ async function readCompressed(split: Split, emitter: SplitEmitter, onProgress?: 
   let chunkOffset = 0; // decompressed offset of the current chunk's first byte
   let pending: Buffer[] = []; // pieces of a line that spans chunks
   let pendingOffset = 0;
+  let pendingBytes = 0;
   try {
     for (;;) {
       let next: IteratorResult<Buffer>;
       try {
         next = (await chunks.next()) as IteratorResult<Buffer>;
       } catch (error) {
-        throw readError(split.path, error);
+        throw readError(path, error);
       }
       if (next.done === true) break;
       const chunk = next.value;
+      if (chunkOffset + chunk.length > limits.maxInflatedBytes) {
+        throw new InputError(`${path} inflates to more than ${limits.maxInflatedBytes} bytes (raise the limit with gmr worker --max-inflated-size)`);
+      }
       let start = 0;
       if (pending.length > 0) {
         const newline = chunk.indexOf(LF);
         if (newline === -1) {
           pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes > limits.maxLineBytes) throw lineTooLong(path, pendingOffset, limits.maxLineBytes);
         } else {
           pending.push(chunk.subarray(0, newline));
           const line = Buffer.concat(pending);
           pending = [];
+          pendingBytes = 0;
+          if (line.length > limits.maxLineBytes) throw lineTooLong(path, pendingOffset, limits.maxLineBytes);
           emitter.emitLine(line, 0, line.length, pendingOffset);
           start = newline + 1;
         }
@@ -221,12 +280,14 @@ async function readCompressed(split: Split, emitter: SplitEmitter, onProgress?: 
         start = emitter.emitLines(chunk, start, chunk.lastIndexOf(LF) + 1, chunkOffset, Infinity);
         if (start < chunk.length) {
           pending.push(chunk.subarray(start));
+          pendingBytes = chunk.length - start;
           pendingOffset = chunkOffset + start;
+          if (pendingBytes > limits.maxLineBytes) throw lineTooLong(path, pendingOffset, limits.maxLineBytes);
         }
       }
       chunkOffset += chunk.length;
-      if (onProgress !== undefined && input.bytesRead - reported >= PROGRESS_STEP) {
-        reported = input.bytesRead;
+      if (onProgress !== undefined && compressedRead() - reported >= PROGRESS_STEP) {
+        reported = compressedRead();
         onProgress(reported);
       }
     }
@@ -238,6 +299,6 @@ async function readCompressed(split: Split, emitter: SplitEmitter, onProgress?: 
     gunzip.destroy();
     input.destroy();
   }
-  onProgress?.(input.bytesRead);
-  return { records: emitter.records, bytes: input.bytesRead };
+  onProgress?.(compressedRead());
+  return { records: emitter.records, bytes: compressedRead() };
 }

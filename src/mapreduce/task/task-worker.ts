@@ -1,21 +1,33 @@
 /**
  * The task runtime that `gmr worker` runs: registers `gmr.map.<job>` and `gmr.reduce.<job>` for
  * the job modules it was started with, and runs map and reduce tasks from their payloads. Nothing
- * in a payload is ever executed as code: the payload only names a split, params and runs.
+ * in a payload is ever executed as code: the payload only names a split, params and runs, and with
+ * a run secret (the default) only payloads the driver signed are run at all. What a task may read
+ * is confined (input-guard.ts) and bounded (line length, inflated size).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
 import { TaskError } from '../../errors.ts';
 import { Worker, type WorkerOptions } from '../../worker/worker.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
-import { loadJob } from '../job/load-job.ts';
+import { loadJob, type LoadedJob } from '../job/load-job.ts';
+import { gmrVersion, shortHash } from '../job/module-identity.ts';
+import type { RunSecret } from '../shuffle/task-auth.ts';
+import { DEFAULT_LIMITS, InputGuard, runFileOpener, type TaskLimits } from './input-guard.ts';
 import { runMapTask, type MapSource } from './map-task.ts';
-import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from './record-reader.ts';
+import {
+  checkLineLengths,
+  readBufferBlocks,
+  readBufferRecords,
+  readShippedCompressed,
+  readShippedCompressedBlocks,
+  readSplit,
+  readSplitBlocks,
+} from './record-reader.ts';
+import { TaskChannel } from './task-channel.ts';
 import { runReduceTask } from './reduce-task.ts';
 import { TaskFailure } from './task-failure.ts';
 import { guardSetup, reportFailure } from './failure-report.ts';
@@ -25,6 +37,7 @@ import {
   failureFrame,
   keysFrame,
   mapFunctionName,
+  moduleFunctionName,
   outputFrame,
   partialFrame,
   reduceFunctionName,
@@ -40,6 +53,20 @@ export interface TaskWorkerOptions extends WorkerOptions {
   cwd?: string;
   /** Which task kinds to serve (default both): a worker may serve only map or only reduce tasks. */
   phases?: Array<'map' | 'reduce'>;
+  /** The run secret: tasks must be signed with it and results are. Undefined only with `insecure`. */
+  secret?: RunSecret;
+  /** Accept unsigned tasks and send unsigned results (trusted single-user set-ups only). */
+  insecure?: boolean;
+  /** Folders (or files) map tasks may read below, after resolving symlinks. Default: [cwd]. */
+  inputRoots?: string[];
+  limits?: Partial<TaskLimits>;
+}
+
+/** What every task of one worker shares: its secret, what it may read, its limits. */
+interface TaskContext {
+  secret: RunSecret | undefined;
+  guard: InputGuard;
+  limits: TaskLimits;
 }
 
 export interface TaskWorker {
@@ -65,8 +92,8 @@ async function letSignalsIn(): Promise<void> {
  * attempt began, which starts its --task-timeout clock and lets it count a restart if this worker
  * dies mid-task.
  */
-async function begin(wjob: WorkerJob): Promise<void> {
-  wjob.sendData(beginFrame(attemptId()));
+async function begin(channel: TaskChannel): Promise<void> {
+  channel.send(beginFrame(attemptId()));
   await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
@@ -77,8 +104,8 @@ function attemptId(): string {
   return randomBytes(6).toString('hex');
 }
 
-function mapSource(header: MapTaskHeader, body: Buffer): MapSource {
-  const source = rawMapSource(header, body);
+function mapSource(header: MapTaskHeader, body: Buffer, context: TaskContext): MapSource {
+  const source = rawMapSource(header, body, context);
   if (!header.skip || header.skip.length === 0) return source;
   // Bad records the driver decided to skip (--max-bad-records), by byte offset. (A mapBytes job
   // never reports a bad record, so it never gets a skip list: its source stays as it is.)
@@ -92,28 +119,58 @@ function mapSource(header: MapTaskHeader, body: Buffer): MapSource {
   };
 }
 
-function rawMapSource(header: MapTaskHeader, body: Buffer): MapSource {
+function rawMapSource(header: MapTaskHeader, body: Buffer, context: TaskContext): MapSource {
   const split = { ...header.split, index: header.task, fileSize: header.split.offset + header.split.length };
+  const { limits } = context;
+  // The first step reads the input (below the input roots); a later step, the previous step's
+  // output inside the run folder (the signed header names the run).
+  const step = header.step ?? 0;
+  const reading = { ...limits, open: step === 0 ? context.guard.openInput : runFileOpener(header.run, 'pairs', step) };
   if (!header.shipped) {
     return {
-      lines: (onRecord, onProgress) => readSplit(split, onRecord, onProgress),
-      blocks: (onBlock, onProgress) => readSplitBlocks(split, onBlock, onProgress),
+      lines: (onRecord, onProgress) => readSplit(split, onRecord, onProgress, reading),
+      blocks: (onBlock, onProgress) => readSplitBlocks(split, onBlock, onProgress, reading),
     };
   }
   const start = header.shipped.start;
-  const bytes = (): Buffer => (header.split.compressed ? gunzipSync(body) : body);
+  const { path, compressed, length } = header.split;
+  // Shipped .gz bytes inflate as a stream with the same limits as a file's: never gunzipSync.
+  if (compressed && start !== 0) throw new TaskError(`Shipped .gz ${path}: expected its bytes from offset 0, received ${start}`);
+  const done = (records: number, onProgress?: (n: number) => void): { records: number; bytes: number } => {
+    onProgress?.(length);
+    return { records, bytes: length };
+  };
   return {
     lines: async (onRecord, onProgress) => {
-      const result = readBufferRecords(bytes(), start, onRecord);
-      onProgress?.(header.split.length);
-      return { records: result.records, bytes: header.split.length };
+      if (compressed) return done((await readShippedCompressed(path, body, onRecord, limits)).records, onProgress);
+      checkLineLengths(body, start, limits.maxLineBytes, path);
+      return done(readBufferRecords(body, start, onRecord).records, onProgress);
     },
     blocks: async (onBlock, onProgress) => {
-      const result = readBufferBlocks(bytes(), start, onBlock);
-      onProgress?.(header.split.length);
-      return { records: result.records, bytes: header.split.length };
+      if (compressed) return done((await readShippedCompressedBlocks(path, body, onBlock, limits)).records, onProgress);
+      checkLineLengths(body, start, limits.maxLineBytes, path);
+      return done(readBufferBlocks(body, start, onBlock).records, onProgress);
     },
   };
+}
+
+/**
+ * The header and body of a payload this worker may run: signed with its secret (unless
+ * --insecure), for the unique key the server assigned, and naming the module this worker loaded.
+ */
+function checkedTask(job: LoadedJob, wjob: WorkerJob, context: TaskContext): { header: Record<string, unknown>; body: Buffer } {
+  const decoded = decodeTask(wjob.payload, context.secret);
+  const { header } = decoded;
+  if (context.secret && header['unique'] !== wjob.unique) {
+    throw new TaskError(`Refused a task signed for another unique key: expected ${JSON.stringify(wjob.unique)}, the payload names ${JSON.stringify(header['unique'])}`);
+  }
+  const module = header['module'] as { sha256?: unknown; gmr?: unknown } | undefined;
+  if (module !== undefined && module.sha256 !== job.sha256) {
+    throw new TaskError(
+      `Refused a task for another version of ${job.builtin ? `built-in job ${job.name}` : job.source}: the driver's module has sha256 ${shortHash(String(module.sha256))} (gmr ${String(module.gmr)}), this worker's ${shortHash(job.sha256)} (gmr ${gmrVersion()}); start the workers with the driver's module`,
+    );
+  }
+  return decoded;
 }
 
 /** Lines before byte `end` of a file, plus one: the 1-based line number of the record there. */
@@ -148,26 +205,35 @@ async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unkn
   return new TaskFailure(message, { job: error.job, phase: error.phase, index: error.index, path: error.path, offset: error.offset, length: error.length, line, recordOffset: error.recordOffset }, { cause: error.cause });
 }
 
-/** A job as a worker runs it: its definition and the module files whose frames are the user's. */
+/** A job as a worker runs it: its definition, the module files whose frames are the user's, its identity. */
 interface JobCode {
   definition: LoadedJobDefinition;
   modules: string[];
+  loaded: LoadedJob;
 }
 
-async function runMap(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
-  const { header: raw, body } = decodeTask(wjob.payload);
+async function runMap(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
+  const channel = new TaskChannel(wjob, context.secret);
+  const { header: raw, body } = checkedTask(job.loaded, wjob, context);
   const header = decodeMapHeader(raw);
   try {
-    return await runMapInner(job.definition, wjob, header, body);
+    return await runMapInner(job.definition, wjob, channel, header, body, context);
   } catch (error) {
     const report = reportFailure(await withFileLine(error, header), job.modules, header.split);
-    wjob.sendData(failureFrame(report.failure));
+    channel.send(failureFrame(report.failure));
     throw report.error;
   }
 }
 
-async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, header: MapTaskHeader, body: Buffer): Promise<Buffer> {
-  await begin(wjob);
+async function runMapInner(
+  definition: LoadedJobDefinition,
+  wjob: WorkerJob,
+  channel: TaskChannel,
+  header: MapTaskHeader,
+  body: Buffer,
+  context: TaskContext,
+): Promise<Buffer> {
+  await begin(channel);
   const total = header.split.length;
   let lastStatus = -1;
   const step = definition.steps[header.step ?? 0];
@@ -184,9 +250,9 @@ async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, hea
       ...(header.lineBase === undefined ? {} : { lineBase: header.lineBase }),
       ...(header.header === undefined ? {} : { header: header.header }),
     },
-    mapSource(header, body),
+    mapSource(header, body, context),
     (partition, chunk) => {
-      wjob.sendData(reduces ? partialFrame(partition, chunk) : outputFrame(chunk));
+      channel.send(reduces ? partialFrame(partition, chunk) : outputFrame(chunk));
     },
     {
       onProgress: (done) => {
@@ -198,27 +264,29 @@ async function runMapInner(definition: LoadedJobDefinition, wjob: WorkerJob, hea
     },
   );
   await letSignalsIn();
-  return Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID }));
+  return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
 }
 
 async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
   yield buffer;
 }
 
-async function runReduce(job: JobCode, wjob: WorkerJob): Promise<Buffer> {
+async function runReduce(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
+  const channel = new TaskChannel(wjob, context.secret);
   try {
-    return await runReduceInner(job.definition, wjob);
+    return await runReduceInner(job, wjob, channel, context);
   } catch (error) {
     const report = reportFailure(error, job.modules, { path: '' });
-    wjob.sendData(failureFrame(report.failure));
+    channel.send(failureFrame(report.failure));
     throw report.error;
   }
 }
 
-async function runReduceInner(definition: LoadedJobDefinition, wjob: WorkerJob): Promise<Buffer> {
-  const { header: raw, body } = decodeTask(wjob.payload);
+async function runReduceInner(job: JobCode, wjob: WorkerJob, channel: TaskChannel, context: TaskContext): Promise<Buffer> {
+  const definition = job.definition;
+  const { header: raw, body } = checkedTask(job.loaded, wjob, context);
   const header = decodeReduceHeader(raw, body.length);
-  await begin(wjob);
+  await begin(channel);
   let runs: AsyncIterable<Buffer>[];
   let total = 0;
   if (header.shippedRuns) {
@@ -234,7 +302,10 @@ async function runReduceInner(definition: LoadedJobDefinition, wjob: WorkerJob):
     // reads from every run at once: 2,500 runs at 1 MiB each were 2.5 GB. Share a 64 MiB budget.
     const paths = header.runs ?? [];
     const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, paths.length))));
-    runs = paths.map((path) => createReadStream(path, { highWaterMark }));
+    // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
+    const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
+    const handles = await Promise.all(paths.map((path) => openRun(path)));
+    runs = handles.map((fh) => fh.createReadStream({ highWaterMark }));
   }
   wjob.sendStatus(0, total);
   const summary = await runReduceTask(
@@ -247,29 +318,45 @@ async function runReduceInner(definition: LoadedJobDefinition, wjob: WorkerJob):
       params: header.params,
     },
     runs,
-    (chunk) => wjob.sendData(outputFrame(chunk)),
+    (chunk) => channel.send(outputFrame(chunk)),
     {},
-    (chunk) => wjob.sendData(keysFrame(chunk)),
+    (chunk) => channel.send(keysFrame(chunk)),
   );
   wjob.sendStatus(total, total);
   await letSignalsIn();
-  return Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID }));
+  return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
 }
 
 /** Loads the job modules, registers their functions and starts serving tasks. */
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
-  const { jobs, cwd, phases = ['map', 'reduce'], ...workerOptions } = options;
+  const { jobs, cwd, phases = ['map', 'reduce'], secret, insecure, inputRoots, limits, ...workerOptions } = options;
   if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
+  if (!secret && insecure !== true) {
+    throw new TaskError('A task worker needs the run secret (--secret-file FILE or GMR_SECRET), or --insecure to run unsigned tasks');
+  }
+  const context: TaskContext = {
+    secret: insecure === true ? undefined : secret,
+    guard: await InputGuard.create(inputRoots ?? [cwd ?? process.cwd()], cwd),
+    limits: { ...DEFAULT_LIMITS, ...limits },
+  };
   // Stacks of job code name the user's source lines (tsx maps .ts itself; this covers .js with maps).
   process.setSourceMapsEnabled(true);
   const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
   // The driver's Client always asks for exceptions, so the failure report travels as WORK_EXCEPTION text.
-  const worker = new Worker({ failWith: 'WORK_EXCEPTION', ...workerOptions });
+  const worker = new Worker({
+    failWith: 'WORK_EXCEPTION',
+    failureData: (wjob, error) => (TaskChannel.of(wjob) ?? new TaskChannel(wjob, context.secret)).failure(error.message),
+    ...workerOptions,
+  });
   for (const job of loaded) {
-    const code: JobCode = { definition: guardSetup(job.definition), modules: [job.source] };
-    if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(code, wjob));
+    const code: JobCode = { definition: guardSetup(job.definition), modules: [job.source], loaded: job };
+    const marker = moduleFunctionName(job.name, job.sha256);
+    worker.register(marker, () => {
+      throw new TaskError(`${marker} only marks which module this worker serves`);
+    });
+    if (phases.includes('map')) worker.register(mapFunctionName(job.name), (wjob) => runMap(code, wjob, context));
     if (code.definition.steps.some(stepReduces) && phases.includes('reduce')) {
-      worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob));
+      worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob, context));
     }
   }
   await worker.start();

@@ -6,7 +6,7 @@ import { defaultSplitSize, describeSplit, planSplits } from '../../../src/mapred
 const MiB = 1024 * 1024;
 
 function file(path: string, size: number, compressed = false): InputFile {
-  return { path, size, mtimeMs: 0, compressed };
+  return { path, size, mtimeMs: 0, dev: 0, ino: 0, ctimeMs: 0, compressed };
 }
 
 describe('planSplits', () => {

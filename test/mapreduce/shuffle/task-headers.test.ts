@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, JobServer, startTaskWorker, type TaskWorker } from 'gmr';
 import { decodeMapHeader, decodeReduceHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
 
-const MAP = { v: 2, run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {}, split: { path: '/data/a.txt', offset: 0, length: 10, compressed: false } };
-const REDUCE = { v: 2, run: 'r1', job: 'wordcount', task: 1, partitions: 2, params: { k: 'v' }, runs: ['/tmp/run-0'] };
+const MAP = { v: 3, unique: 'gmr:r1:m:0', run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {}, split: { path: '/data/a.txt', offset: 0, length: 10, compressed: false } };
+const REDUCE = { v: 3, unique: 'gmr:r1:r:1', run: 'r1', job: 'wordcount', task: 1, partitions: 2, params: { k: 'v' }, runs: ['/tmp/run-0'] };
 
 describe('decodeMapHeader', () => {
   it('returns a well-formed header as it is', () => {
@@ -22,6 +22,7 @@ describe('decodeMapHeader', () => {
     [{ split: { ...MAP.split, compressed: 'no' } }, 'split.compressed expected true or false, received "no"'],
     [{ split: { ...MAP.split, path: '' } }, 'split.path expected a non-empty string, received ""'],
     [{ task: 1.5 }, 'task expected a whole number >= 0, received 1.5'],
+    [{ unique: undefined }, 'unique expected a non-empty string, received nothing'],
     [{ job: 7 }, 'job expected a non-empty string, received 7'],
     [{ params: { n: { deep: 1 } } }, 'params.n expected a string, number, boolean or list of strings, received {"deep":1}'],
     [{ params: { n: [1] } }, 'params.n expected a string, number, boolean or list of strings, received [1]'],
@@ -63,7 +64,8 @@ describe('a task worker given a malformed header', () => {
 
   it('answers with a failure that names the field, and keeps serving', async () => {
     server = await JobServer.listen({ host: '127.0.0.1', port: 0 });
-    worker = await startTaskWorker({ servers: [server.address], jobs: ['wordcount'] });
+    // Unsigned payloads: this worker runs --insecure (a signed worker refuses them before decoding).
+    worker = await startTaskWorker({ servers: [server.address], jobs: ['wordcount'], insecure: true });
     client = new Client({ servers: [server.address] });
     const payload = Buffer.from(`${JSON.stringify({ ...MAP, split: { ...MAP.split, offset: '0' } })}\n`);
     await expect(client.submit('gmr.map.wordcount', payload)).rejects.toThrow(
