@@ -28,8 +28,8 @@ async function cluster(): Promise<{ address: string; dir: string; input: ReturnT
   return { address: g.address, dir, input, out: join(dir, 'out') };
 }
 
-const driverArgs = (address: string, inputDir: string, out: string): string[] =>
-  ['run', SLOW_JOB, '-i', inputDir, '-o', out, '--servers', address, '--reducers', '2', '--split-size', '4k', '--param', 'mapSleepMs=3', '--quiet'];
+const driverArgs = (address: string, inputDir: string, out: string, quiet = true): string[] =>
+  ['run', SLOW_JOB, '-i', inputDir, '-o', out, '--servers', address, '--reducers', '2', '--split-size', '4k', '--param', 'mapSleepMs=3', ...(quiet ? ['--quiet'] : [])];
 
 describe('results from outside the run', () => {
   it('reduce unique keys pre-submitted by an attacker who read show unique jobs do not reach the output', async () => {
@@ -50,7 +50,7 @@ describe('results from outside the run', () => {
     }
     expect(runId, 'the run id, read from show unique jobs').toBeDefined();
     for (let p = 0; p < 2; p++) {
-      const header = { v: 2, unique: `gmr:${runId}:r:${p}`, run: runId, job: 'slow-wordcount', task: p, partitions: 2, params: {}, runs: [forged] };
+      const header = { v: 3, unique: `gmr:${runId}:r:${p}`, run: runId, job: 'slow-wordcount', task: p, partitions: 2, params: {}, runs: [forged] };
       await attacker.submitBackground(reduceFn('slow-wordcount'), `${JSON.stringify(header)}\n`, { unique: `gmr:${runId}:r:${p}` });
       // The same with a made-up signature line.
       await attacker.submitBackground(reduceFn('slow-wordcount'), `${'ab'.repeat(32)}\n${JSON.stringify(header)}\n`, { unique: `gmr:${runId}:r:${p}:2` });
@@ -78,12 +78,16 @@ describe('results from outside the run', () => {
       return JSON.stringify({ records: 1, emitted: 1, counters: {}, partitionRecords: [1, 0], worker: 'rogue' });
     });
     await rogue.start();
-    const driver = h.gmr(driverArgs(address, input.dir, out));
+    const driver = h.gmr(driverArgs(address, input.dir, out, false));
     const result = await exitOf(driver, 120_000);
     expect(result.code, driver.stderr()).toBe(0);
     const output = committedOutput(out);
     expect(output).toBe(referenceWordcount(input.files));
     expect(output).not.toContain('forged');
+    // The driver says so, one line per ignored result.
+    const warnings = driver.stderr().split('\n').filter((l) => l.startsWith('gmr: warning: '));
+    expect(warnings).toHaveLength(forgedAnswers);
+    for (const w of warnings) expect(w).toMatch(/^gmr: warning: Task gmr:\S+: ignored a result that does not verify with the run secret \(a worker without the secret, or a changed result\); running it again$/);
     const manifest = readManifest(out) as unknown as { lostAttempts: number; failedAttempts: number; tasks: Array<{ attempts: Array<{ error?: string; outcome?: string }> }> };
     expect(forgedAnswers).toBeGreaterThan(0);
     expect(manifest.lostAttempts).toBe(forgedAnswers);

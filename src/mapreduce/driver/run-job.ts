@@ -119,6 +119,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       abort: (reason) => aborter.abort(reason),
       guard: engine.guard,
       onStatus: report,
+      ...(options.onLog ? { onWarning: options.onLog } : {}),
     };
 
     const runsSoFar: StepRun[] = [];

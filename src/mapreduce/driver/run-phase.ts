@@ -54,6 +54,8 @@ export interface PhaseRunner {
   /** Rejects when the run cannot go on whatever the tasks do (every local worker died). */
   guard: Promise<never>;
   onStatus(): void;
+  /** A warning for the user (a result that did not verify), one line. */
+  onWarning?: (line: string) => void;
 }
 
 export interface PhaseOutcome {
@@ -90,6 +92,7 @@ export async function runPhase(runner: PhaseRunner, phase: Phase): Promise<Phase
         ...(runner.timeoutMs === undefined ? {} : { timeoutMs: runner.timeoutMs }),
         signal: runner.signal,
         onStatus: runner.onStatus,
+        ...(runner.onWarning ? { onWarning: runner.onWarning } : {}),
       });
     } catch (error) {
       runner.abort(error);

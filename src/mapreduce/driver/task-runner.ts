@@ -98,6 +98,8 @@ export interface RunTaskOptions {
   badRecords?: BadRecordBudget;
   signal?: AbortSignal;
   onStatus?: (record: TaskRecord) => void;
+  /** Told of each result the driver ignored (it did not verify with the run secret). */
+  onWarning?: (line: string) => void;
 }
 
 interface AttemptOutcome {
@@ -319,6 +321,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     });
     if (options.signal?.aborted || outcome.fatal) break;
     if (outcome.lost) {
+      options.onWarning?.(`warning: ${text}; running it again`);
       lost++;
       if (lost < options.maxLostAttempts) continue;
       break;
