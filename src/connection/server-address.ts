@@ -1,7 +1,6 @@
 /**
  * A job server's address, and how `[tls://]host:port` text (IPv6 in brackets) becomes one.
  */
-import type { NetConnectOpts } from 'node:net';
 import { ConnectionError } from '../errors.ts';
 import { DEFAULT_PORT } from '../protocol/limits.ts';
 import type { TlsOptions } from './tls-options.ts';
@@ -21,11 +20,6 @@ const TLS_SCHEME = 'tls://';
  */
 export function isSocketPath(host: string): boolean {
   return host.startsWith('/');
-}
-
-/** What net.connect needs for an address: a Unix socket path or a TCP host and port. */
-export function connectTarget(host: string, port: number): NetConnectOpts {
-  return isSocketPath(host) ? { path: host } : { host, port };
 }
 
 /** An address as text: `host:port`, or a socket's path. */

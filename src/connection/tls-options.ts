@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { UsageError } from '../errors.ts';
-import { connectTarget } from './server-address.ts';
 
 /** A string is a file path (or PEM text when it starts with `-----BEGIN`); a Buffer is PEM bytes. */
 export type PemSource = string | Buffer;
@@ -52,7 +51,8 @@ export function openSocket(
   port: number,
   options: TlsOptions | undefined,
 ): { socket: net.Socket; ready: 'connect' | 'secureConnect' } {
-  if (options === undefined) return { socket: net.connect(connectTarget(host, port)), ready: 'connect' };
+  // A host that is an absolute path is a Unix socket (server-address.ts: the embedded server's).
+  if (options === undefined) return { socket: net.connect(host.startsWith('/') ? { path: host } : { host, port }), ready: 'connect' };
   const servername = options.servername ?? (net.isIP(host) === 0 ? host : undefined);
   const socket = tls.connect({
     host,
