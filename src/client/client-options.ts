@@ -134,9 +134,9 @@ export function buildJobSpec(
   return { fn, unique, callerUnique, payload: data, priority, epoch, timeoutMs };
 }
 
-export function toJobStatus(reply: PacketOf<'STATUS_RES'>): JobStatus {
+/** What STATUS_RES and STATUS_RES_UNIQUE both carry, read from their text fields. */
+function statusOf(reply: PacketOf<'STATUS_RES'> | PacketOf<'STATUS_RES_UNIQUE'>): Omit<JobStatus, 'handle'> {
   return {
-    handle: reply.handle,
     known: reply.known === '1',
     running: reply.running === '1',
     numerator: Number(reply.numerator),
@@ -144,13 +144,10 @@ export function toJobStatus(reply: PacketOf<'STATUS_RES'>): JobStatus {
   };
 }
 
+export function toJobStatus(reply: PacketOf<'STATUS_RES'>): JobStatus {
+  return { handle: reply.handle, ...statusOf(reply) };
+}
+
 export function toUniqueStatus(reply: PacketOf<'STATUS_RES_UNIQUE'>): UniqueStatus {
-  return {
-    unique: reply.unique,
-    known: reply.known === '1',
-    running: reply.running === '1',
-    numerator: Number(reply.numerator),
-    denominator: Number(reply.denominator),
-    clientCount: Number(reply.clientCount),
-  };
+  return { unique: reply.unique, ...statusOf(reply), clientCount: Number(reply.clientCount) };
 }
