@@ -10,16 +10,10 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { InputError } from '../../errors.ts';
+import type { InputIdentity } from './input-identity.ts';
 
-export interface InputFile {
-  /** Absolute path. */
-  path: string;
-  size: number;
-  mtimeMs: number;
-  /** Identity (input-identity.ts): device and inode, and the status change time, which `cp -p` cannot restore. */
-  dev: number;
-  ino: number;
-  ctimeMs: number;
+/** A file of the run's input: its identity (absolute path, size, mtime, device, inode, ctime) and how to read it. */
+export interface InputFile extends InputIdentity {
   /** The name ends with `.gz`: the file is read whole, through gunzip. */
   compressed: boolean;
 }
