@@ -1,12 +1,12 @@
 /**
  * Jobs of several steps end to end through bin/gmr: the two acceptance modules of issue 12
- * (top3.ts, two steps; hours.ts, numeric keys) written in a folder outside the checkout, and
+ * (test/fixtures/jobs/top3.ts, two steps; hours.ts, numeric keys) copied to a folder outside the checkout, and
  * examples/pipeline/busiest-hours.ts, on the embedded default and on a real gearmand with two
  * `gmr worker`s, against python3 references.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,36 +14,6 @@ import { AdminClient } from '../../src/client/admin-client.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
 import { mulberry32 } from '../helpers/random.ts';
-
-const TOP3 = `// top3.ts: the 3 most frequent first letters of lines
-import { defineJob } from 'gmr';
-export default defineJob({
-  steps: [
-    {
-      map(line: string, ctx) { const c = line.trim().charAt(0).toLowerCase(); if (c) ctx.emit(c, 1); },
-      combine: (a: number, b: number) => a + b,
-      reduce(letter: string, counts: number[], ctx) { ctx.emit(letter, counts.reduce((a, b) => a + b, 0)); },
-    },
-    {
-      map([letter, count]: [string, number], ctx) { ctx.emit('top', [count, letter]); },
-      reduce(_key: string, pairs: Array<[number, string]>, ctx) {
-        pairs.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? -1 : 1));
-        for (const [count, letter] of pairs.slice(0, 3)) ctx.emit(letter, count);
-      },
-    },
-  ],
-});
-`;
-
-const HOURS = `// hours.ts: lines per hour of day, keys are numbers and must come out 0, 1, 2, …, 23
-import { defineJob } from 'gmr';
-export default defineJob({
-  input: 'json',
-  map(event: { hour: number }, ctx) { ctx.emit(event.hour, 1); },
-  combine: (a: number, b: number) => a + b,
-  reduce: (_hour: number, n: number[]) => n.reduce((a, b) => a + b, 0),
-});
-`;
 
 let dir: string;
 const servers: GearmandHandle[] = [];
@@ -55,8 +25,8 @@ function python(script: string, args: string[]): string {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'gmr-user-'));
-  writeFileSync(join(dir, 'top3.ts'), TOP3);
-  writeFileSync(join(dir, 'hours.ts'), HOURS);
+  // The modules as a user keeps them, outside the checkout.
+  for (const module of ['top3.ts', 'hours.ts']) copyFileSync(join(REPO_ROOT, 'test/fixtures/jobs', module), join(dir, module));
   const random = mulberry32(12);
   const words = ['apple', 'Banana', 'cherry', '  apricot', 'blue', 'avocado', 'zebra', 'Ananas', 'bear', 'cat', '', 'yak', 'Zoo'];
   const lines = Array.from({ length: 1500 }, () => words[Math.floor(random() * words.length)] as string);

@@ -5,6 +5,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { defineJob, step } from 'gmr';
 import type { JobDefinition, MapContext, ReduceContext } from 'gmr';
+import hours from '../../fixtures/jobs/hours.ts';
+import top3 from '../../fixtures/jobs/top3.ts';
 
 describe('defineJob types', () => {
   it('infers key, value and output types from map, combine and reduce', () => {
@@ -43,30 +45,8 @@ describe('defineJob types', () => {
     expectTypeOf(job).toEqualTypeOf<JobDefinition<string, string, number, number, string, { seen: Map<string, number> }, { total: number }>>();
   });
 
-  it('accepts the acceptance examples as written (inline steps, numeric keys)', () => {
-    const top3 = defineJob({
-      steps: [
-        {
-          map(line: string, ctx) { const c = line.trim().charAt(0).toLowerCase(); if (c) ctx.emit(c, 1); },
-          combine: (a: number, b: number) => a + b,
-          reduce(letter: string, counts: number[], ctx) { ctx.emit(letter, counts.reduce((a, b) => a + b, 0)); },
-        },
-        {
-          map([letter, count]: [string, number], ctx) { ctx.emit('top', [count, letter]); },
-          reduce(_key: string, pairs: Array<[number, string]>, ctx) {
-            pairs.sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? -1 : 1));
-            for (const [count, letter] of pairs.slice(0, 3)) ctx.emit(letter, count);
-          },
-        },
-      ],
-    });
+  it('accepts the acceptance examples as written (test/fixtures/jobs/top3.ts: inline steps; hours.ts: numeric keys)', () => {
     expect(top3.steps.length).toBe(2);
-    const hours = defineJob({
-      input: 'json',
-      map(event: { hour: number }, ctx) { ctx.emit(event.hour, 1); },
-      combine: (a: number, b: number) => a + b,
-      reduce: (_hour: number, n: number[]) => n.reduce((a, b) => a + b, 0),
-    });
     expectTypeOf(hours).toEqualTypeOf<JobDefinition<{ hour: number }, number, number, number>>();
   });
 
