@@ -10,10 +10,10 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../src/client/admin-client.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
 import { mulberry32 } from '../helpers/random.ts';
+import { waitForWorkers } from '../reliability/harness.ts';
 
 let dir: string;
 const servers: GearmandHandle[] = [];
@@ -93,20 +93,6 @@ for status in sorted(best):
   );
 }
 
-async function waitForWorkers(server: GearmandHandle, fns: string[], count: number): Promise<void> {
-  const admin = new AdminClient({ host: server.host, port: server.port });
-  try {
-    for (let i = 0; i < 600; i++) {
-      const status = await admin.status();
-      if (fns.every((fn) => (status.find((s) => s.function === fn)?.workers ?? 0) >= count)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${count} workers for ${fns.join(', ')} on ${server.address}`);
-  } finally {
-    await admin.close();
-  }
-}
-
 describe('the acceptance modules, from a folder of their own', () => {
   it('top3.ts and hours.ts on the embedded default match python3', async () => {
     const top3 = top3Reference();
@@ -127,7 +113,7 @@ describe('the acceptance modules, from a folder of their own', () => {
     const g = await startGearmand();
     servers.push(g);
     for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', './top3.ts,./hours.ts', '--quiet'], { cwd: dir }));
-    await waitForWorkers(g, ['gmr.map.top3', 'gmr.reduce.top3', 'gmr.map.hours', 'gmr.reduce.hours'], 2);
+    await waitForWorkers(g.address, ['gmr.map.top3', 'gmr.reduce.top3', 'gmr.map.hours', 'gmr.reduce.hours'], 2);
     const a = await runGmr(['run', './top3.ts', '--input', 'lines.txt', '--servers', g.address, '--reducers', '2', '--split-size', '500', '--quiet', '--json'], { cwd: dir });
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toBe(top3Reference());
@@ -146,7 +132,7 @@ describe('examples/pipeline/busiest-hours.ts', () => {
     servers.push(g);
     const module = join(REPO_ROOT, 'examples/pipeline/busiest-hours.ts');
     for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', module, '--quiet']));
-    await waitForWorkers(g, ['gmr.map.busiest-hours', 'gmr.reduce.busiest-hours'], 2);
+    await waitForWorkers(g.address, ['gmr.map.busiest-hours', 'gmr.reduce.busiest-hours'], 2);
     const expected = busiestReference();
     expect(expected.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3);
     const out = join(dir, 'busiest');

@@ -9,11 +9,11 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../../src/client/admin-client.ts';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { REPO_ROOT, runGmr, spawnGmr, userEnv } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
+import { waitForWorkers } from '../reliability/harness.ts';
 
 let dir: string;
 let files: string[];
@@ -41,22 +41,6 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.stop();
 });
 
-/** Waits until the server's status shows `count` workers for fn. */
-async function waitForWorkers(server: GearmandHandle, fn: string, count: number): Promise<void> {
-  const admin = new AdminClient({ host: server.host, port: server.port });
-  try {
-    for (let i = 0; i < 400; i++) {
-      const status = await admin.status();
-      const row = status.find((s) => s.function === fn);
-      if (row && row.workers >= count) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`no ${count} workers for ${fn} on ${server.address}`);
-  } finally {
-    await admin.close();
-  }
-}
-
 describe('gmr run --servers (real gearmand)', () => {
   it('runs on two gmr worker processes and matches the reference', async () => {
     const g = await startGearmand();
@@ -64,8 +48,7 @@ describe('gmr run --servers (real gearmand)', () => {
     for (let i = 0; i < 2; i++) {
       children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--input-root', dir, '--quiet']));
     }
-    await waitForWorkers(g, 'gmr.map.wordcount', 2);
-    await waitForWorkers(g, 'gmr.reduce.wordcount', 2);
+    await waitForWorkers(g.address, ['gmr.map.wordcount', 'gmr.reduce.wordcount'], 2);
     const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '2k', '--quiet', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(expected);
@@ -103,8 +86,7 @@ describe('gmr run --servers (real gearmand)', () => {
     const perl = spawn('perl', [join(REPO_ROOT, 'examples/perl/wordcount-mapper.pl'), g.address], { stdio: ['ignore', 'ignore', 'pipe'], env: userEnv() });
     children.push(perl);
     children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--phases', 'reduce', '--input-root', dir, '--quiet']));
-    await waitForWorkers(g, 'gmr.map.wordcount', 1);
-    await waitForWorkers(g, 'gmr.reduce.wordcount', 1);
+    await waitForWorkers(g.address, ['gmr.map.wordcount', 'gmr.reduce.wordcount'], 1);
     const r = await runGmr(['run', 'wordcount', '--input', join(dir, 'in'), '--servers', g.address, '--reducers', '2', '--split-size', '3k', '--json', '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(expected);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { GMR_BIN, REPO_ROOT, runGmr, userEnv } from '../helpers/gmr-cli.ts';
+import { waitForWorkers } from './harness.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/jobs/crash-wordcount.ts');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -47,14 +48,7 @@ describe('a record that crashes worker processes', () => {
     supervisedWorker(g.address, dir);
     supervisedWorker(g.address, dir);
     // Wait until both workers registered (the preflight would fail otherwise).
-    const { AdminClient } = await import('../../src/client/admin-client.ts');
-    const admin = new AdminClient({ host: g.host, port: g.port });
-    cleanups.push(() => admin.close());
-    for (let i = 0; i < 400; i++) {
-      const row = (await admin.status()).find((s) => s.function === 'gmr.map.crash-wordcount');
-      if (row && row.workers >= 2) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitForWorkers(g.address, ['gmr.map.crash-wordcount'], 2);
     const out = join(dir, 'out');
     const r = await runGmr(['run', FIXTURE, '--input', input, '--servers', g.address, '--output', out, '--max-lost-attempts', '2', '--reducers', '2', '--split-size', '1k', '--quiet']);
     expect(r.code).toBe(1);
