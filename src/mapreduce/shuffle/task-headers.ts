@@ -6,7 +6,7 @@
  */
 import { TaskError } from '../../errors.ts';
 import type { ParamValue } from '../job/params.ts';
-import type { MapTaskHeader, ModuleIdentity, ReduceTaskHeader, SplitRef } from './task-protocol.ts';
+import type { MapTaskHeader, ReduceTaskHeader, SplitRef, TaskHeaderBase } from './task-protocol.ts';
 
 type Raw = Record<string, unknown>;
 
@@ -65,18 +65,8 @@ class HeaderReader {
     return params as Record<string, ParamValue>;
   }
 
-  base(raw: Raw): {
-    v: number;
-    unique: string;
-    run: string;
-    job: string;
-    task: number;
-    partitions: number;
-    params: Record<string, ParamValue>;
-    step?: number;
-    sortValues?: boolean;
-    module?: ModuleIdentity;
-  } {
+  /** The fields every task header has (task-protocol.ts TaskHeaderBase), each checked. */
+  base(raw: Raw): TaskHeaderBase {
     const module = raw['module'] === undefined ? undefined : this.object(raw, 'module');
     return {
       v: raw['v'] as number, // decodeTask checked the wire version

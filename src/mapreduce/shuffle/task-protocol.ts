@@ -63,7 +63,7 @@ export interface ModuleIdentity {
 }
 
 /** Fields every task header has. */
-interface TaskHeaderBase {
+export interface TaskHeaderBase {
   v: number;
   /** The Gearman unique key the task was submitted with (the signature binds the payload to it). */
   unique: string;
