@@ -28,7 +28,7 @@ import {
   readSplitBlocks,
 } from './record-reader.ts';
 import { TaskChannel } from './task-channel.ts';
-import { runReduceTask } from './reduce-task.ts';
+import { runReduceTask, type ReduceTaskSpec } from './reduce-task.ts';
 import { TaskFailure } from './task-failure.ts';
 import { guardSetup, reportFailure } from './failure-report.ts';
 import {
@@ -43,6 +43,7 @@ import {
   reduceFunctionName,
   type MapTaskHeader,
   type ReduceTaskHeader,
+  type TaskHeaderBase,
 } from '../shuffle/task-protocol.ts';
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
 
@@ -241,11 +242,7 @@ async function runMapInner(
   const summary = await runMapTask(
     definition,
     {
-      job: header.job,
-      ...(header.step === undefined ? {} : { step: header.step }),
-      index: header.task,
-      partitions: header.partitions,
-      params: header.params,
+      ...taskSpec(header),
       split: header.split,
       ...(header.lineBase === undefined ? {} : { lineBase: header.lineBase }),
       ...(header.header === undefined ? {} : { header: header.header }),
@@ -265,6 +262,17 @@ async function runMapInner(
   );
   await letSignalsIn();
   return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+}
+
+/** What a map and a reduce task take from every header: the job, step, task index, partitions and params. */
+function taskSpec(header: TaskHeaderBase): ReduceTaskSpec {
+  return {
+    job: header.job,
+    ...(header.step === undefined ? {} : { step: header.step }),
+    index: header.task,
+    partitions: header.partitions,
+    params: header.params,
+  };
 }
 
 async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
@@ -311,11 +319,7 @@ async function runReduceInner(job: JobCode, wjob: WorkerJob, channel: TaskChanne
   const summary = await runReduceTask(
     definition,
     {
-      job: header.job,
-      ...(header.step === undefined ? {} : { step: header.step }),
-      index: header.task,
-      partitions: header.partitions,
-      params: header.params,
+      ...taskSpec(header),
     },
     runs,
     (chunk) => channel.send(outputFrame(chunk)),
