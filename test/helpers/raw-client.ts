@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import { PacketParser, encodePacketChunks, type Packet } from '../../src/protocol/index.ts';
+import { adminRaw } from './packet-socket.ts';
 
 type WorkPacket = Extract<Packet, { type: 'WORK_STATUS' | 'WORK_COMPLETE' | 'WORK_FAIL' | 'WORK_EXCEPTION' | 'WORK_DATA' | 'WORK_WARNING' }>;
 type SubmitType = 'SUBMIT_JOB' | 'SUBMIT_JOB_BG' | 'SUBMIT_JOB_HIGH' | 'SUBMIT_JOB_LOW';
@@ -130,22 +131,11 @@ export class RawClient {
 }
 
 /** Sends one admin text command and returns the reply lines (up to the final `.` for lists). */
-export function adminCommand(port: number, command: string, host = '127.0.0.1'): Promise<string[]> {
-  const isList = /^(status|workers|prioritystatus|show)\b/i.test(command);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host });
-    let text = '';
-    socket.on('error', reject);
-    socket.on('connect', () => socket.write(`${command}\n`));
-    socket.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const lines = text.split('\n');
-      const complete = isList ? lines.includes('.') : lines.length > 1;
-      if (!complete) return;
-      socket.destroy();
-      resolve(isList ? lines.slice(0, lines.indexOf('.')) : [lines[0] ?? '']);
-    });
-  });
+export async function adminCommand(port: number, command: string, host = '127.0.0.1'): Promise<string[]> {
+  const text = Buffer.from(await adminRaw(port, command, host), 'latin1').toString('utf8');
+  const lines = text.split('\n');
+  const end = lines.indexOf('.');
+  return end >= 0 ? lines.slice(0, end) : [lines[0] ?? ''];
 }
 
 /** The `status` row of one function: TOTAL (queued + running), RUNNING, WORKERS. */
