@@ -37,13 +37,17 @@ export function spawnGmr(args: string[], options: { cwd?: string; env?: NodeJS.P
   });
 }
 
-export async function runGmr(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<GmrResult> {
-  const child = spawnGmr(args, options);
+export function runGmr(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<GmrResult> {
+  return outcomeOf(spawnGmr(args, options), options.timeoutMs ?? 90_000);
+}
+
+/** Collects a child's stdout and stderr until it closes; SIGKILLed after `timeoutMs`, so a hung one fails its test. */
+export async function outcomeOf(child: ChildProcess, timeoutMs: number): Promise<GmrResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.once('close', (c, s) => resolve([c, s])),
   );

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { outcomeOf, type GmrResult } from './gmr-cli.ts';
 
 export interface NetnsHost {
   /** h0, h1, … */
@@ -26,20 +27,13 @@ export interface NetnsHost {
   address: string;
 }
 
-export interface NsResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 export interface Lan {
   bridgeNs: string;
   hosts: NetnsHost[];
   /** Starts `argv` inside the host's namespace; killed by destroy() if still running. */
   spawn(host: NetnsHost, argv: string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess;
   /** Runs `argv` inside the host's namespace to the end, killed after timeoutMs. */
-  run(host: NetnsHost, argv: string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<NsResult>;
+  run(host: NetnsHost, argv: string[], options?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<GmrResult>;
   /** Kills what runs inside, deletes every namespace (and so every veth). Idempotent. */
   destroy(): Promise<void>;
 }
@@ -184,18 +178,8 @@ export function createLan(count: number, subnet = '10.231.47'): Lan {
     bridgeNs,
     hosts,
     spawn: spawnIn,
-    async run(host, argv, options = {}) {
-      const child = spawnIn(host, argv, options);
-      let stdout = '';
-      let stderr = '';
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-        child.once('close', (c, s) => resolve([c, s])),
-      );
-      clearTimeout(timer);
-      return { code, signal, stdout, stderr };
+    run(host, argv, options = {}) {
+      return outcomeOf(spawnIn(host, argv, options), options.timeoutMs ?? 60_000);
     },
     destroy() {
       destroying ??= destroy();
