@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
-import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
+import { REPO_ROOT, killChild, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
 import { mulberry32 } from '../helpers/random.ts';
 import { waitForWorkers } from '../reliability/harness.ts';
 
@@ -38,12 +38,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-    }
-  }
+  for (const child of children.splice(0)) await killChild(child);
   for (const server of servers.splice(0)) await server.stop();
 });
 

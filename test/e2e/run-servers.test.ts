@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
-import { REPO_ROOT, runGmr, spawnGmr, userEnv } from '../helpers/gmr-cli.ts';
+import { REPO_ROOT, killChild, runGmr, spawnGmr, userEnv } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitForWorkers } from '../reliability/harness.ts';
 
@@ -32,12 +32,7 @@ afterAll(() => {
 });
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-    }
-  }
+  for (const child of children.splice(0)) await killChild(child);
   for (const server of servers.splice(0)) await server.stop();
 });
 

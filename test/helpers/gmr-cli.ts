@@ -54,3 +54,11 @@ export async function outcomeOf(child: ChildProcess, timeoutMs: number): Promise
   clearTimeout(timer);
   return { code, signal, stdout, stderr };
 }
+
+/** SIGKILLs a child that is still running and waits until it has exited (for afterEach). */
+export async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
+}

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { useGearmand } from '../helpers/gearmand.ts';
-import { REPO_ROOT } from '../helpers/gmr-cli.ts';
+import { killChild, REPO_ROOT } from '../helpers/gmr-cli.ts';
 import { referenceBytesByStatus, referenceLongestLine, referenceWordcount } from '../helpers/reference.ts';
 import { nodeModulesAbove, run, sandboxEnv, TSC, type Ran } from './sandbox.ts';
 
@@ -200,12 +200,7 @@ describe('installed globally into a prefix', SLOW, () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const child of workers.splice(0)) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await new Promise((resolve) => child.once('exit', resolve));
-      }
-    }
+    for (const child of workers.splice(0)) await killChild(child);
   });
 
   it('gmr run /some/dir/job.ts where that folder has no node_modules at all', async () => {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Client } from '../../src/client/client.ts';
 import { JobServer } from '../../src/server/job-server.ts';
+import { killChild } from '../helpers/gmr-cli.ts';
 import { adminRaw } from '../helpers/packet-socket.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
@@ -21,8 +22,7 @@ beforeEach(async () => {
   server = await JobServer.listen({ port: 0 });
 });
 afterEach(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  await Promise.all(children.map(killChild));
   children = [];
   await server.close();
 });
