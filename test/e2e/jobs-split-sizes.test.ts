@@ -35,7 +35,7 @@ for w in sorted(index, key=lambda w: w.encode()):
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(expected);
     }
-  });
+  }, 300_000);
 
   it('aggregate: count, sum, min and max of bytes per status code over CSV', async () => {
     const csv = 'data/sample/logs/access.csv';
@@ -57,5 +57,5 @@ for k in sorted(groups):
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe(expected);
     }
-  });
+  }, 300_000);
 });
