@@ -1,7 +1,8 @@
 /**
  * Lost workers are not poison (the issue's probe): three external `gmr worker`s, restarted by a
  * supervisor loop as systemd would, are SIGKILLed on a plain timer, one every 0.7 s whatever they
- * are doing (running a task, idle, or still starting), while a run goes on against real gearmand.
+ * are doing (running a task or idle; one still starting is left to start), while a run goes on
+ * against real gearmand.
  * Tasks cut short restart on other workers and count as lost attempts, apart from failed ones; the
  * run commits output identical to python3's, and the manifest shows both counts. The kills are
  * bounded (so the run ends on a loaded machine too) and nothing here depends on how fast it goes.
@@ -22,6 +23,8 @@ afterEach(() => h.cleanup());
 const KILL_EVERY_MS = 700;
 /** Enough kills to hit many tasks; few enough that the run ends soon after, however loaded the machine. */
 const MAX_KILLS = 12;
+/** A worker process younger than this is left to start (see the killer below). */
+const MIN_AGE_MS = 1500;
 
 /** A shell loop that restarts `gmr worker` whenever it dies and writes the current worker's pid to a file. */
 function supervisedWorker(server: string, root: string, pidFile: string, log: string): void {
@@ -58,15 +61,17 @@ describe('external workers killed every 0.7 s', () => {
     // The timer starts with the first task, so that the kills fall inside the run.
     await waitFor(() => taskLog(log).length > 0 || ended, 'the first task to start', 120_000);
     let kills = 0;
-    // Each tick kills the worker process that has lived longest (whatever it is doing), so that
-    // the kills do not all fall on processes still starting up on a loaded machine.
+    // Each tick kills the worker process that has lived longest, whatever it is doing (running a
+    // task, idle, waiting for one), unless even that one is younger than MIN_AGE_MS: on a loaded
+    // machine a worker takes a while to start, and kills that only ever hit starting processes
+    // would show nothing.
     const seen = new Map<number, number>();
     const killer = setInterval(() => {
       if (kills >= MAX_KILLS || ended) return;
       const pids = pidFiles.filter((f) => existsSync(f)).map((f) => Number(readFileSync(f, 'utf8')));
       for (const pid of pids) if (!seen.has(pid)) seen.set(pid, Date.now());
       const oldest = pids.sort((a, b) => (seen.get(a) ?? 0) - (seen.get(b) ?? 0))[0];
-      if (oldest === undefined) return;
+      if (oldest === undefined || Date.now() - (seen.get(oldest) ?? 0) < MIN_AGE_MS) return;
       try {
         process.kill(oldest, 'SIGKILL');
         kills++;
