@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 // The gmr command: a few lines over main(argv). Only this file ends the process (through exitCode).
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
 if (existsSync(compiled)) {
+  // Node 22.1+ keeps V8's compiled code of every module in a cache folder: put it in the user's
+  // private one (src/mapreduce/job/compile-cache.ts), not the shared temporary folder. Node 20: no such API.
+  if (typeof module.enableCompileCache === 'function' && process.env.NODE_COMPILE_CACHE === undefined) {
+    const { privateCacheDir } = await import(new URL('../dist/src/mapreduce/job/compile-cache.js', import.meta.url).href);
+    const cache = privateCacheDir('v8');
+    if (cache.dir !== undefined) module.enableCompileCache(cache.dir);
+  }
   ({ main } = await import(compiled.href));
 } else if (existsSync(source) && existsSync(new URL('../tsconfig.json', import.meta.url))) {
   // A development checkout without a build (`npm run build` makes dist/): run the sources through tsx.

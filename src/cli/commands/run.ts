@@ -12,8 +12,6 @@ import { exitCodeOf, reportError } from '../report-error.ts';
 import { progressPrinter } from '../progress.ts';
 import { endNotifier } from '../notify.ts';
 import type { RunStatus } from '../../mapreduce/status/run-status.ts';
-import { Dashboard } from '../dashboard/dashboard-server.ts';
-import { parsePort } from './dashboard.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { resolveSecret } from '../../mapreduce/shuffle/run-secret.ts';
@@ -185,10 +183,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const ui =
     values.ui === undefined
       ? undefined
-      : await Dashboard.start({
+      : // Loaded only for --ui: a run without the page does not pay for the dashboard's modules.
+        await (await import('../dashboard/dashboard-server.ts')).Dashboard.start({
           servers: () => runStatus?.servers ?? [],
           runs: async () => (runStatus ? [runStatus] : []),
-          port: parsePort(values.ui, '--ui'),
+          port: (await import('./dashboard.ts')).parsePort(values.ui, '--ui'),
           title: `gmr run ${job}`,
         });
   if (ui) io.stderr.write(`gmr: live page of this run on ${ui.url}\n`);

@@ -8,7 +8,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import fg from 'fast-glob';
+import type FastGlob from 'fast-glob';
 import { InputError } from '../../errors.ts';
 import type { InputIdentity } from './input-identity.ts';
 
@@ -43,7 +43,10 @@ export async function resolveInputs(patterns: string[], cwd: string = process.cw
 export async function inputRoots(patterns: string[], files: readonly InputFile[], cwd: string = process.cwd()): Promise<string[]> {
   const roots = new Set<string>();
   for (const pattern of patterns) {
-    if (!fg.isDynamicPattern(pattern)) {
+    // A path that exists is the input as it is (resolvePattern takes it literally); only a glob needs fast-glob.
+    const exists = await fsp.stat(path.resolve(cwd, pattern)).then(() => true, () => false);
+    const fg = exists ? undefined : await fastGlob();
+    if (fg === undefined || !fg.isDynamicPattern(pattern)) {
       roots.add(path.resolve(cwd, pattern));
       continue;
     }
@@ -60,13 +63,18 @@ export async function inputRoots(patterns: string[], files: readonly InputFile[]
   return [...roots];
 }
 
+/** fast-glob, loaded when a run's input is a glob: every other run (and every worker) skips its ~20 modules. */
+async function fastGlob(): Promise<typeof FastGlob> {
+  return (await import('fast-glob')).default;
+}
+
 async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]> {
   if (pattern === '') throw new InputError('Input path is an empty string');
   const absolute = path.resolve(cwd, pattern);
   // A path that exists is taken literally, even if it contains glob characters (`data[1].txt`).
   const stats = await statOrNull(absolute, pattern);
   if (stats === null) {
-    if (fg.isDynamicPattern(pattern)) return resolveGlob(pattern, cwd);
+    if ((await fastGlob()).isDynamicPattern(pattern)) return resolveGlob(pattern, cwd);
     throw new InputError(`Input path not found: ${pattern}`);
   }
   if (stats.isDirectory()) return walkFolder(absolute);
@@ -75,6 +83,7 @@ async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]
 }
 
 async function resolveGlob(pattern: string, cwd: string): Promise<InputFile[]> {
+  const fg = await fastGlob();
   const segments = pattern.split('/');
   let baseLength = segments.findIndex((segment) => segment !== '' && fg.isDynamicPattern(segment));
   if (baseLength < 0) baseLength = segments.length;

@@ -18,7 +18,7 @@ import { stepReduces } from '../job/job-steps.ts';
 import { gmrVersion } from '../job/module-identity.ts';
 import { inputRoots, resolveInputs, type InputFile } from './input-files.ts';
 import { checkInputsUnchanged, identityOf } from './input-identity.ts';
-import { startLocalCluster } from './local-cluster.ts';
+import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
 import { commitOutput, streamParts } from './output-commit.ts';
 import { checkOutputDir } from './output-guard.ts';
 import { runTrust, type RunTrust } from './run-trust.ts';
@@ -44,20 +44,46 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   checkRunOptions(options);
   const cwd = options.cwd ?? process.cwd();
-  const loaded = await loadJob(options.job, cwd);
-  const params = resolveParams(loaded.definition, options.params ?? {}, loaded.name);
-  const files = await resolveInputs(options.input, cwd);
-  if (files.every((f) => f.size === 0)) {
-    options.onLog?.(`warning: the input is empty (${files.length} file${files.length === 1 ? '' : 's'}, 0 bytes): ${options.input.join(', ')}; the output will be empty`);
-  }
-  const output = options.output === undefined ? undefined : resolve(cwd, options.output);
-  if (output) await checkOutputDir(output, options.overwrite ?? false, [...options.input.map((i) => resolve(cwd, i)), ...files.map((f) => f.path)]);
   const trust = runTrust(options);
   const workers = options.workers ?? availableParallelism();
-  const plan = await planRun(options, { loaded, params, files, output, workers, started });
-  const splits = planSplits(files, { splitSize: plan.splitSize, workers });
-
-  const workspace = await RunWorkspace.open({ ...(output ? { output } : {}), plan, keepOnFailure: options.resume ?? false });
+  // The local workers start first: they boot, load the job and register while the driver loads
+  // it too and plans (a process start is most of a small run's time). A run that fails to plan stops them.
+  const embedded = !options.servers?.length;
+  const earlyRoots = embedded ? await inputRoots(options.input, [], cwd) : [];
+  let cluster = embedded ? startCluster(options, workers, cwd, trust, earlyRoots) : undefined;
+  let workspace: RunWorkspace;
+  let loaded: LoadedJob;
+  let params: Params;
+  let output: string | undefined;
+  let plan: RunPlan;
+  let splits: ReturnType<typeof planSplits>;
+  try {
+    loaded = await loadJob(options.job, cwd);
+    params = resolveParams(loaded.definition, options.params ?? {}, loaded.name);
+    const files = await resolveInputs(options.input, cwd);
+    if (files.every((f) => f.size === 0)) {
+      options.onLog?.(`warning: the input is empty (${files.length} file${files.length === 1 ? '' : 's'}, 0 bytes): ${options.input.join(', ')}; the output will be empty`);
+    }
+    output = options.output === undefined ? undefined : resolve(cwd, options.output);
+    if (output) await checkOutputDir(output, options.overwrite ?? false, [...options.input.map((i) => resolve(cwd, i)), ...files.map((f) => f.path)]);
+    if (cluster) {
+      // An input file that a symlink leads out of the inputs' folders is a root of its own, which
+      // the workers started above were not given: start them again with it (rare).
+      const roots = await inputRoots(options.input, files, cwd);
+      if (roots.length > earlyRoots.length) {
+        await cluster.then((c) => c.close(), () => {});
+        cluster = startCluster(options, workers, cwd, trust, roots);
+      }
+    }
+    plan = await planRun(options, { loaded, params, files, output, workers, started });
+    splits = planSplits(files, { splitSize: plan.splitSize, workers });
+    workspace = await RunWorkspace.open({ ...(output ? { output } : {}), plan, keepOnFailure: options.resume ?? false });
+  } catch (error) {
+    await cluster?.then((c) => c.close(), () => {});
+    throw error;
+  }
+  const local = cluster;
+  if (local) workspace.defer(() => local.then((c) => c.close(), () => {}));
   const aborter = new AbortController();
   const onAbort = (): void => aborter.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -83,7 +109,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   let soFar: (() => RunSummary) | undefined;
   try {
     await tracker.phase(0, 'plan');
-    const engine = await startEngine(options, loaded, workers, workspace, trust, files);
+    const engine = await startEngine(options, loaded, local, workspace);
     tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
@@ -271,15 +297,25 @@ interface Engine {
   guard: Promise<never>;
 }
 
-/** The job servers the run submits to: the given ones (checked for workers), or a local cluster. */
-async function startEngine(
-  options: RunOptions,
-  loaded: LoadedJob,
-  workers: number,
-  workspace: RunWorkspace,
-  trust: RunTrust,
-  files: readonly InputFile[],
-): Promise<Engine> {
+/** The embedded server and local workers, started before the job is loaded and the run planned. */
+function startCluster(options: RunOptions, workers: number, cwd: string, trust: RunTrust, roots: string[]): Promise<LocalCluster> {
+  const cluster = startLocalCluster({
+    workers,
+    // Workers load the same module: built-ins by name, user modules by absolute path (as loadJob resolves it).
+    job: isBuiltinName(options.job) ? options.job : resolve(cwd, options.job),
+    cwd,
+    secret: trust.text,
+    // The local workers read the run's inputs and nothing else; reduce runs come from the run folder.
+    inputRoots: roots,
+    ...(options.onLog ? { onWorkerLog: options.onLog } : {}),
+  });
+  // A failure to start is reported when the run needs the cluster, or not at all if planning failed first.
+  cluster.catch(() => {});
+  return cluster;
+}
+
+/** The job servers the run submits to: the given ones (checked for workers), or the local cluster. */
+async function startEngine(options: RunOptions, loaded: LoadedJob, cluster: Promise<LocalCluster> | undefined, workspace: RunWorkspace): Promise<Engine> {
   let servers = options.servers ?? [];
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
@@ -298,20 +334,10 @@ async function startEngine(
       workspace.defer(async () => watch.stop());
       guard = watch.failed;
     }
-  } else {
-    const cluster = await startLocalCluster({
-      workers,
-      // Workers load the same module: built-ins by name, user modules by absolute path.
-      job: isBuiltinName(options.job) ? options.job : loaded.source,
-      cwd: options.cwd ?? process.cwd(),
-      secret: trust.text,
-      // The local workers read the run's inputs and nothing else; reduce runs come from the run folder.
-      inputRoots: await inputRoots(options.input, files, options.cwd ?? process.cwd()),
-      ...(options.onLog ? { onWorkerLog: options.onLog } : {}),
-    });
-    workspace.defer(() => cluster.close());
-    servers = cluster.servers;
-    guard = cluster.allWorkersDead;
+  } else if (cluster) {
+    const started = await cluster;
+    servers = started.servers;
+    guard = started.allWorkersDead;
   }
   // The embedded cluster is plain and loopback-only; TLS is for the given servers.
   const client = new Client({ servers, ...(mode === 'servers' && options.tls ? { tls: options.tls } : {}) });

@@ -3,43 +3,66 @@
  *
  * A job module may sit anywhere on disk: next to a `node_modules/gmr` of another version, or in a
  * folder without any `node_modules`. Either way its `import … from 'gmr'` must reach the gmr that
- * runs it, never a second copy and never "Cannot find module 'gmr'". So before the first job module
- * loads, a Node module resolve hook (`module.register`) is installed that answers the bare name and
- * each subpath of this package's `exports` with the file of this very package — the `dist/` files
- * when gmr runs compiled, the `src/` files when it runs from its TypeScript sources — so a job gets
- * the module instances the running gmr already holds. Any other `gmr/…` subpath is an error naming
- * the ones that exist. Other specifiers go on to Node's own resolution (and tsx's). A `.ts`/`.mts`
- * module outside `node_modules` is always an ES module (as a job module's `export default` is),
- * even in a folder whose package.json says CommonJS or that has none: compiled to CommonJS, its
- * `require('gmr')` would bypass the hook. (`.cts` stays CommonJS and resolves `gmr` Node's way.)
+ * runs it, never a second copy and never "Cannot find module 'gmr'". So before the first user
+ * module loads, Node module hooks (`module.register`, job-module-hooks.ts) are installed that
+ * answer the bare name and each subpath of this package's `exports` with the file of this very
+ * package — the `dist/` files when gmr runs compiled, the `src/` files when it runs from its
+ * TypeScript sources — so a job gets the module instances the running gmr already holds. Any other
+ * `gmr/…` subpath is an error naming the ones that exist. A `.ts`/`.mts` module outside
+ * `node_modules` is always an ES module (as a job module's `export default` is), even in a folder
+ * whose package.json says CommonJS or that has none: compiled to CommonJS, its `require('gmr')`
+ * would bypass the hook. (`.cts` stays CommonJS, loads through tsx and resolves `gmr` Node's way.)
  *
- * `.ts` job modules compile through tsx (no build step); `.js` ones load with `import()`.
+ * Compiled gmr transpiles `.ts`/`.mts` modules itself (esbuild, in the hooks), once per content:
+ * the user's cache folder (compile-cache.ts) keeps the result for every later run and for every
+ * local worker, so a run of a user module costs about what a built-in's does. The built-ins of
+ * compiled gmr need no hook at all (see importModule). When gmr runs from its sources the host
+ * already runs TypeScript (vitest, or bin/gmr.js's tsx fallback in a checkout without a build).
  */
 import { readFileSync } from 'node:fs';
-import { register } from 'node:module';
+import { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { privateCacheDir } from './compile-cache.ts';
+import { JOB_MODULE_HOOKS } from './job-module-hooks.ts';
 
 /** How the running gmr loads: compiled (`dist/src/…/*.js`) or from its sources through a TS-aware host. */
 const RUNS_FROM_SOURCE = import.meta.url.endsWith('.ts');
-const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
 
 let mapped = false;
 let tsxRegistered = false;
 
 /** Imports a job module file (absolute path) and returns its namespace object. */
 export async function importModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  // A built-in of compiled gmr (dist/jobs/*.js) reaches 'gmr' through the package's own `exports`
+  // (a package may import itself by name), which is the running copy: no hook is needed, and none
+  // is installed, since hooks run on a loader thread that every later import of the process waits on.
+  if (isCompiledBuiltin(file)) return (await import(url)) as unknown;
+  if (!RUNS_FROM_SOURCE && !mapped) {
+    // gmr's own modules first, before the hooks: they then load without a trip to the loader
+    // thread each, and source maps (below) are read for the user's modules only.
+    await import(gmrSpecifiers().specifiers['gmr'] as string);
+    // Stacks of job code name the user's source lines (.ts through the inline maps of the
+    // transpiler; .js modules that come with their own maps).
+    process.setSourceMapsEnabled(true);
+  }
   mapGmrSpecifiers();
-  if (TS_EXTENSIONS.has(path.extname(file)) && !RUNS_FROM_SOURCE && !tsxRegistered) {
+  if (path.extname(file) === '.cts' && !RUNS_FROM_SOURCE && !tsxRegistered) {
     // tsx as one process-wide loader, not tsImport(): tsImport tags every module its import
     // reaches with a namespace query, so 'gmr' would load a second time beside the running one.
+    // Its own disk cache is in the shared temporary folder: off.
+    process.env['TSX_DISABLE_CACHE'] = '1';
     const { register: registerTsx } = await import('tsx/esm/api');
     registerTsx();
     tsxRegistered = true;
   }
-  // When gmr itself runs from its sources, the host already runs TypeScript (vitest, or
-  // bin/gmr.js's tsx fallback in a checkout without a build).
-  return (await import(pathToFileURL(file).href)) as unknown;
+  return (await import(url)) as unknown;
+}
+
+/** A file of dist/jobs/ of the running, compiled gmr. */
+function isCompiledBuiltin(file: string): boolean {
+  return !RUNS_FROM_SOURCE && path.extname(file) === '.js' && file.startsWith(path.join(packageRoot(), 'dist', 'jobs') + path.sep);
 }
 
 /**
@@ -63,16 +86,35 @@ function gmrSpecifiers(): { root: string; specifiers: Record<string, string> } {
   return { root, specifiers };
 }
 
-/** Installs the resolve hook once per process (a worker thread's hooks are the process's). */
+/** Installs the hooks once per process (a worker thread's hooks are the process's). */
 function mapGmrSpecifiers(): void {
   if (mapped) return;
   mapped = true;
   const { root, specifiers } = gmrSpecifiers();
-  register(`data:text/javascript,${encodeURIComponent(RESOLVE_HOOK)}`, { data: { root, specifiers } });
+  register(`data:text/javascript,${encodeURIComponent(JOB_MODULE_HOOKS)}`, { data: { root, specifiers, compile: compileOptions() } });
 }
+
+/** What the hooks compile TypeScript with, and where they keep it; none when gmr runs from its sources. */
+function compileOptions(): { id: string; esbuild: string; dir: string | undefined; uid: number } | undefined {
+  if (RUNS_FROM_SOURCE) return undefined;
+  const require = createRequire(import.meta.url);
+  const esbuild = require.resolve('esbuild');
+  const { version } = JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string };
+  const cache = privateCacheDir('compiled');
+  // Not fatal: every process then compiles for itself; but someone else's folder is worth a line.
+  if (cache.dir === undefined) process.stderr.write(`gmr: not caching compiled job modules: ${cache.problem}\n`);
+  return { id: `esbuild ${version} node${process.versions.node.split('.')[0]}`, esbuild, dir: cache.dir, uid: process.getuid?.() ?? -1 };
+}
+
+let root: string | undefined;
 
 /** The folder above this file that holds gmr's package.json (src/mapreduce/job → 3 up, dist/src/… → 4). */
 function packageRoot(): string {
+  root ??= findPackageRoot();
+  return root;
+}
+
+function findPackageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
@@ -86,33 +128,3 @@ function packageRoot(): string {
     dir = parent;
   }
 }
-
-/**
- * The hook module, run by Node on its loader thread. Plain JavaScript in a data: URL, so it loads
- * the same way whether gmr runs compiled, from its sources, or inside vitest.
- */
-const RESOLVE_HOOK = `
-let root = '';
-let specifiers = new Map();
-export function initialize(data) {
-  root = data.root;
-  specifiers = new Map(Object.entries(data.specifiers));
-}
-export async function resolve(specifier, context, nextResolve) {
-  const url = specifiers.get(specifier);
-  // Resolved on from the file's own URL, so the next hooks (tsx) and Node name its format.
-  if (url !== undefined) return nextResolve(url, context);
-  if (specifier.startsWith('gmr/')) {
-    const known = [...specifiers.keys()].join(', ');
-    throw new Error('Cannot import "' + specifier + '": the running gmr (' + root + ') exports ' + known);
-  }
-  const resolved = await nextResolve(specifier, context);
-  // A .ts/.mts module outside node_modules is an ES module even where no package.json says
-  // "type": "module" (a job in /srv/jobs/), so its 'gmr' import comes back through this hook.
-  if (/^file:[^?#]*\\.m?ts([?#]|$)/.test(resolved.url) && !resolved.url.includes('/node_modules/') &&
-      (resolved.format == null || resolved.format === 'commonjs' || resolved.format === 'commonjs-typescript')) {
-    return { ...resolved, format: 'module' };
-  }
-  return resolved;
-}
-`;

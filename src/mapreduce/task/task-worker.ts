@@ -343,8 +343,7 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
     guard: await InputGuard.create(inputRoots ?? [cwd ?? process.cwd()], cwd),
     limits: { ...DEFAULT_LIMITS, ...limits },
   };
-  // Stacks of job code name the user's source lines (tsx maps .ts itself; this covers .js with maps).
-  process.setSourceMapsEnabled(true);
+  // (Source maps of user modules: import-module.ts turns them on before the first one loads.)
   const loaded = await Promise.all(jobs.map((j) => loadJob(j, cwd)));
   // The driver's Client always asks for exceptions, so the failure report travels as WORK_EXCEPTION text.
   const worker = new Worker({
