@@ -76,7 +76,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       }
     }
     plan = await planRun(options, { loaded, params, files, output, workers, started });
-    splits = planSplits(files, { splitSize: plan.splitSize, workers });
+    // Small files share map tasks, unless a task's bytes travel in its payload (--ship) or its bad
+    // records are skipped by offset (--max-bad-records): both name one file per task.
+    const groupSmallFiles = !plan.ship && options.maxBadRecords === undefined;
+    splits = planSplits(files, { splitSize: plan.splitSize, workers, groupSmallFiles });
     workspace = await RunWorkspace.open({ ...(output ? { output } : {}), plan, keepOnFailure: options.resume ?? false });
   } catch (error) {
     await cluster?.then((c) => c.close(), () => {});

@@ -13,6 +13,11 @@ export interface SplitPlanOptions {
   /** Bytes per split; any integer >= 1. Default: defaultSplitSize(total input bytes, workers). */
   splitSize?: number;
   workers: number;
+  /**
+   * Group whole files no larger than the split size into one map task, up to the split size
+   * (consecutive files in path order; a larger file ends the group). Default false.
+   */
+  groupSmallFiles?: boolean;
 }
 
 export const MIN_DEFAULT_SPLIT_SIZE = 1024 * 1024;
@@ -43,7 +48,8 @@ export function defaultSplitSize(totalBytes: number, workers: number): number {
 /**
  * Uncompressed files are cut into consecutive ranges of splitSize bytes (the last one shorter);
  * a 0-byte file gives no split; a compressed file is one split covering the whole file, since
- * gzip cannot be entered in the middle.
+ * gzip cannot be entered in the middle. With groupSmallFiles, consecutive files that each fit in
+ * a split share one, up to splitSize bytes in all: 500 files of 20 kB are a few tasks, not 500.
  */
 export function planSplits(files: InputFile[], options: SplitPlanOptions): Split[] {
   const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
@@ -55,8 +61,28 @@ export function planSplits(files: InputFile[], options: SplitPlanOptions): Split
   const add = (file: InputFile, offset: number, length: number): void => {
     splits.push({ index: splits.length, path: file.path, offset, length, compressed: file.compressed, fileSize: file.size });
   };
+  let group: InputFile[] = [];
+  let groupBytes = 0;
+  const closeGroup = (): void => {
+    const first = group[0];
+    if (group.length === 1 && first) add(first, 0, first.size);
+    else if (first) {
+      const whole = group.map((f) => ({ path: f.path, offset: 0, length: f.size, compressed: f.compressed, fileSize: f.size }));
+      splits.push({ index: splits.length, path: first.path, offset: 0, length: groupBytes, compressed: first.compressed, fileSize: first.size, files: whole });
+    }
+    group = [];
+    groupBytes = 0;
+  };
   for (const file of files) {
     if (file.size === 0) continue;
+    if (options.groupSmallFiles && file.size <= splitSize) {
+      if (groupBytes + file.size > splitSize) closeGroup();
+      group.push(file);
+      groupBytes += file.size;
+      continue;
+    }
+    // A file of its own splits keeps the order of the input: map-only output follows it.
+    closeGroup();
     if (file.compressed) {
       add(file, 0, file.size);
       continue;
@@ -65,10 +91,12 @@ export function planSplits(files: InputFile[], options: SplitPlanOptions): Split
       add(file, offset, Math.min(splitSize, file.size - offset));
     }
   }
+  closeGroup();
   return splits;
 }
 
-/** "path@offset+length", as used in error reports. */
-export function describeSplit(split: Pick<Split, 'path' | 'offset' | 'length'>): string {
-  return `${split.path}@${split.offset}+${split.length}`;
+/** "path@offset+length", as used in error reports; a group of files adds how many more it reads. */
+export function describeSplit(split: Pick<Split, 'path' | 'offset' | 'length' | 'files'>): string {
+  const more = split.files && split.files.length > 1 ? ` and ${split.files.length - 1} more files` : '';
+  return `${split.path}@${split.offset}+${split.length}${more}`;
 }

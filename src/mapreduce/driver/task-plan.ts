@@ -160,6 +160,7 @@ export async function buildMapTasks(options: {
       partitions: options.partitions,
       params,
       split: { path: split.path, offset: split.offset, length: split.length, compressed: split.compressed },
+      ...(split.files ? { splits: split.files.map((f) => ({ path: f.path, offset: 0, length: f.length, compressed: f.compressed })) } : {}),
       ...(step > 0 ? { step } : {}),
       ...(options.sortValues ? { sortValues: true } : {}),
       module: options.signing.module,
@@ -168,6 +169,7 @@ export async function buildMapTasks(options: {
     if (base !== undefined && base > 0) header.lineBase = base;
     // A later step reads the previous step's pair files, not the job's input format.
     const format = step === 0 ? inputFormat(definition, options.job, split.path, params) : undefined;
+    if (step === 0) for (const file of split.files ?? []) inputFormat(definition, options.job, file.path, params);
     if (split.offset > 0 && !split.compressed && format === 'csv') {
       let line = headers.get(split.path);
       if (line === undefined) {

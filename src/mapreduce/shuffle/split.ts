@@ -15,6 +15,11 @@ export interface Split {
   length: number;
   compressed: boolean;
   fileSize: number;
+  /**
+   * Small files grouped into one map task (as Hadoop's CombineFileInputFormat does): the whole
+   * files it reads, in order, the first being path/offset/fileSize above; length is their sum.
+   */
+  files?: Array<Omit<Split, 'index' | 'files'>>;
 }
 
 const LF = 0x0a;

@@ -88,14 +88,27 @@ const isPath = (item: unknown): item is string => typeof item === 'string' && it
 
 export function decodeMapHeader(raw: Raw): MapTaskHeader {
   const r: HeaderReader = new HeaderReader('map');
-  const rawSplit = r.object(raw, 'split');
-  const split: SplitRef = {
-    path: r.string(rawSplit, 'path', 'split.path'),
-    offset: r.whole(rawSplit, 'offset', 'split.offset'),
-    length: r.whole(rawSplit, 'length', 'split.length'),
-    compressed: r.boolean(rawSplit, 'compressed', 'split.compressed'),
-  };
-  const header: MapTaskHeader = { ...r.base(raw), split };
+  const splitRef = (rawSplit: Raw, name: string): SplitRef => ({
+    path: r.string(rawSplit, 'path', `${name}.path`),
+    offset: r.whole(rawSplit, 'offset', `${name}.offset`),
+    length: r.whole(rawSplit, 'length', `${name}.length`),
+    compressed: r.boolean(rawSplit, 'compressed', `${name}.compressed`),
+  });
+  // Small files grouped into one task name their files in `splits` instead of one `split`.
+  let splits: SplitRef[] | undefined;
+  if (raw['splits'] !== undefined) {
+    if (raw['split'] !== undefined) r.fail('split', 'to be absent when splits is given', raw['split']);
+    const list = raw['splits'];
+    if (!Array.isArray(list) || list.length === 0) r.fail('splits', 'a non-empty list of splits', list);
+    splits = list.map((item, i) => {
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) r.fail(`splits[${i}]`, 'an object', item);
+      const ref = splitRef(item as Raw, `splits[${i}]`);
+      if (ref.offset !== 0) r.fail(`splits[${i}].offset`, '0 (grouped splits are whole files)', ref.offset);
+      return ref;
+    });
+  }
+  const split = splits?.[0] ?? splitRef(r.object(raw, 'split'), 'split');
+  const header: MapTaskHeader = { ...r.base(raw), split, ...(splits ? { splits } : {}) };
   if (raw['lineBase'] !== undefined) header.lineBase = r.whole(raw, 'lineBase');
   const csvHeader = raw['header'];
   if (csvHeader !== undefined) {
@@ -104,6 +117,9 @@ export function decodeMapHeader(raw: Raw): MapTaskHeader {
   }
   if (raw['shipped'] !== undefined) header.shipped = { start: r.whole(r.object(raw, 'shipped'), 'start', 'shipped.start') };
   if (raw['skip'] !== undefined) header.skip = r.list(raw, 'skip', isWhole, 'whole numbers >= 0');
+  if (splits && (header.shipped || header.skip || header.lineBase !== undefined || header.header !== undefined)) {
+    r.fail('splits', 'no shipped, skip, lineBase or header beside it', raw['splits']);
+  }
   return header;
 }
 

@@ -80,7 +80,14 @@ export interface TaskHeaderBase {
 }
 
 export interface MapTaskHeader extends TaskHeaderBase {
+  /** The split; of a task of small files grouped (`splits`), the first of them. */
   split: SplitRef;
+  /**
+   * Small files grouped into one task: whole files (offset 0), read in this order, each its own
+   * split for the job. On the wire it replaces `split`, so a worker that does not know it fails
+   * the task (no `split`) instead of reading the first file only. Never with shipped or skip.
+   */
+  splits?: SplitRef[];
   /** Lines in the file before the split's first record, for file-absolute line numbers. */
   lineBase?: number;
   /** The CSV header line of the split's file, for splits that do not start at 0. */
@@ -103,7 +110,8 @@ export interface ReduceTaskHeader extends TaskHeaderBase {
 
 /** The payload of a task: signed with the run secret unless there is none (--insecure). */
 export function encodeTask(header: MapTaskHeader | ReduceTaskHeader, body?: Buffer, secret?: RunSecret): Buffer {
-  const head = Buffer.from(`${JSON.stringify(header)}\n`);
+  const wire = 'splits' in header && header.splits !== undefined ? { ...header, split: undefined } : header;
+  const head = Buffer.from(`${JSON.stringify(wire)}\n`);
   const unsigned = body && body.length > 0 ? Buffer.concat([head, body]) : head;
   return secret ? signTask(secret, unsigned) : unsigned;
 }

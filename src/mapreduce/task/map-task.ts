@@ -9,13 +9,15 @@
  * are grouped in a Map<string, V> as they are, without JSON-encoding per emit.
  * Without `reduce` (map-only): every emit is formatted into one output line right away, in record
  * order, and sent to partition 0; `partitions` is ignored.
+ * A task of several parts (small files grouped, runMapParts) runs each as its own split for the
+ * job (setup, state, teardown and `ctx.split` per part) into the one output of the task.
  */
 
 import { TaskError } from '../../errors.ts';
 import { CsvSyntaxError, parseCsvLine } from './csv.ts';
 import { defaultFormat } from '../job/define-job.ts';
 import { resolveInputFormat } from '../job/input-format.ts';
-import type { InputFormat, MapContext, Params, RecordLocation } from '../job/define-job.ts';
+import type { InputFormat, MapContext, Params, RecordLocation, SplitInfo } from '../job/define-job.ts';
 import { normalizeJob, stepReduces } from '../job/job-steps.ts';
 import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
 import { encodeValue, writePartials, type Group } from './partial-writer.ts';
@@ -60,6 +62,11 @@ export interface MapTaskSpec {
   header?: string;
 }
 
+/** One split of a task that holds several (small files grouped into one task), with its records. */
+export interface MapPart extends Pick<MapTaskSpec, 'split' | 'lineBase' | 'header'> {
+  source: RecordSource | MapSource;
+}
+
 export interface MapTaskSummary {
   /** Records handed to map (a CSV header and blank CSV/JSON lines are not records). */
   records: number;
@@ -80,6 +87,17 @@ export async function runMapTask(
   sink: (partition: number, chunk: Buffer) => void,
   hooks: TaskHooks = {},
 ): Promise<MapTaskSummary> {
+  return runMapParts(job, spec, [{ split: spec.split, lineBase: spec.lineBase, header: spec.header, source }], sink, hooks);
+}
+
+/** A map task over its parts in turn (spec's split, lineBase and header are the parts'). */
+export async function runMapParts(
+  job: object,
+  spec: Omit<MapTaskSpec, 'split' | 'lineBase' | 'header'>,
+  parts: readonly MapPart[],
+  sink: (partition: number, chunk: Buffer) => void,
+  hooks: TaskHooks = {},
+): Promise<MapTaskSummary> {
   const definition = normalizeJob(job, spec.job);
   const stepIndex = spec.step ?? 0;
   const step = definition.steps[stepIndex];
@@ -87,10 +105,11 @@ export async function runMapTask(
     throw new TaskError(`${spec.job} map task ${spec.index}: expected a step in 1..${definition.steps.length}, received step ${stepIndex + 1}`);
   }
   const lastStep = stepIndex === definition.steps.length - 1;
-  const { split } = spec;
+  // The part being read: its split (as ctx.split shows it), line base and failure prefix.
+  let split: SplitInfo = { path: '', offset: 0, length: 0 };
+  let lineBase = 0;
+  let where = '';
   const stepName = definition.steps.length > 1 ? ` step ${stepIndex + 1}` : '';
-  const where = `${spec.job}${stepName} map task ${spec.index} failed on ${split.path}@${split.offset}+${split.length}`;
-  const lineBase = spec.lineBase ?? 0;
   const state = new TaskState(hooks);
   const reduces = stepReduces(step);
   const partitions = reduces ? spec.partitions : 1;
@@ -101,7 +120,7 @@ export async function runMapTask(
   let records = 0;
   let emitted = 0;
   let line = 0;
-  let recordOffset = split.offset;
+  let recordOffset = 0;
   let failure: TaskFailure | undefined;
 
   const fail = (err: unknown, context: string, atRecord: boolean): TaskFailure => {
@@ -183,7 +202,9 @@ export async function runMapTask(
   const ctx: MapContext<unknown, unknown> = {
     params: spec.params,
     task: { job: spec.job, phase: 'map', index: spec.index, step: stepIndex, steps: definition.steps.length },
-    split: { path: split.path, offset: split.offset, length: split.length },
+    get split(): SplitInfo {
+      return split; // the part's
+    },
     emit,
     count: (name: string, amount?: number) => state.count(name, amount),
     status: (message: string) => state.setStatus(message),
@@ -199,66 +220,74 @@ export async function runMapTask(
       : stepIndex === 0
         ? (record) => emit(null, record)
         : (record) => emit((record as [unknown, unknown])[0], (record as [unknown, unknown])[1]);
-  let inputFormat: RecordFormat;
-  try {
-    inputFormat = stepIndex > 0 ? 'pairs' : resolveInputFormat(definition.input, split.path, spec.params);
-    if (inputFormat !== 'lines' && inputFormat !== 'pairs' && typeof step.map !== 'function') {
-      throw new Error(`expected a map function for ${inputFormat} input (mapBytes reads 'lines' input only)`);
-    }
-  } catch (err) {
-    throw fail(err, ' choosing the input format', false);
-  }
-  const mapBytes = inputFormat === 'lines' ? step.mapBytes : undefined;
-  const onBlock: BlockCallback = (bytes, start, end, offset) => {
-    if (failure !== undefined) return;
-    line = 0;
-    recordOffset = offset;
-    records++;
+  let bytesRead = 0;
+  for (const part of parts) {
+    split = { path: part.split.path, offset: part.split.offset, length: part.split.length };
+    lineBase = part.lineBase ?? 0;
+    recordOffset = split.offset;
+    where = `${spec.job}${stepName} map task ${spec.index} failed on ${split.path}@${split.offset}+${split.length}`;
+    let inputFormat: RecordFormat;
     try {
-      (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx, taskState);
+      inputFormat = stepIndex > 0 ? 'pairs' : resolveInputFormat(definition.input, split.path, spec.params);
+      if (inputFormat !== 'lines' && inputFormat !== 'pairs' && typeof step.map !== 'function') {
+        throw new Error(`expected a map function for ${inputFormat} input (mapBytes reads 'lines' input only)`);
+      }
     } catch (err) {
-      throw fail(err, ` in mapBytes, block at byte ${offset}`, false);
+      throw fail(err, ' choosing the input format', false);
     }
-  };
-  const onRecord = makeRecordHandler(inputFormat, spec, (text, pos, parse) => {
-    if (failure !== undefined) return;
-    line = pos.line;
-    recordOffset = pos.offset;
-    let record: unknown;
-    try {
-      record = parse(text);
-    } catch (err) {
-      throw fail(err, '', true);
-    }
-    if (record === SKIP) return;
-    records++;
-    try {
-      map(record);
-    } catch (err) {
-      throw fail(err, '', true);
-    }
-  });
+    const mapBytes = inputFormat === 'lines' ? step.mapBytes : undefined;
+    const onBlock: BlockCallback = (bytes, start, end, offset) => {
+      if (failure !== undefined) return;
+      line = 0;
+      recordOffset = offset;
+      records++;
+      try {
+        (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx, taskState);
+      } catch (err) {
+        throw fail(err, ` in mapBytes, block at byte ${offset}`, false);
+      }
+    };
+    const onRecord = makeRecordHandler(inputFormat, part, (text, pos, parse) => {
+      if (failure !== undefined) return;
+      line = pos.line;
+      recordOffset = pos.offset;
+      let record: unknown;
+      try {
+        record = parse(text);
+      } catch (err) {
+        throw fail(err, '', true);
+      }
+      if (record === SKIP) return;
+      records++;
+      try {
+        map(record);
+      } catch (err) {
+        throw fail(err, '', true);
+      }
+    });
 
-  try {
-    await step.setup?.(ctx);
-    if (step.mapSetup !== undefined) taskState = await step.mapSetup(ctx);
-  } catch (err) {
-    throw fail(err, ' in setup', false);
-  }
-  let read: ReadResult;
-  try {
-    const sources = typeof source === 'function' ? { lines: source } : source;
-    if (mapBytes === undefined) read = await sources.lines(onRecord, hooks.onProgress);
-    else read = await (sources.blocks ?? linesAsBlocks(sources.lines))(onBlock, hooks.onProgress);
-  } catch (err) {
-    throw failure ?? err;
-  }
-  if (failure !== undefined) throw failure;
-  try {
-    await step.mapTeardown?.(ctx, taskState);
-    await step.teardown?.(ctx);
-  } catch (err) {
-    throw fail(err, ' in teardown', false);
+    try {
+      await step.setup?.(ctx);
+      taskState = step.mapSetup === undefined ? undefined : await step.mapSetup(ctx);
+    } catch (err) {
+      throw fail(err, ' in setup', false);
+    }
+    const before = bytesRead; // progress counts the parts before this one too
+    const onProgress = hooks.onProgress && ((done: number) => hooks.onProgress?.(before + done));
+    try {
+      const sources = typeof part.source === 'function' ? { lines: part.source } : part.source;
+      const read = mapBytes === undefined ? await sources.lines(onRecord, onProgress) : await (sources.blocks ?? linesAsBlocks(sources.lines))(onBlock, onProgress);
+      bytesRead += read.bytes;
+    } catch (err) {
+      throw failure ?? err;
+    }
+    if (failure !== undefined) throw failure;
+    try {
+      await step.mapTeardown?.(ctx, taskState);
+      await step.teardown?.(ctx);
+    } catch (err) {
+      throw fail(err, ' in teardown', false);
+    }
   }
 
   if (reduces) {
@@ -273,7 +302,7 @@ export async function runMapTask(
   const summary: MapTaskSummary = {
     records,
     emitted,
-    bytesRead: read.bytes,
+    bytesRead,
     counters: state.counterRecord(),
     partitionRecords,
     partitionBytes: chunkers.map((c) => c.bytes),
@@ -307,7 +336,7 @@ type RecordFormat = InputFormat | 'pairs';
 
 function makeRecordHandler(
   format: RecordFormat,
-  spec: MapTaskSpec,
+  spec: Pick<MapTaskSpec, 'split' | 'header'>,
   handle: (text: string, pos: RecordPosition, parse: Parse) => void,
 ): (text: string, pos: RecordPosition) => void {
   switch (format) {

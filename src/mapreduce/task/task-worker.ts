@@ -17,7 +17,7 @@ import { loadJob, type LoadedJob } from '../job/load-job.ts';
 import { gmrVersion, shortHash } from '../job/module-identity.ts';
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import { DEFAULT_LIMITS, InputGuard, runFileOpener, type TaskLimits } from './input-guard.ts';
-import { runMapTask, type MapSource } from './map-task.ts';
+import { runMapParts, type MapPart, type MapSource } from './map-task.ts';
 import {
   checkLineLengths,
   readBufferBlocks,
@@ -235,19 +235,27 @@ async function runMapInner(
   context: TaskContext,
 ): Promise<Buffer> {
   await begin(channel);
-  const total = header.split.length;
+  // Small files grouped into one task are its parts, each a whole file (map-task.ts runMapParts).
+  const parts: MapPart[] = header.splits
+    ? header.splits.map((split) => ({ split, source: mapSource({ ...header, split }, body, context) }))
+    : [
+        {
+          split: header.split,
+          ...(header.lineBase === undefined ? {} : { lineBase: header.lineBase }),
+          ...(header.header === undefined ? {} : { header: header.header }),
+          source: mapSource(header, body, context),
+        },
+      ];
+  const total = parts.reduce((n, part) => n + part.split.length, 0);
   let lastStatus = -1;
   const step = definition.steps[header.step ?? 0];
   const reduces = step !== undefined && stepReduces(step);
-  const summary = await runMapTask(
+  const summary = await runMapParts(
     definition,
     {
       ...taskSpec(header),
-      split: header.split,
-      ...(header.lineBase === undefined ? {} : { lineBase: header.lineBase }),
-      ...(header.header === undefined ? {} : { header: header.header }),
     },
-    mapSource(header, body, context),
+    parts,
     (partition, chunk) => {
       channel.send(reduces ? partialFrame(partition, chunk) : outputFrame(chunk));
     },

@@ -1,0 +1,120 @@
+/**
+ * Small files grouped into one map task (issue 15, per-task cost; Hadoop's CombineFileInputFormat):
+ * consecutive files that fit a split share one task up to the split size, and each file is still
+ * its own split for the job: invertedindex names the right file for every word, grep the right
+ * file and line, wordcount counts the same. References from perl and grep; 2 workers, 2 reducers.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planSplits } from '../../../src/mapreduce/driver/splits.ts';
+import { decodeMapHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
+import type { InputFile } from '../../../src/mapreduce/driver/input-files.ts';
+import { generateText } from '../../helpers/corpus.ts';
+import { runGmr } from '../../helpers/gmr-cli.ts';
+
+const file = (path: string, size: number): InputFile => ({ path, size, mtimeMs: 0, compressed: path.endsWith('.gz') });
+
+describe('planSplits with groupSmallFiles', () => {
+  const files = [file('/a', 10), file('/b', 10), file('/c', 10), file('/big', 60), file('/d', 5), file('/e', 0), file('/f.gz', 20)];
+
+  it('puts consecutive files that fit into one split up to the split size; a larger file is cut as before and ends the group', () => {
+    const splits = planSplits(files, { splitSize: 25, workers: 2, groupSmallFiles: true });
+    const whole = (path: string, size: number): object => ({ path, offset: 0, length: size, compressed: path.endsWith('.gz'), fileSize: size });
+    expect(splits).toEqual([
+      { index: 0, path: '/a', offset: 0, length: 20, compressed: false, fileSize: 10, files: [whole('/a', 10), whole('/b', 10)] },
+      { index: 1, path: '/c', offset: 0, length: 10, compressed: false, fileSize: 10 },
+      { index: 2, path: '/big', offset: 0, length: 25, compressed: false, fileSize: 60 },
+      { index: 3, path: '/big', offset: 25, length: 25, compressed: false, fileSize: 60 },
+      { index: 4, path: '/big', offset: 50, length: 10, compressed: false, fileSize: 60 },
+      { index: 5, path: '/d', offset: 0, length: 25, compressed: false, fileSize: 5, files: [whole('/d', 5), whole('/f.gz', 20)] },
+    ]);
+  });
+
+  it('keeps one split per file without it', () => {
+    expect(planSplits(files, { splitSize: 25, workers: 2 }).map((s) => [s.path, s.offset, s.files])).toEqual([
+      ['/a', 0, undefined],
+      ['/b', 0, undefined],
+      ['/c', 0, undefined],
+      ['/big', 0, undefined],
+      ['/big', 25, undefined],
+      ['/big', 50, undefined],
+      ['/d', 0, undefined],
+      ['/f.gz', 0, undefined],
+    ]);
+  });
+});
+
+describe('a map task header naming several files', () => {
+  const MAP = { v: 2, run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {} };
+  const ref = (path: string, offset = 0): object => ({ path, offset, length: 10, compressed: false });
+
+  it('decodes splits in order, the first as the split', () => {
+    const header = decodeMapHeader({ ...MAP, splits: [ref('/a'), ref('/b')] });
+    expect(header.split).toEqual(ref('/a'));
+    expect(header.splits).toEqual([ref('/a'), ref('/b')]);
+  });
+
+  it('refuses a malformed list with one line naming the field', () => {
+    expect(() => decodeMapHeader({ ...MAP, splits: [] })).toThrow('Bad map task header: splits expected a non-empty list of splits, received []');
+    expect(() => decodeMapHeader({ ...MAP, splits: [ref('/a'), 'x'] })).toThrow('Bad map task header: splits[1] expected an object, received "x"');
+    expect(() => decodeMapHeader({ ...MAP, splits: [ref('/a'), ref('/b', 5)] })).toThrow('Bad map task header: splits[1].offset expected 0 (grouped splits are whole files), received 5');
+    expect(() => decodeMapHeader({ ...MAP, split: ref('/a'), splits: [ref('/a')] })).toThrow('Bad map task header: split expected to be absent when splits is given');
+    expect(() => decodeMapHeader({ ...MAP, splits: [ref('/a')], shipped: { start: 0 } })).toThrow('Bad map task header: splits expected no shipped, skip, lineBase or header beside it');
+  });
+});
+
+describe('a run over many small files', () => {
+  let dir: string;
+  let paths: string[];
+  let names: string[];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gmr-small-files-'));
+    paths = [];
+    names = [];
+    // 48 files of 0.1-3 kB in 3 folders, about 60 kB in all.
+    for (let i = 0; i < 48; i++) {
+      const name = join(`d${i % 3}`, `f${String(i).padStart(2, '0')}.txt`);
+      mkdirSync(join(dir, `d${i % 3}`), { recursive: true });
+      writeFileSync(join(dir, name), `${generateText(100 + i, 2 + ((i * 7) % 40))}\n`);
+      names.push(name);
+    }
+    names.sort();
+    paths = names.map((n) => join(dir, n));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const base = ['--workers', '2', '--reducers', '2', '--split-size', '8k'];
+
+  it('runs invertedindex in far fewer map tasks than files, naming the right file for every word', async () => {
+    const script = 'while (/([\\p{L}\\p{Nd}_\\x27]+)/g) { $f{lc $1}{$ARGV} = 1 } END { print "$_\\t", join("\\t", sort keys %{$f{$_}}), "\\n" for keys %f }';
+    const reference = execFileSync('perl', ['-CSDA', '-ne', script, ...paths], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const r = await runGmr(['run', 'invertedindex', '--input', dir, ...base, '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+    const summary = JSON.parse(r.stderr) as { tasks: Array<{ phase: string; input?: string }> };
+    const maps = summary.tasks.filter((t) => t.phase === 'map');
+    expect(maps.length).toBeGreaterThanOrEqual(2);
+    expect(maps.length).toBeLessThanOrEqual(12);
+    expect(maps.some((t) => / and \d+ more files$/.test(t.input ?? ''))).toBe(true);
+  });
+
+  it('runs wordcount to the counts perl gives', async () => {
+    const script = 'while (/([\\p{L}\\p{Nd}_\\x27]+)/g) { $c{lc $1}++ } END { print "$_\\t$c{$_}\\n" for keys %c }';
+    const reference = execFileSync('perl', ['-CSDA', '-ne', script, ...paths], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const r = await runGmr(['run', 'wordcount', '--input', dir, ...base, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+  });
+
+  it('runs grep (map-only) with each line named by its own file and line, in input order, as grep -n does', async () => {
+    const reference = execFileSync('grep', ['-n', 'café', ...names], { cwd: dir, encoding: 'utf8' }).replace(/\r$/gm, '');
+    expect(reference.split('\n').length).toBeGreaterThan(40);
+    const r = await runGmr(['run', 'grep', '--input', '.', '--param', 'pattern=café', ...base, '--quiet'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(reference);
+  });
+});
