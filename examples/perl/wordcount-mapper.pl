@@ -82,13 +82,17 @@ sub map_task {
         $stream .= length($frame) . "\n" . $frame;
         $worker->send_work_data($job, $frame);
     };
-    die "compressed input is not supported by this example\n" if $header->{split}{compressed};
+    # Small files grouped into one task come as a list of whole files (docs/WIRE.md, splits).
+    my @splits = $header->{splits} ? @{ $header->{splits} } : ($header->{split});
+    die "compressed input is not supported by this example\n" if grep { $_->{compressed} } @splits;
+    my $length = 0;
+    $length += $_->{length} for @splits;
     my $lines;
     if ($header->{shipped}) {
         my $body = substr($payload, $nl + 1);
         $lines = [ split(/(?<=\n)/, $body) ];
     } else {
-        $lines = split_lines($header->{split}{path}, $header->{split}{offset}, $header->{split}{length});
+        $lines = [ map { @{ split_lines($_->{path}, $_->{offset}, $_->{length}) } } @splits ];
     }
     $send->("B perl-$$-" . int(rand(1e9)) . "\n");
     my (%count, $records);
@@ -113,11 +117,11 @@ sub map_task {
         next unless @sorted;
         $send->("P $p\n" . join('', map { "$_->[0]\t$_->[1]\n" } @sorted));
     }
-    $job->set_status($header->{split}{length}, $header->{split}{length});
+    $job->set_status($length, $length);
     my $summary = $json->encode({
         records => $records // 0,
         emitted => scalar(keys %count),
-        bytesRead => $header->{split}{length},
+        bytesRead => $length,
         counters => {},
         partitionRecords => \@partition_records,
         worker => 'perl',

@@ -4,7 +4,7 @@
  * its own split for the job: invertedindex names the right file for every word, grep the right
  * file and line, wordcount counts the same. References from perl and grep; 2 workers, 2 reducers.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSplits } from '../../../src/mapreduce/driver/splits.ts';
 import { decodeMapHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
 import type { InputFile } from '../../../src/mapreduce/driver/input-files.ts';
+import { AdminClient } from '../../../src/client/admin-client.ts';
 import { generateText } from '../../helpers/corpus.ts';
-import { runGmr } from '../../helpers/gmr-cli.ts';
+import { startGearmand } from '../../helpers/gearmand.ts';
+import { REPO_ROOT, runGmr, spawnGmr, userEnv } from '../../helpers/gmr-cli.ts';
 
-const file = (path: string, size: number): InputFile => ({ path, size, mtimeMs: 0, compressed: path.endsWith('.gz') });
+const file = (path: string, size: number): InputFile => ({ path, size, mtimeMs: 0, dev: 0, ino: 0, ctimeMs: 0, compressed: path.endsWith('.gz') });
 
 describe('planSplits with groupSmallFiles', () => {
   const files = [file('/a', 10), file('/b', 10), file('/c', 10), file('/big', 60), file('/d', 5), file('/e', 0), file('/f.gz', 20)];
@@ -108,6 +110,36 @@ describe('a run over many small files', () => {
     const r = await runGmr(['run', 'wordcount', '--input', dir, ...base, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+  });
+
+  it('lets the Perl mapper of examples/ serve grouped tasks next to gmr reducers on gearmand', async () => {
+    const script = 'while (/([\\p{L}\\p{Nd}_\\x27]+)/g) { $c{lc $1}++ } END { print "$_\\t$c{$_}\\n" for keys %c }';
+    const reference = execFileSync('perl', ['-CSDA', '-ne', script, ...paths], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const g = await startGearmand();
+    const children: ChildProcess[] = [];
+    try {
+      children.push(spawn('perl', [join(REPO_ROOT, 'examples/perl/wordcount-mapper.pl'), g.address], { stdio: ['ignore', 'ignore', 'inherit'], env: userEnv() }));
+      children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', 'wordcount', '--phases', 'reduce', '--input-root', dir, '--quiet']));
+      const admin = new AdminClient({ host: g.host, port: g.port });
+      try {
+        for (let i = 0; i < 400; i++) {
+          const status = await admin.status();
+          if (['gmr.map.wordcount', 'gmr.reduce.wordcount'].every((fn) => (status.find((s) => s.function === fn)?.workers ?? 0) > 0)) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      } finally {
+        await admin.close();
+      }
+      const r = await runGmr(['run', 'wordcount', '--input', dir, '--servers', g.address, '--reducers', '2', '--split-size', '8k', '--json', '--quiet']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+      const summary = JSON.parse(r.stderr.trim().split('\n').pop() as string) as { mapTasks: number };
+      expect(summary.mapTasks).toBeGreaterThanOrEqual(2);
+      expect(summary.mapTasks).toBeLessThanOrEqual(12);
+    } finally {
+      for (const child of children) child.kill('SIGKILL');
+      await g.stop();
+    }
   });
 
   it('runs grep (map-only) with each line named by its own file and line, in input order, as grep -n does', async () => {
