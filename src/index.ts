@@ -27,7 +27,7 @@ export { DEFAULT_PORT } from './protocol/limits.ts';
 export { JobServer } from './server/job-server.ts';
 export type { JobServerOptions, JobServerTlsOptions } from './server/job-server.ts';
 export type { PemSource, TlsOptions } from './connection/tls-options.ts';
-export { runJob } from './mapreduce/driver/run-job.ts';
+export { runJob } from './mapreduce/driver/run-job-lazy.ts';
 export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/driver/run-job.ts';
 export type { BadRecord } from './mapreduce/driver/task-runner.ts';
 export { listRuns, readStatusFile } from './mapreduce/status/run-status.ts';
