@@ -5,8 +5,11 @@
  *     the first, as a cron job sees it), against `node -e 0`;
  *   - the Brown corpus as its 500 files against the same bytes as one file.
  * Outputs are compared: the 500 files and the one file must give the same counts.
+ * `--base DIR` adds the same commands run by another gmr checkout (built, e.g. main before a
+ * change) to the same rounds, so before and after are measured under the same load. The user
+ * module's compile cache is a fresh folder of the bench (GMR_CACHE_DIR): its first run is cold.
  *
- *   npx tsx bench/fixed-costs.ts [--rounds 7] [--keep]
+ *   npx tsx bench/fixed-costs.ts [--rounds 7] [--base /path/to/other/gmr] [--keep]
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +22,7 @@ import { loadLine, median, ratios, runPaired, spread, timeCommand, type Series }
 const ROUNDS = Number(flag('rounds', '7'));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
+const BASE = flag('base', '');
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const normalize = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
@@ -31,13 +35,19 @@ async function main(): Promise<void> {
   const user = join(dir, 'mywordcount.ts');
   mkdirLib(dir);
   writeFileSync(user, readFileSync(join(ROOT, 'jobs/wordcount.ts'), 'utf8'));
-  const first = timeCommand({ name: 'user .ts, first run', command: `node ${q(GMR)} run ${q(user)} --input ${q(tiny)} --quiet` });
+  const gmr = (bin: string): string => `GMR_CACHE_DIR=${q(join(dir, 'cache'))} node ${q(bin)}`;
+  const first = timeCommand({ name: 'user .ts, first run', command: `${gmr(GMR)} run ${q(user)} --input ${q(tiny)} --quiet` });
+  // Labels: "this" is this checkout, "base" the --base one.
+  const variants: Array<[string, string]> = [['', GMR], ...(BASE ? [[' [base]', join(BASE, 'bin/gmr.js')] as [string, string]] : [])];
+  if (BASE) timeCommand({ name: 'user .ts, base, first run', command: `${gmr(join(BASE, 'bin/gmr.js'))} run ${q(user)} --input ${q(tiny)} --quiet` });
 
   const tinyRuns = runPaired(
     [
       { name: 'node -e 0', command: 'node -e 0' },
-      { name: 'gmr run wordcount (20 bytes)', command: `node ${q(GMR)} run wordcount --input ${q(tiny)} --quiet` },
-      { name: 'gmr run ./mywordcount.ts (20 bytes, not the first run)', command: `node ${q(GMR)} run ${q(user)} --input ${q(tiny)} --quiet` },
+      ...variants.flatMap(([label, bin]) => [
+        { name: `gmr run wordcount (20 bytes)${label}`, command: `${gmr(bin)} run wordcount --input ${q(tiny)} --quiet` },
+        { name: `gmr run ./mywordcount.ts (20 bytes, not the first run)${label}`, command: `${gmr(bin)} run ${q(user)} --input ${q(tiny)} --quiet` },
+      ]),
     ],
     ROUNDS,
   );
@@ -46,10 +56,10 @@ async function main(): Promise<void> {
   const one = concatenated(brown, join(dir, 'brown1.txt'), 1);
   const outputs = new Map<string, string>();
   const fileRuns = runPaired(
-    [
-      { name: `gmr run wordcount, ${brown.files.length} files`, command: `node ${q(GMR)} run wordcount --input ${q(brown.dir)} --quiet` },
-      { name: 'gmr run wordcount, the same bytes as 1 file', command: `node ${q(GMR)} run wordcount --input ${q(one)} --quiet` },
-    ],
+    variants.flatMap(([label, bin]) => [
+      { name: `gmr run wordcount, ${brown.files.length} files${label}`, command: `${gmr(bin)} run wordcount --input ${q(brown.dir)} --quiet` },
+      { name: `gmr run wordcount, the same bytes as 1 file${label}`, command: `${gmr(bin)} run wordcount --input ${q(one)} --quiet` },
+    ]),
     ROUNDS,
     (name, stdout) => {
       const n = normalize(stdout);
@@ -59,30 +69,37 @@ async function main(): Promise<void> {
     },
   );
 
-  const row = (s: Series, base: Series): string => `| ${s.name} | ${spread(s.timings.map((t) => t.wall))} | ${spread(ratios(s, base))}× |`;
-  const [node, builtin, userSeries] = tinyRuns.series as [Series, Series, Series];
-  const [many, single] = fileRuns.series as [Series, Series];
+  const cpu = (s: Series): string => spread(s.timings.map((t) => t.cpu));
+  const row = (s: Series, base: Series): string => `| ${s.name} | ${spread(s.timings.map((t) => t.wall))} | ${cpu(s)} | ${spread(ratios(s, base))}× |`;
+  const [node, ...tiny2] = tinyRuns.series as Series[];
   const out = [
-    `A user .ts module's first run: ${first.wall.toFixed(2)} s.`,
+    `A user .ts module's first run (cold compile cache): ${first.wall.toFixed(2)} s.`,
     '',
-    '| command | wall s, median (min–max) | ratio, median of rounds (min–max) |',
-    '|---|---|---|',
-    row(node, node),
-    row(builtin, node),
-    row(userSeries, node),
-    `| (user .ts module / built-in) | | ${spread(ratios(userSeries, builtin))}× |`,
+    '| command | wall s, median (min–max) | CPU s (all processes) | ratio to node -e 0, median of rounds (min–max) |',
+    '|---|---|---|---|',
+    row(node as Series, node as Series),
+    ...tiny2.map((s) => row(s, node as Series)),
+    ...variants.map(([label], i) => {
+      const builtin = tiny2[2 * i] as Series;
+      const userSeries = tiny2[2 * i + 1] as Series;
+      return `| (user .ts module / built-in${label}) | | | ${spread(ratios(userSeries, builtin))}× |`;
+    }),
     '',
     loadLine(tinyRuns.loads),
     '',
-    '| input | wall s, median (min–max) | ratio to one file, median of rounds (min–max) |',
-    '|---|---|---|',
-    row(many, single),
-    row(single, single),
+    '| input | wall s, median (min–max) | CPU s (all processes) | ratio to one file, median of rounds (min–max) |',
+    '|---|---|---|---|',
+    ...variants.flatMap((_, i) => {
+      const many = fileRuns.series[2 * i] as Series;
+      const single = fileRuns.series[2 * i + 1] as Series;
+      return [row(many, single), row(single, single)];
+    }),
     '',
     loadLine(fileRuns.loads),
   ].join('\n');
   console.log(`\n${out}`);
-  console.log(`\nmedians: gmr 20 bytes / node -e 0 = ${(median(builtin.timings.map((t) => t.wall)) / median(node.timings.map((t) => t.wall))).toFixed(2)}`);
+  const builtin = tiny2[0] as Series;
+  console.log(`\nmedians: gmr 20 bytes / node -e 0 = ${(median(builtin.timings.map((t) => t.wall)) / median((node as Series).timings.map((t) => t.wall))).toFixed(2)}`);
   if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
