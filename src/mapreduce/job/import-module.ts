@@ -25,6 +25,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { privateCacheDir } from './compile-cache.ts';
 import { JOB_MODULE_HOOKS } from './job-module-hooks.ts';
+import { bundledModule } from './module-bundle.ts';
 
 /** How the running gmr loads: compiled (`dist/src/…/*.js`) or from its sources through a TS-aware host. */
 const RUNS_FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -39,13 +40,12 @@ export async function importModule(file: string): Promise<unknown> {
   // (a package may import itself by name), which is the running copy: no hook is needed, and none
   // is installed, since hooks run on a loader thread that every later import of the process waits on.
   if (isCompiledBuiltin(file)) return (await import(url)) as unknown;
-  if (!RUNS_FROM_SOURCE && !mapped) {
-    // gmr's own modules first, before the hooks: they then load without a trip to the loader
-    // thread each, and source maps (below) are read for the user's modules only.
-    await import(gmrSpecifiers().specifiers['gmr'] as string);
-    // Stacks of job code name the user's source lines (.ts through the inline maps of the
-    // transpiler; .js modules that come with their own maps).
-    process.setSourceMapsEnabled(true);
+  if (!RUNS_FROM_SOURCE) {
+    await prepareForUserModules();
+    // Most .ts modules load as one bundle that needs no hooks (module-bundle.ts).
+    const compile = compileOptions();
+    const bundle = /\.m?ts$/.test(file) && compile ? await bundledModule(file, { ...compile, specifiers: gmrSpecifiers().specifiers }) : undefined;
+    if (bundle !== undefined) return (await import(pathToFileURL(bundle).href)) as unknown;
   }
   mapGmrSpecifiers();
   if (path.extname(file) === '.cts' && !RUNS_FROM_SOURCE && !tsxRegistered) {
@@ -58,6 +58,20 @@ export async function importModule(file: string): Promise<unknown> {
     tsxRegistered = true;
   }
   return (await import(url)) as unknown;
+}
+
+let prepared = false;
+
+/**
+ * gmr's own modules first, before any hook: they then load without a trip to the loader thread
+ * each, and source maps (turned on here, so that stacks of job code name the user's source lines)
+ * are read for the user's modules only.
+ */
+async function prepareForUserModules(): Promise<void> {
+  if (prepared) return;
+  prepared = true;
+  await import(gmrSpecifiers().specifiers['gmr'] as string);
+  process.setSourceMapsEnabled(true);
 }
 
 /** A file of dist/jobs/ of the running, compiled gmr. */
@@ -94,9 +108,22 @@ function mapGmrSpecifiers(): void {
   register(`data:text/javascript,${encodeURIComponent(JOB_MODULE_HOOKS)}`, { data: { root, specifiers, compile: compileOptions() } });
 }
 
-/** What the hooks compile TypeScript with, and where they keep it; none when gmr runs from its sources. */
-function compileOptions(): { id: string; esbuild: string; dir: string | undefined; uid: number } | undefined {
+interface CompileOptions {
+  id: string;
+  esbuild: string;
+  dir: string | undefined;
+  uid: number;
+}
+let compiling: CompileOptions | undefined;
+
+/** What TypeScript is compiled with, and where it is kept; none when gmr runs from its sources. */
+function compileOptions(): CompileOptions | undefined {
   if (RUNS_FROM_SOURCE) return undefined;
+  compiling ??= findCompileOptions();
+  return compiling;
+}
+
+function findCompileOptions(): CompileOptions {
   const require = createRequire(import.meta.url);
   const esbuild = require.resolve('esbuild');
   const { version } = JSON.parse(readFileSync(require.resolve('esbuild/package.json'), 'utf8')) as { version: string };
