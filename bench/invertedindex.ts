@@ -2,8 +2,9 @@
  * bench/invertedindex: `gmr run invertedindex` on the Brown corpus copied `--copies` times (5:
  * 2,500 files, 50 MB) against a shell pipeline computing the same index with GNU parallel, mawk,
  * sort and mawk, in paired alternating rounds (bench/lib/paired.ts). Outputs must be equal.
+ * `--base DIR` adds another gmr checkout (built) to the same rounds: before and after, same load.
  *
- *   npx tsx bench/invertedindex.ts [--copies 5] [--rounds 5] [--keep]
+ *   npx tsx bench/invertedindex.ts [--copies 5] [--rounds 5] [--base /path/to/other/gmr] [--keep]
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ const ROUNDS = Number(flag('rounds', '5'));
 const CORES = availableParallelism();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
+const BASE = flag('base', '');
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** word TAB file, once per (file, word). */
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const result = runPaired(
     [
       { name: `gmr run invertedindex (${CORES} workers)`, command: `node ${q(GMR)} run invertedindex --input ${input} --quiet`, cwd: dir },
+      ...(BASE ? [{ name: `gmr run invertedindex (${CORES} workers) [base]`, command: `node ${q(join(BASE, 'bin/gmr.js'))} run invertedindex --input ${input} --quiet`, cwd: dir }] : []),
       {
         name: `find | parallel -j${CORES} -X mawk | sort -u | mawk`,
         command: `find ${input} -type f | parallel -j${CORES} -X mawk -f index.awk | LC_ALL=C sort -u -S 1G | mawk -f join.awk`,
@@ -52,15 +55,19 @@ async function main(): Promise<void> {
       if (n !== reference) throw new Error(`${name}: a different index than the other tool's`);
     },
   );
-  const [gmr, shell] = result.series as [Series, Series];
+  const gmr = result.series[0] as Series;
+  const shell = result.series[result.series.length - 1] as Series;
+  const base = BASE ? (result.series[1] as Series) : undefined;
+  const cpu = (s: Series): string => spread(s.timings.map((t) => t.cpu));
   console.log(
     [
       `\ninput: ${brown.source}, ${COPIES} copies (${COPIES * brown.files.length} files)`,
       '',
-      '| tool | wall s, median (min–max) | gmr / tool, median of rounds (min–max) |',
-      '|---|---|---|',
-      `| ${gmr.name} | ${spread(gmr.timings.map((t) => t.wall))} | 1.00× |`,
-      `| ${shell.name.replace(/\|/g, '\\|')} | ${spread(shell.timings.map((t) => t.wall))} | ${spread(ratios(gmr, shell))}× |`,
+      '| tool | wall s, median (min–max) | CPU s (all processes) | gmr / tool, median of rounds (min–max) |',
+      '|---|---|---|---|',
+      `| ${gmr.name} | ${spread(gmr.timings.map((t) => t.wall))} | ${cpu(gmr)} | 1.00× |`,
+      ...(base ? [`| ${base.name} | ${spread(base.timings.map((t) => t.wall))} | ${cpu(base)} | ${spread(ratios(gmr, base))}× |`] : []),
+      `| ${shell.name.replace(/\|/g, '\\|')} | ${spread(shell.timings.map((t) => t.wall))} | ${cpu(shell)} | ${spread(ratios(gmr, shell))}× |`,
       '',
       loadLine(result.loads),
     ].join('\n'),
