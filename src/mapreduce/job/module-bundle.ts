@@ -99,11 +99,14 @@ function write(entry: string, text: string): void {
   }
 }
 
+type Loader = 'ts' | 'js' | 'json';
+const LOADERS: Record<string, Loader | undefined> = { '.ts': 'ts', '.mts': 'ts', '.js': 'js', '.mjs': 'js', '.json': 'json' };
+
 interface EsbuildPlugin {
   name: string;
   setup(build: {
     onResolve(filter: { filter: RegExp }, callback: (args: { path: string; kind: string }) => { path: string; external: boolean } | undefined): void;
-    onLoad(filter: { filter: RegExp }, callback: (args: { path: string }) => { contents: string; loader: 'ts' | 'js' }): void;
+    onLoad(filter: { filter: RegExp }, callback: (args: { path: string }) => { contents: string; loader: Loader }): void;
   }): void;
 }
 interface Esbuild {
@@ -123,7 +126,10 @@ async function build(file: string, entry: string, options: BundleOptions): Promi
         // A package resolves from the module's own folder, and 'gmr/x' is the hooks' error to give.
         throw new NotBundled(args.path);
       });
-      b.onLoad({ filter: /\.(m?ts|m?js)$/ }, (args) => {
+      b.onLoad({ filter: /.*/ }, (args) => {
+        // Every file the bundle holds is hashed into its check line; other kinds stay the hooks'.
+        const loader = LOADERS[path.extname(args.path)];
+        if (loader === undefined) throw new NotBundled(args.path);
         const bytes = readFileSync(args.path);
         inputs.push([args.path, sha256(bytes)]);
         const contents = bytes
@@ -132,7 +138,7 @@ async function build(file: string, entry: string, options: BundleOptions): Promi
           .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
           .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(path.dirname(args.path)));
         if (/\bimport\.meta\b/.test(contents) || /\bimport\s*\(\s*[^'"`\s]/.test(contents)) throw new NotBundled(args.path);
-        return { contents, loader: /\.m?ts$/.test(args.path) ? 'ts' : 'js' };
+        return { contents, loader };
       });
     },
   };
