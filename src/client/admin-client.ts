@@ -20,7 +20,7 @@ import {
   type PriorityStatus,
   type WorkerInfo,
 } from '../protocol/admin-text.ts';
-import { CONNECTION_DEFAULTS } from '../connection/connection.ts';
+import { CONNECTION_DEFAULTS, explainConnectFailure } from '../connection/connection.ts';
 import { formatAddress, isSocketPath, parseServerAddress } from '../connection/server-address.ts';
 import { readPackets } from '../connection/socket-reader.ts';
 import { openSocket, resolvePems, type TlsOptions } from '../connection/tls-options.ts';
@@ -225,12 +225,16 @@ export class AdminClient {
         throw new ProtocolError(`Admin connection received a binary ${packet.type} packet: expected text lines`);
       },
     });
-    readPackets(socket, parser, this.#tls !== undefined);
+    const reader = readPackets(socket, parser, this.#tls !== undefined);
     socket.on('error', () => {}); // 'close' follows and reports it
     socket.once('close', () => {
       if (this.#socket === socket) this.#socket = undefined;
       const cause = socket.errored ?? undefined;
-      const message = `Admin connection to ${this.address} closed${cause ? `: ${cause.message}` : ''}`;
+      // A TLS server drops a plain peer's request without a word: say what that usually means.
+      const why = cause ? `: ${explainConnectFailure(cause, this.#tls !== undefined)}` : !reader.received && !this.#tls && this.#pending.length > 0
+        ? ' before any reply; if it is a TLS server, connect with TLS (tls://host:port, or --ssl)'
+        : '';
+      const message = `Admin connection to ${this.address} closed${why}`;
       this.#failAll(new ConnectionError(message, { cause }));
     });
     return socket;

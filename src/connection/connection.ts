@@ -44,11 +44,28 @@ export const CONNECTION_DEFAULTS = {
   connectTimeoutMs: 5000,
 };
 
+/** A connection that lived this long before it was lost reconnects at the initial backoff again. */
+const RESET_BACKOFF_AFTER_MS = 2000;
+
 /** OpenSSL's messages span lines and name C files; its `reason` alone reads as one line. */
 export function oneLine(error: Error): string {
   const reason = (error as Error & { reason?: unknown }).reason;
   if (typeof reason === 'string' && reason !== '') return reason;
+  // A write that failed in TLS (EPROTO) carries OpenSSL's text without `reason`: its reason field.
+  const openssl = /error:[0-9A-F]+:SSL routines:[^:]*:([^:\n]+)/.exec(error.message);
+  if (openssl?.[1]) return openssl[1];
   return error.message.split('\n')[0]?.trim() ?? '';
+}
+
+/** A failed connect in one line, worded for the TLS case a plain server causes (the handshake breaks). */
+export function explainConnectFailure(cause: Error, secure: boolean): string {
+  if (!secure) return oneLine(cause);
+  const code = (cause as Error & { code?: string }).code ?? '';
+  const handshake = code.startsWith('ERR_SSL_') || code === 'ECONNRESET' || /TLS|SSL/.test(cause.message);
+  if (!handshake || code.includes('CERT') || code.includes('SIGNATURE') || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return oneLine(cause);
+  }
+  return `TLS handshake failed (is it a plain, non-TLS server?): ${oneLine(cause)}`;
 }
 
 export class Connection extends EventEmitter<ConnectionEvents> {
@@ -120,13 +137,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       maxPacketSize: this.#options.maxPacketSize,
     });
     let settled = false;
+    let connectedAt = 0;
     const connectTimer = setTimeout(() => {
       socket.destroy(new Error(`no answer within ${this.#options.connectTimeoutMs} ms`));
     }, this.#options.connectTimeoutMs);
     socket.once(ready, () => {
       clearTimeout(connectTimer);
       this.#connected = true;
-      this.#attempt = 0;
+      connectedAt = Date.now();
       settled = true;
       resolve();
       this.emit('connect');
@@ -138,6 +156,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     socket.once('close', () => {
       clearTimeout(connectTimer);
       const wasConnected = this.#connected;
+      // The backoff starts over after a connection that answered or lasted; one the server drops
+      // at once without a word (a TLS server meeting plain Gearman) keeps backing off.
+      if (wasConnected && (reader.received || Date.now() - connectedAt >= RESET_BACKOFF_AFTER_MS)) this.#attempt = 0;
       this.#connected = false;
       this.#socket = undefined;
       const cause = (socket as net.Socket & { errored?: Error | null }).errored ?? undefined;
@@ -178,15 +199,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return cause ? `: ${oneLine(cause)}` : '';
   }
 
-  /** A failed connect, worded for the TLS case a plain server causes (the handshake breaks). */
   #explain(cause: Error): string {
-    if (!this.secure) return oneLine(cause);
-    const code = (cause as Error & { code?: string }).code ?? '';
-    const handshake = code.startsWith('ERR_SSL_') || code === 'ECONNRESET' || /TLS|SSL/.test(cause.message);
-    if (!handshake || code.includes('CERT') || code.includes('SIGNATURE') || code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-      return oneLine(cause);
-    }
-    return `TLS handshake failed (is it a plain, non-TLS server?): ${oneLine(cause)}`;
+    return explainConnectFailure(cause, this.secure);
   }
 
   #scheduleReconnect(): void {

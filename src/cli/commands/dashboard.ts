@@ -6,11 +6,12 @@ import { UsageError } from '../../errors.ts';
 import { listRuns, type RunStatus } from '../../mapreduce/status/run-status.ts';
 import { Dashboard } from '../dashboard/dashboard-server.ts';
 import { EXIT_OK, type CliIO } from '../io.ts';
+import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 
 export const DASHBOARD_COMMAND = commandTable({
   name: 'dashboard',
-  usage: 'gmr dashboard --servers LIST [--runs DIR…] [--port N] [--host ADDR]',
+  usage: 'gmr dashboard --servers LIST [--runs DIR…] [--port N] [--host ADDR] [--ssl …]',
   about: `A live web page: job servers (up/down, version), functions with queued, running and available
 workers, the workers per server, and the runs of output folders with progress, ETA and failures.
 Works with gearmand as well as gmr server. Updates live (server-sent events); readable without
@@ -21,6 +22,7 @@ JavaScript.`,
     port: { type: 'string', short: 'p', value: 'N', default: '4740', defaultText: '4740; 0 picks a free one', help: 'port to listen on' },
     host: { type: 'string', value: 'ADDR', default: '127.0.0.1', defaultText: '127.0.0.1; 0.0.0.0 shows it to the network', help: 'address to bind' },
     interval: { type: 'string', value: 'SECS', default: '1', help: 'how often to ask the servers' },
+    ...CLIENT_TLS_FLAGS,
   },
 });
 
@@ -44,6 +46,7 @@ export async function dashboardCommand(argv: string[], io: CliIO): Promise<numbe
     io.stdout.write(helpText(DASHBOARD_COMMAND));
     return EXIT_OK;
   }
+  const tls = clientTls(values);
   const servers = (values.servers ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const runs = values.runs.flatMap((r) => r.split(',')).filter(Boolean);
   if (servers.length === 0 && runs.length === 0) {
@@ -57,6 +60,7 @@ export async function dashboardCommand(argv: string[], io: CliIO): Promise<numbe
     port: parsePort(values.port, '--port'),
     host: values.host,
     intervalMs: interval * 1000,
+    ...(tls ? { tls } : {}),
     title: `gmr dashboard: ${[...servers, ...runs].join(', ')}`,
   });
   io.stderr.write(`gmr dashboard on ${dashboard.url}\n`);

@@ -13,10 +13,11 @@ import { serverTasks } from '../../mapreduce/status/server-tasks.ts';
 import { formatHistoryLine, formatRun, formatServerTasks, statusJson } from '../format-status.ts';
 import { EXIT_FAILED, EXIT_OK, type CliIO } from '../io.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
+import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 
 export const STATUS_COMMAND = commandTable({
   name: 'status',
-  usage: 'gmr status DIR|RUNID [--servers LIST] [--json] [--watch] [--all]',
+  usage: 'gmr status DIR|RUNID [--servers LIST] [--json] [--watch] [--all] [--ssl …]',
   about: `Shows a run: job, run id, step and phase, tasks done/running/failed/total, bytes, rate, ETA,
 attempts, the latest task messages, times and the outcome (running, committed, failed with its
 report, abandoned: its driver is gone, with the command that resumes it).
@@ -31,6 +32,7 @@ looked up on this host, and with --servers the job servers are asked for its tas
     watch: { type: 'boolean', short: 'w', help: "redraw until the run ends; exit with the run's exit code" },
     interval: { type: 'string', value: 'SECS', default: '2', help: 'redraw interval with --watch' },
     all: { type: 'boolean', short: 'a', help: 'every run of the output folder (history): start, end, outcome, counters' },
+    ...CLIENT_TLS_FLAGS,
   },
   footer: `Exit codes: 0 when the state was shown (with --watch: the run's exit code), 1 when the run is
 unknown (or, with --watch, failed or abandoned), 64 for usage errors.`,
@@ -60,11 +62,12 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
     throw new UsageError(`gmr status needs one output folder or run id, received ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   }
   const target = positionals[0] as string;
+  const tls = clientTls(values);
   const servers = (values.servers ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const interval = Number(values.interval);
   if (!Number.isFinite(interval) || interval <= 0) throw new UsageError(`--interval expects seconds > 0, received "${values.interval}"`);
   if (values.all && values.watch) throw new UsageError('--all lists ended runs; it does not go with --watch');
-  const watchOptions = servers.length > 0 ? { servers } : {};
+  const watchOptions = { ...(servers.length > 0 ? { servers } : {}), ...(tls ? { tls } : {}) };
   const cwd = process.cwd();
 
   const read = async (): Promise<RunStatus[] | undefined> => {
@@ -91,7 +94,7 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
     if (!latest) {
       if (servers.length === 0) return unknown(target, io);
       // No run folder here: what the job servers hold of the run.
-      const view = await serverTasks(target, servers);
+      const view = await serverTasks(target, servers, 3000, tls);
       io.stdout.write(values.json ? `${JSON.stringify(view)}\n` : formatServerTasks(view));
       if (!values.watch) return EXIT_OK;
       if (view.tasks.length === 0) return view.servers.some((s) => s.up) ? EXIT_OK : EXIT_FAILED;

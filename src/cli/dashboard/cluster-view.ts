@@ -4,6 +4,7 @@
  * and the worker connections (those that registered at least one function).
  */
 import { AdminClient } from '../../client/admin-client.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import type { FunctionStatus, WorkerInfo } from '../../protocol/admin-text.ts';
 
 export interface ServerView {
@@ -35,9 +36,10 @@ export interface ClusterView {
 export class ClusterWatcher {
   readonly #admins: AdminClient[];
 
-  constructor(servers: string[], options: { timeoutMs?: number } = {}) {
+  constructor(servers: string[], options: { timeoutMs?: number; tls?: TlsOptions } = {}) {
     const timeoutMs = options.timeoutMs ?? 3000;
-    this.#admins = servers.map((server) => new AdminClient({ server, connectTimeoutMs: timeoutMs, timeoutMs }));
+    const tls = options.tls;
+    this.#admins = servers.map((server) => new AdminClient({ server, connectTimeoutMs: timeoutMs, timeoutMs, ...(tls ? { tls } : {}) }));
   }
 
   async poll(): Promise<ClusterView> {

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import { ConnectionError } from '../../errors.ts';
 import { watchRun, type WatchedRun } from '../../mapreduce/status/live-status.ts';
 import type { RunStatus } from '../../mapreduce/status/run-status.ts';
@@ -21,6 +22,8 @@ export interface DashboardOptions {
   port: number;
   title?: string;
   intervalMs?: number;
+  /** TLS for every job server in `servers` (the CLI's --ssl); tls://host:port entries use TLS alone. */
+  tls?: TlsOptions;
 }
 
 export class Dashboard {
@@ -95,7 +98,7 @@ export class Dashboard {
       try {
         await this.#watchServers();
         const [cluster, statuses] = await Promise.all([this.#cluster?.poll() ?? null, this.#options.runs?.().catch(() => []) ?? []]);
-        const runs: WatchedRun[] = await Promise.all(statuses.map((s) => watchRun(s)));
+        const runs: WatchedRun[] = await Promise.all(statuses.map((s) => watchRun(s, this.#options.tls ? { tls: this.#options.tls } : {})));
         this.#view = { ...this.#view, cluster, runs };
         const event = `event: update\ndata: ${JSON.stringify({ html: renderMain(this.#view) })}\n\n`;
         for (const res of this.#clients) res.write(event);
@@ -113,7 +116,7 @@ export class Dashboard {
     if (key === this.#watched) return;
     this.#watched = key;
     await this.#cluster?.close();
-    this.#cluster = servers.length > 0 ? new ClusterWatcher(servers) : undefined;
+    this.#cluster = servers.length > 0 ? new ClusterWatcher(servers, this.#options.tls ? { tls: this.#options.tls } : {}) : undefined;
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { Client } from '../../client/client.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import type { PhaseCounts, RunStatus, RunningTask } from './run-status.ts';
 
 export type RunOutcome = 'running' | 'committed' | 'failed' | 'abandoned';
@@ -81,10 +82,11 @@ export async function askServers(
   servers: string[],
   running: RunningTask[],
   timeoutMs = 3000,
+  tls?: TlsOptions,
 ): Promise<{ live: LiveTask[]; error: string | null }> {
   if (running.length === 0) return { live: [], error: null };
   if (servers.length === 0) return { live: [], error: 'no job servers known' };
-  const client = new Client({ servers, connectTimeoutMs: timeoutMs });
+  const client = new Client({ servers, connectTimeoutMs: timeoutMs, ...(tls ? { tls } : {}) });
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
@@ -107,12 +109,15 @@ export async function askServers(
 }
 
 /** The status file plus the servers' view, as `gmr status` and the dashboard show it. */
-export async function watchRun(status: RunStatus, options: { servers?: string[]; now?: number } = {}): Promise<WatchedRun> {
+export async function watchRun(
+  status: RunStatus,
+  options: { servers?: string[]; now?: number; tls?: TlsOptions } = {},
+): Promise<WatchedRun> {
   const now = options.now ?? Date.now();
   const gone = driverGone(status, now);
   const outcome: RunOutcome = status.state === 'running' ? (gone ? 'abandoned' : 'running') : status.state;
   const servers = options.servers && options.servers.length > 0 ? options.servers : status.servers;
-  const asked = outcome === 'running' ? await askServers(servers, status.running) : { live: [], error: null };
+  const asked = outcome === 'running' ? await askServers(servers, status.running, 3000, options.tls) : { live: [], error: null };
   const maps = status.steps.map((s) => s.map);
   const reduces = status.steps.map((s) => s.reduce);
   // Bytes come from the file (the driver hears the same WORK_STATUS): the servers forget a task

@@ -6,6 +6,7 @@
  */
 import { AdminClient } from '../../client/admin-client.ts';
 import { Client } from '../../client/client.ts';
+import type { TlsOptions } from '../../connection/tls-options.ts';
 import type { LiveTask } from './live-status.ts';
 
 export interface ServerTasks {
@@ -26,12 +27,12 @@ export function parseTaskUnique(unique: string, runId: string): { phase: 'map' |
   return { phase: match[1] === 'm' ? 'map' : 'reduce', index: Number(match[2]) };
 }
 
-export async function serverTasks(runId: string, servers: string[], timeoutMs = 3000): Promise<ServerTasks> {
+export async function serverTasks(runId: string, servers: string[], timeoutMs = 3000, tls?: TlsOptions): Promise<ServerTasks> {
   const seen: ServerTasks['servers'] = [];
   const uniques = new Set<string>();
   await Promise.all(
     servers.map(async (server, i) => {
-      const admin = new AdminClient({ server, connectTimeoutMs: timeoutMs, timeoutMs });
+      const admin = new AdminClient({ server, connectTimeoutMs: timeoutMs, timeoutMs, ...(tls ? { tls } : {}) });
       try {
         for (const unique of await admin.showUniqueJobs()) if (parseTaskUnique(unique, runId)) uniques.add(unique);
         seen[i] = { address: admin.address, up: true, error: null };
@@ -45,7 +46,7 @@ export async function serverTasks(runId: string, servers: string[], timeoutMs = 
   const up = servers.filter((_, i) => seen[i]?.up);
   const tasks: LiveTask[] = [];
   if (uniques.size > 0 && up.length > 0) {
-    const client = new Client({ servers, connectTimeoutMs: timeoutMs });
+    const client = new Client({ servers, connectTimeoutMs: timeoutMs, ...(tls ? { tls } : {}) });
     try {
       for (const unique of [...uniques].sort()) {
         const where = parseTaskUnique(unique, runId);
