@@ -25,7 +25,7 @@ export {
 export type { ErrorCode } from './errors.ts';
 export { DEFAULT_PORT } from './protocol/limits.ts';
 export { JobServer } from './server/job-server.ts';
-export type { JobServerOptions, JobServerTlsOptions } from './server/job-server.ts';
+export type { JobServerOptions, JobServerQueueOptions, JobServerTlsOptions } from './server/job-server.ts';
 export type { PemSource, TlsOptions } from './connection/tls-options.ts';
 export { runJob } from './mapreduce/driver/run-job-lazy.ts';
 export type { PhaseProgress, RunOptions, RunProgress, RunSummary } from './mapreduce/driver/run-job.ts';

@@ -13,6 +13,9 @@ import { AdminView } from './admin-view.ts';
 import { memoryProblem, submitProblem, type Refusal } from './admission.ts';
 import { FunctionTable } from './functions.ts';
 import type { Peer } from './peer.ts';
+import { JobStore } from './queue/job-store.ts';
+import { rowUnique } from './queue/stored-jobs.ts';
+import type { QueueStore } from './queue/queue-store.ts';
 import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
 import { coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
 import { WorkerRegistry } from './worker-registry.ts';
@@ -33,6 +36,9 @@ export interface BrokerOptions {
   /** Called after timer-driven writes (epoch, CAN_DO_TIMEOUT) so batched writes reach the sockets. */
   flush: () => void;
   log: (line: string) => void;
+  /** The persistent queue, if any, and how to get a commit before this turn's replies leave. */
+  queue?: QueueStore;
+  scheduleCommit?: () => void;
 }
 
 const JOB_CREATED = PACKETS.JOB_CREATED.code;
@@ -59,9 +65,14 @@ export class JobBroker {
   readonly #options: BrokerOptions;
   readonly #sessions = new Set<Session>();
   #nextHandle = 0;
+  /** Stores background jobs as they come (not with storeOnShutdown: that saves at close). */
+  readonly store: JobStore | undefined;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
+    if (options.queue && !options.queue.storeOnShutdown) {
+      this.store = new JobStore(options.queue, options.scheduleCommit ?? options.flush, (job) => this.#unstored(job));
+    }
     this.registry = new WorkerRegistry(this.functions, (job) => this.requeue(job));
     this.admin = new AdminView(this.functions, this.jobs, this.#sessions, (handle) => this.cancel(handle));
   }
@@ -86,6 +97,7 @@ export class JobBroker {
       existing.ignored = false;
       if (background) existing.background = true;
       else this.#attach(existing, session);
+      if (background && this.store && !existing.stored) return this.store.persist(existing, session);
       return session.peer.send(JOB_CREATED, undefined, existing.handle);
     }
     const limit = fn.maxQueue[priority];
@@ -95,24 +107,42 @@ export class JobBroker {
       return session.peer.sendError(full[0], full[1]);
     }
     const when = p.type === 'SUBMIT_JOB_EPOCH' ? epochMs(p.epoch) : 0;
-    const job = new Job({
-      handle: `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`,
-      fn,
-      unique: p.unique,
-      key,
-      data: ownPayload(p.data),
-      reducer: p.type === 'SUBMIT_REDUCE_JOB' || p.type === 'SUBMIT_REDUCE_JOB_BACKGROUND' ? p.reducer : '',
-      priority,
-      background,
-      when,
-    });
+    const unique = background && this.#options.queue ? rowUnique(p.unique) : p.unique;
+    const reducer = p.type === 'SUBMIT_REDUCE_JOB' || p.type === 'SUBMIT_REDUCE_JOB_BACKGROUND' ? p.reducer : '';
+    const job = new Job({ handle: this.nextHandle(), fn, unique, key, data: ownPayload(p.data), reducer, priority, background, when });
+    this.#register(job);
+    if (!background) this.#attach(job, session);
+    if (background && this.store) this.store.persist(job, session);
+    else session.peer.send(JOB_CREATED, undefined, job.handle);
+    this.#start(job);
+  }
+
+  nextHandle(): string {
+    return `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`;
+  }
+
+  #register(job: Job): void {
     this.jobs.set(job.handle, job);
     this.#heldBytes += job.data.length;
-    if (key !== undefined) fn.uniques.set(key, job);
-    if (!background) this.#attach(job, session);
-    session.peer.send(JOB_CREATED, undefined, job.handle);
-    if (when > Date.now()) this.#schedule(job);
+    if (job.key !== undefined) job.fn.uniques.set(job.key, job);
+  }
+
+  #start(job: Job): void {
+    if (job.when > Date.now()) this.#schedule(job);
     else this.#enqueue(job);
+  }
+
+  /** A background job the queue could not store: it stays only for the foreground clients it has. */
+  #unstored(job: Job): void {
+    if (this.jobs.get(job.handle) !== job) return;
+    if (job.clients.length > 0) job.background = false;
+    else this.#finish(job);
+  }
+
+  /** A job made elsewhere (restoreJobs: a persistent queue's rows at start), queued as if submitted. */
+  admit(job: Job): void {
+    this.#register(job);
+    this.#start(job);
   }
 
   #attach(job: Job, session: Session): void {
@@ -248,6 +278,7 @@ export class JobBroker {
     for (const client of job.clients) client.attached.delete(job);
     job.clients = [];
     this.jobs.delete(job.handle);
+    this.store?.finished(job);
     this.#heldBytes -= job.data.length;
     if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);
     this.functions.release(job.fn);

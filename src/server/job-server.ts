@@ -16,6 +16,8 @@ import { ConnectionError, UsageError } from '../errors.ts';
 import { DEFAULT_PORT, DEFAULT_SERVER_MAX_PACKET_SIZE } from '../protocol/index.ts';
 import type { AdminContext } from './admin-commands.ts';
 import { JobBroker } from './job-broker.ts';
+import { SqliteQueue } from './queue/sqlite-queue.ts';
+import { backgroundJobs, restoreJobs } from './queue/stored-jobs.ts';
 import { ServerConnection, type ConnectionContext } from './server-connection.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -52,6 +54,19 @@ export interface JobServerOptions {
   logger?: (line: string) => void;
   /** Listen for TLS only (as gearmand --ssl): plain peers are refused at the handshake. */
   tls?: JobServerTlsOptions;
+  /** Keep background jobs in a file across restarts (gearmand's -q libsqlite3); default in memory only. */
+  queue?: JobServerQueueOptions;
+}
+
+export interface JobServerQueueOptions {
+  /** gearmand's libsqlite3 queue: the same table, so either server replays the other's file. */
+  type: 'libsqlite3';
+  /** --libsqlite3-db: created if missing. */
+  file: string;
+  /** --libsqlite3-table (default gearman_queue). */
+  table?: string;
+  /** --store-queue-on-shutdown: write the queue only at close (a kill loses it), replay and empty it at start. */
+  storeOnShutdown?: boolean;
 }
 
 export interface JobServerTlsOptions {
@@ -86,6 +101,18 @@ function createTlsServer(options: JobServerTlsOptions): tls.Server {
   });
 }
 
+function openQueue(options: JobServerOptions): SqliteQueue | undefined {
+  const queue = options.queue;
+  if (queue === undefined) return undefined;
+  if (queue.type !== 'libsqlite3') throw new UsageError(`JobServer option queue.type must be 'libsqlite3', received ${JSON.stringify(queue.type)}`);
+  return SqliteQueue.open({
+    file: queue.file,
+    ...(queue.table === undefined ? {} : { table: queue.table }),
+    storeOnShutdown: queue.storeOnShutdown === true,
+    ...(options.logger ? { log: options.logger } : {}),
+  });
+}
+
 function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -104,11 +131,13 @@ export class JobServer extends EventEmitter<JobServerEvents> {
   readonly #connections = new Set<ServerConnection>();
   readonly #context: ConnectionContext;
   readonly #log: (line: string) => void;
+  readonly #queue: SqliteQueue | undefined;
   #nextId = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: net.Server, host: string, port: number, options: JobServerOptions) {
+  private constructor(server: net.Server, host: string, port: number, options: JobServerOptions, queue: SqliteQueue | undefined) {
     super();
+    this.#queue = queue;
     this.#server = server;
     this.host = host;
     this.port = port;
@@ -123,14 +152,16 @@ export class JobServer extends EventEmitter<JobServerEvents> {
         // a logger that throws must not take the server down
       }
     };
-    this.#batch = new WriteBatch();
+    this.#batch = new WriteBatch(queue && (() => this.#broker.store?.flush()));
     this.#broker = new JobBroker({
       jobHandlePrefix: options.jobHandlePrefix ?? `H:${os.hostname()}`,
       jobRetries: options.jobRetries ?? 0,
       maxMemory: options.maxMemory ?? 0,
       flush: () => this.#batch.flush(),
       log: this.#log,
+      ...(queue ? { queue, scheduleCommit: () => this.#batch.schedule() } : {}),
     });
+    if (queue) restoreJobs(this.#broker, queue.replay());
     const admin: AdminContext = {
       broker: this.#broker.admin,
       verbose: logger !== undefined,
@@ -163,6 +194,16 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     checkInteger('maxMemory', options.maxMemory, 0, Number.MAX_SAFE_INTEGER);
     const host = options.path ?? options.host ?? '127.0.0.1';
     const wanted = options.path === undefined ? (options.port ?? DEFAULT_PORT) : 0;
+    const queue = openQueue(options);
+    try {
+      return await JobServer.#listen(options, host, wanted, queue);
+    } catch (error) {
+      queue?.close();
+      throw error;
+    }
+  }
+
+  static async #listen(options: JobServerOptions, host: string, wanted: number, queue: SqliteQueue | undefined): Promise<JobServer> {
     const server = options.tls === undefined ? net.createServer() : createTlsServer(options.tls);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
@@ -178,8 +219,12 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     });
     const bound = server.address();
     const port = bound !== null && typeof bound === 'object' ? bound.port : wanted;
-    const jobServer = new JobServer(server, host, port, options);
-    return jobServer;
+    try {
+      return new JobServer(server, host, port, options, queue);
+    } catch (error) {
+      server.close();
+      throw error;
+    }
   }
 
   #accept(socket: net.Socket): void {
@@ -217,6 +262,21 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     return this.#closing;
   }
 
+  /** At close: commits (or, with storeOnShutdown, writes) the queue and closes it; the file when it holds the jobs. */
+  #keepQueue(): string | undefined {
+    const queue = this.#queue;
+    if (!queue) return undefined;
+    try {
+      if (queue.storeOnShutdown) queue.save(backgroundJobs(this.#broker.jobs.values()));
+      this.#batch.flush();
+      queue.close();
+      return queue.file;
+    } catch (error) {
+      this.#log(`cannot keep the queue in ${queue.file}: ${oneLine(error as Error)}`);
+      return undefined;
+    }
+  }
+
   async #close(): Promise<void> {
     const broker = this.#broker;
     broker.draining = true;
@@ -225,8 +285,10 @@ export class JobServer extends EventEmitter<JobServerEvents> {
       if (!this.#server.listening) return resolve();
       this.#server.close(() => resolve());
     });
+    const queue = this.#queue;
+    const kept = this.#keepQueue();
     const lost = broker.failAll();
-    if (lost > 0) this.#log(`closing with ${lost} background job(s) not run`);
+    if (lost > 0) this.#log(`closing with ${lost} background job(s) not run${kept ? `, kept in ${kept}` : ''}`);
     this.#batch.flush();
     const connections = [...this.#connections];
     const closed = connections.map(

@@ -58,6 +58,8 @@ export class Job {
   timer: NodeJS.Timeout | undefined;
   /** Cancelled, or every client left while it ran: the worker's result goes nowhere. */
   ignored = false;
+  /** Its row is in the persistent queue (removed when the job ends). */
+  stored = false;
 
   /** FIFO links (see JobQueue). */
   prev: Job | undefined;

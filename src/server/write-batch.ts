@@ -16,11 +16,22 @@ export interface Flushable {
  */
 export class WriteBatch {
   #pending: Flushable[] = [];
+  /** Runs first at every flush: the persistent queue commits before any reply leaves. */
+  readonly #before: (() => void) | undefined;
   #immediate: NodeJS.Immediate | undefined;
   readonly #run = (): void => {
     this.#immediate = undefined;
     this.flush();
   };
+
+  constructor(before?: () => void) {
+    this.#before = before;
+  }
+
+  /** A flush at the end of this turn even if no connection has output (a commit is pending). */
+  schedule(): void {
+    this.#immediate ??= setImmediate(this.#run);
+  }
 
   add(conn: Flushable): void {
     this.#pending.push(conn);
@@ -32,9 +43,16 @@ export class WriteBatch {
       clearImmediate(this.#immediate);
       this.#immediate = undefined;
     }
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    for (const conn of pending) conn.flush();
+    this.#before?.();
+    // Replies the commit released (JOB_CREATED) join this flush.
+    while (this.#pending.length > 0) {
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const conn of pending) conn.flush();
+    }
+    if (this.#immediate) {
+      clearImmediate(this.#immediate);
+      this.#immediate = undefined;
+    }
   }
 }

@@ -3,7 +3,7 @@
  * --allow-shutdown) the admin `shutdown` command. Loopback only unless --host says otherwise.
  */
 import { UsageError } from '../../errors.ts';
-import { JobServer, type JobServerTlsOptions } from '../../server/job-server.ts';
+import { JobServer, type JobServerQueueOptions, type JobServerTlsOptions } from '../../server/job-server.ts';
 import { SERVER_TLS_FLAGS, serverTls } from '../tls-flags.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { EXIT_USAGE } from '../io.ts';
@@ -22,6 +22,10 @@ exits once the queued and running jobs are done).`,
     'max-packet': { type: 'string', value: 'BYTES', defaultText: '128 MiB', help: 'largest packet accepted' },
     'max-memory': { type: 'string', value: 'BYTES', defaultText: 'no limit', help: 'payload bytes queued jobs may hold; more are refused' },
     'allow-shutdown': { type: 'boolean', help: 'obey the admin "shutdown" command (anyone who can connect may send it)' },
+    'queue-type': { type: 'string', short: 'q', value: 'TYPE', default: 'builtin', section: 'Persistent queue', help: 'builtin (memory only) or libsqlite3 (background jobs kept in --libsqlite3-db)' },
+    'libsqlite3-db': { type: 'string', value: 'FILE', section: 'Persistent queue', help: "SQLite file of the queue, created if missing (gearmand's format: either server replays the other's)" },
+    'libsqlite3-table': { type: 'string', value: 'NAME', section: 'Persistent queue', defaultText: 'gearman_queue', help: 'table in that file' },
+    'store-queue-on-shutdown': { type: 'boolean', section: 'Persistent queue', help: 'write the queue only when stopping (a kill loses it); replay and empty it at start' },
     verbose: { type: 'boolean', help: 'log connections and errors to stderr' },
     ...SERVER_TLS_FLAGS,
   },
@@ -35,6 +39,26 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
   return value;
 }
 
+/** -q libsqlite3 --libsqlite3-db FILE [--libsqlite3-table NAME] [--store-queue-on-shutdown], as gearmand spells them. */
+function queueOptions(values: {
+  'queue-type': string;
+  'libsqlite3-db'?: string | undefined;
+  'libsqlite3-table'?: string | undefined;
+  'store-queue-on-shutdown': boolean;
+}): JobServerQueueOptions | undefined {
+  const type = values['queue-type'];
+  const file = values['libsqlite3-db'];
+  const table = values['libsqlite3-table'];
+  if (type !== 'builtin' && type !== 'libsqlite3') throw new UsageError(`--queue-type takes builtin or libsqlite3, received "${type}"`);
+  if (type === 'builtin') {
+    const given = [file === undefined ? '' : '--libsqlite3-db', table === undefined ? '' : '--libsqlite3-table', values['store-queue-on-shutdown'] ? '--store-queue-on-shutdown' : ''].find(Boolean);
+    if (given) throw new UsageError(`${given} needs --queue-type libsqlite3`);
+    return undefined;
+  }
+  if (file === undefined || file === '') throw new UsageError('--queue-type libsqlite3 needs --libsqlite3-db FILE');
+  return { type, file, ...(table === undefined ? {} : { table }), storeOnShutdown: values['store-queue-on-shutdown'] };
+}
+
 export async function serverCommand(
   argv: string[],
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
@@ -45,6 +69,7 @@ export async function serverCommand(
   let maxPacketSize: number | undefined;
   let maxMemory: number | undefined;
   let tls: JobServerTlsOptions | undefined;
+  let queue: JobServerQueueOptions | undefined;
   try {
     parsed = parseCommand(SERVER_COMMAND, argv);
     const { values } = parsed;
@@ -55,6 +80,7 @@ export async function serverCommand(
     const memory = values['max-memory'];
     maxMemory = memory === undefined ? undefined : wholeNumber('--max-memory', memory, 0, Number.MAX_SAFE_INTEGER);
     tls = serverTls(values);
+    queue = queueOptions(values);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`gmr: ${error.message.split('\n')[0]}\n`);
@@ -76,6 +102,7 @@ export async function serverCommand(
     ...(maxPacketSize === undefined ? {} : { maxPacketSize }),
     ...(maxMemory === undefined ? {} : { maxMemory }),
     ...(tls === undefined ? {} : { tls }),
+    ...(queue === undefined ? {} : { queue }),
     ...(values.verbose ? { logger: log } : {}),
   });
   io.stderr.write(`gmr server listening on ${server.address}\n`);
