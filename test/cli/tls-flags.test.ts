@@ -54,7 +54,7 @@ describe('gmr server, gmr worker and gmr run over TLS', () => {
     const port = await listeningPort(server, /listening on tls:\/\/127\.0\.0\.1:(\d+)/);
     const address = `127.0.0.1:${port}`;
     const log = join(dir, 'tasks.log');
-    const workers = [0, 1].map(() => h.gmr(['worker', '--servers', address, '--jobs', SLOW_JOB, '--quiet', ...CLIENT_FLAGS], { GMR_TEST_TASK_LOG: log }));
+    const workers = [0, 1].map(() => h.gmr(['worker', '--servers', address, '--jobs', SLOW_JOB, '--input-root', dir, '--quiet', ...CLIENT_FLAGS], { GMR_TEST_TASK_LOG: log }));
     const job = 'slow-wordcount';
     await waitFor(async () => (await workersOf(address, mapFn(job))) === 2 && (await workersOf(address, reduceFn(job))) === 2, 'two TLS workers');
 
