@@ -161,7 +161,10 @@ export class JobServer extends EventEmitter<JobServerEvents> {
       log: this.#log,
       ...(queue ? { queue, scheduleCommit: () => this.#batch.schedule() } : {}),
     });
-    if (queue) restoreJobs(this.#broker, queue.replay());
+    if (queue) {
+      restoreJobs(this.#broker, queue.replay());
+      queue.replayed();
+    }
     const admin: AdminContext = {
       broker: this.#broker.admin,
       verbose: logger !== undefined,

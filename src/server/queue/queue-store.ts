@@ -19,8 +19,10 @@ export interface QueueStore {
   readonly file: string;
   /** gearmand's --store-queue-on-shutdown: nothing is written while running, everything at close. */
   readonly storeOnShutdown: boolean;
-  /** The stored jobs in the order they were stored (with storeOnShutdown, the table is emptied). */
+  /** The stored jobs in the order they were stored. */
   replay(): StoredJob[];
+  /** The replayed jobs were accepted (with storeOnShutdown, the table is emptied now). */
+  replayed(): void;
   /** Stores a job in the open transaction (replacing a row with the same unique and function). */
   add(job: StoredJob): void;
   /** Removes a job's row in the open transaction. */

@@ -105,9 +105,12 @@ export class SqliteQueue implements QueueStore {
 
   replay(): StoredJob[] {
     const rows = this.#db.all(`SELECT rowid AS id, unique_key, function_name, priority, data, when_to_run FROM "${this.table}" ORDER BY rowid`);
-    const jobs = rows.map((row) => this.#toJob(row));
-    if (this.storeOnShutdown && jobs.length > 0) this.#db.exec(`DELETE FROM "${this.table}"`);
-    return jobs;
+    return rows.map((row) => this.#toJob(row));
+  }
+
+  /** With storeOnShutdown, once the replayed jobs are in memory: the table is emptied (gearmand's way). */
+  replayed(): void {
+    if (this.storeOnShutdown) this.#db.exec(`DELETE FROM "${this.table}"`);
   }
 
   #toJob(row: Row): StoredJob {

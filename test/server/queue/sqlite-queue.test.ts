@@ -151,8 +151,12 @@ describe('JobServer with a libsqlite3 queue', () => {
       expect(error).toBeInstanceOf(InputError);
       expect(lines).toBe(1);
     }
-    // The file is left as it was: nothing is lost by a refused start.
+    // The file is left as it was: nothing is lost by a refused start, with --store-queue-on-shutdown
+    // (which empties the table once it replayed it) too.
     expect(readQueueFile(badPriority).rows).toEqual([{ unique: 'u', fn: 'f', priority: 7, data: 'x', when: 0 }]);
+    const storeOnShutdown = await JobServer.listen({ port: 0, queue: { type: 'libsqlite3', file: forged, storeOnShutdown: true } }).catch((e: unknown) => e);
+    expect(storeOnShutdown).toBeInstanceOf(InputError);
+    expect(readQueueFile(forged).rows.map((r) => r.fn)).toEqual(['evil\n fn 9 9 9']);
 
     const held = queueFile();
     await queued(held);
