@@ -101,7 +101,7 @@ function createTlsServer(options: JobServerTlsOptions): tls.Server {
   });
 }
 
-function openQueue(options: JobServerOptions): SqliteQueue | undefined {
+async function openQueue(options: JobServerOptions): Promise<SqliteQueue | undefined> {
   const queue = options.queue;
   if (queue === undefined) return undefined;
   if (queue.type !== 'libsqlite3') throw new UsageError(`JobServer option queue.type must be 'libsqlite3', received ${JSON.stringify(queue.type)}`);
@@ -197,7 +197,7 @@ export class JobServer extends EventEmitter<JobServerEvents> {
     checkInteger('maxMemory', options.maxMemory, 0, Number.MAX_SAFE_INTEGER);
     const host = options.path ?? options.host ?? '127.0.0.1';
     const wanted = options.path === undefined ? (options.port ?? DEFAULT_PORT) : 0;
-    const queue = openQueue(options);
+    const queue = await openQueue(options);
     try {
       return await JobServer.#listen(options, host, wanted, queue);
     } catch (error) {
