@@ -15,6 +15,7 @@ import type { RunStatus } from '../../mapreduce/status/run-status.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { resolveSecret } from '../../mapreduce/shuffle/run-secret.ts';
+import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
 
 const IO = 'Input and output';
 const EXECUTION = 'Execution';
@@ -23,8 +24,8 @@ const TRUST = 'Trust (docs/SECURITY.md)';
 
 export const RUN_COMMAND = commandTable({
   name: 'run',
-  usage: 'gmr run <job> --input PATH [--input PATH…] [options]',
-  about: '<job> is a built-in job (see "gmr jobs") or a path to your own module (.ts or .js).',
+  usage: 'gmr run <job> --input PATH [--input PATH…] [options]\n       gmr run --mapper CMD [--combiner CMD] [--reducer CMD] --input PATH [options]',
+  about: '<job> is a built-in job (see "gmr jobs") or a path to your own module (.ts or .js); or, with\n--mapper, any executables (Hadoop Streaming\'s contract; see README "Streaming").',
   positionals: true,
   flags: {
     input: { type: 'string', short: 'i', multiple: true, value: 'PATH', section: IO, help: 'file, folder or glob; repeatable or comma-separated (required)' },
@@ -43,6 +44,7 @@ export const RUN_COMMAND = commandTable({
       help: 'external job servers [tls://]host:port,… (gearmand or gmr server); workers must be\nstarted there with: gmr worker --servers LIST --jobs <job>\n(default: an embedded job server and local workers)',
     },
     ...CLIENT_TLS_FLAGS,
+    ...STREAMING_FLAGS,
     workers: { type: 'string', value: 'N', defaultText: 'one per core', section: EXECUTION, help: 'local worker processes' },
     reducers: { type: 'string', value: 'N', defaultText: 'number of workers', section: EXECUTION, help: 'reduce tasks (partitions)' },
     'split-size': {
@@ -154,8 +156,10 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(positionals[0] === undefined ? helpText(RUN_COMMAND) : `${await jobHelp(positionals[0])}\n${helpText(RUN_COMMAND)}`);
     return EXIT_OK;
   }
-  const [job, ...extra] = positionals;
-  if (!job) throw new UsageError('gmr run needs a job: gmr run wordcount --input data/ (see gmr jobs)');
+  const streaming = streamingSpec(values);
+  const [job, ...extra] = streaming ? [undefined, ...positionals] : positionals;
+  if (!job && !streaming) throw new UsageError('gmr run needs a job: gmr run wordcount --input data/ (see gmr jobs), or --mapper CMD');
+  if (streaming && positionals.length > 0) throw new UsageError(`A streaming run (--mapper) takes no <job>, received ${positionals.join(' ')}`);
   if (extra.length > 0) throw new UsageError(`Unexpected arguments: ${extra.join(' ')} (inputs go after --input)`);
   const input = splitList(values.input);
   const servers = values.servers === undefined ? undefined : splitList([values.servers]);
@@ -218,7 +222,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   try {
     summary = await runJob({
       signal: stop.signal,
-      job,
+      ...(streaming ? { streaming } : { job: job as string }),
       command: ['gmr', 'run', ...argv],
       exitCodeOf,
       onRunStatus: (status) => {

@@ -11,13 +11,16 @@ import type { CliIO } from '../io.ts';
 import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
+import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
 
 export const WORKER_COMMAND = commandTable({
   name: 'worker',
-  usage: 'gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]',
+  usage: 'gmr worker --servers host:port[,host:port…] --jobs name|path[,…] [options]\n       gmr worker --servers LIST --streaming --mapper CMD [--combiner CMD] [--reducer CMD]',
   about: `Serves map and reduce tasks (Gearman functions gmr.map.<job> and gmr.reduce.<job>) for the job
 modules it was started with, from every job server in the list. One process uses one core: start
-one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.`,
+one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running tasks, then exits.
+With --streaming it also serves the streaming job of exactly these commands (gmr.map.stream-<hash>):
+they are the only commands it runs, and a task naming others is refused.`,
   flags: {
     servers: { type: 'string', value: 'LIST', default: '127.0.0.1:4730', help: 'job servers [tls://]host:port (gearmand or gmr server), comma-separated' },
     jobs: { type: 'string', value: 'LIST', help: 'built-in job names or paths to job modules, comma-separated (required)' },
@@ -30,6 +33,8 @@ one per core (or use --concurrency for I/O-bound jobs). SIGTERM finishes running
     'max-line-length': { type: 'string', value: 'SIZE', default: '64m', help: 'longest input line a task reads' },
     'max-inflated-size': { type: 'string', value: 'SIZE', default: '16g', help: 'most bytes one .gz input may inflate to' },
     quiet: { type: 'boolean', help: 'no log lines on stderr' },
+    streaming: { type: 'boolean', help: 'serve the streaming job of --mapper/--combiner/--reducer (run with the same flags)' },
+    ...STREAMING_FLAGS,
     ...CLIENT_TLS_FLAGS,
   },
 });
@@ -40,11 +45,14 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     io.stdout.write(helpText(WORKER_COMMAND));
     return 0;
   }
-  if (!values.jobs) throw new UsageError('gmr worker needs --jobs (for example --jobs wordcount,./my-job.ts)');
+  const streaming = streamingSpec(values);
+  if (streaming && !values.streaming) throw new UsageError('--mapper on a worker needs --streaming: a worker runs commands only when told so on its own command line');
+  if (values.streaming && !streaming) throw new UsageError('--streaming needs --mapper CMD (and --reducer CMD for a job that reduces): the commands this worker may run');
+  if (!values.jobs && !streaming) throw new UsageError('gmr worker needs --jobs (for example --jobs wordcount,./my-job.ts) or --streaming --mapper CMD');
   const tls = clientTls(values);
   const concurrency = parseWhole(values.concurrency, '--concurrency', 1) ?? 1;
   const servers = values.servers.split(',').map((s) => s.trim()).filter(Boolean);
-  const jobs = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
+  const jobs = (values.jobs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const phases = values.phases.split(',').map((s) => s.trim());
   for (const phase of phases) {
     if (phase !== 'map' && phase !== 'reduce') throw new UsageError(`--phases takes map and/or reduce, received "${phase}"`);
@@ -68,6 +76,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     ...(secretText === undefined ? { insecure: true } : { secret: secretFromText(secretText, '--secret-file') }),
     ...(values['input-root'] && values['input-root'].length > 0 ? { inputRoots: values['input-root'] } : {}),
     limits: { maxLineBytes, maxInflatedBytes },
+    ...(streaming ? { streaming: { spec: streaming } } : {}),
   });
   tw.worker.on('connect', (address) => log(`connected to ${address}`));
   tw.worker.on('disconnect', (address, error) => log(`lost ${address}: ${error.message}; reconnecting`));

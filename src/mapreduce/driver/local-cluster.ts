@@ -17,8 +17,8 @@ import { JobServer } from '../../server/job-server.ts';
 
 export interface LocalClusterOptions {
   workers: number;
-  /** What the workers load: a built-in job name or an absolute path to a job module. */
-  job: string;
+  /** What the workers serve: `--jobs <built-in name or absolute module path>`, or `--streaming …` flags. */
+  serve: string[];
   cwd?: string;
   /** Called with each line a worker writes to stderr (diagnostics). */
   onWorkerLog?: (line: string) => void;
@@ -74,7 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const child = spawn(
       process.execPath,
       // A larger young generation: a map task makes many short-lived strings (measured ~20% faster).
-      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, '--jobs', options.job, '--client-id', `gmr-local-${i}`, ...trust, ...roots, '--quiet'],
+      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, ...options.serve, '--client-id', `gmr-local-${i}`, ...trust, ...roots, '--quiet'],
       // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
       // instead of reconnecting forever to a server that is gone.
       { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env },

@@ -17,6 +17,8 @@ export async function checkServersHaveWorkers(
   loaded: Pick<LoadedJob, 'name' | 'sha256' | 'source' | 'builtin'>,
   needsReduce: boolean,
   tls?: TlsOptions,
+  /** How a worker for this job is started, after `gmr worker --servers …` (default `--jobs <job>`). */
+  workerFlags?: string,
 ): Promise<void> {
   const job = loaded.name;
   const functions = [mapFunctionName(job), ...(needsReduce ? [reduceFunctionName(job)] : [])];
@@ -47,11 +49,11 @@ export async function checkServersHaveWorkers(
     }),
   );
   if (versions.length > 0) {
-    throw new UnavailableError(`${versions.join('; ')}: they would refuse its tasks. Restart them with this version: gmr worker --servers ${servers.join(',')} --jobs ${loaded.builtin ? job : loaded.source}`);
+    throw new UnavailableError(`${versions.join('; ')}: they would refuse its tasks. Restart them with this version: gmr worker --servers ${servers.join(',')} ${workerFlags ?? `--jobs ${loaded.builtin ? job : loaded.source}`}`);
   }
   if (problems.length > 0) {
     throw new UnavailableError(
-      `No workers for job ${job}: ${problems.join('; ')}. Start one on each machine that does work: gmr worker --servers ${servers.join(',')} --jobs ${job}`,
+      `No workers for job ${job}: ${problems.join('; ')}. Start one on each machine that does work: gmr worker --servers ${servers.join(',')} ${workerFlags ?? `--jobs ${job}`}`,
     );
   }
 }

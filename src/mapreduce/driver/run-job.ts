@@ -16,6 +16,7 @@ import type { Params } from '../job/params.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
 import { gmrVersion } from '../job/module-identity.ts';
+import { commandText, streamingJob, streamingWorkerArgs } from '../job/streaming-job.ts';
 import { inputRoots, resolveInputs, type InputFile } from './input-files.ts';
 import { checkInputsUnchanged, identityOf } from './input-identity.ts';
 import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
@@ -58,7 +59,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   let plan: RunPlan;
   let splits: ReturnType<typeof planSplits>;
   try {
-    loaded = await loadJob(options.job, cwd);
+    loaded = options.streaming ? streamingJob(options.streaming) : await loadJob(options.job as string, cwd);
+    if (options.streaming && Object.keys(options.params ?? {}).length > 0) throw new UsageError('A streaming job takes no --param: its commands take their own arguments');
     params = resolveParams(loaded.definition, options.params ?? {}, loaded.name);
     const files = await resolveInputs(options.input, cwd);
     if (files.every((f) => f.size === 0)) {
@@ -177,6 +179,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       workers,
       splits,
       ...(badRecords ? { badRecords } : {}),
+      ...(options.streaming ? { stream: { ...options.streaming, ...(runner.timeoutMs === undefined ? {} : { idleMs: runner.timeoutMs }) } } : {}),
       onPhase: async (step, phase, run) => {
         if (phase === 'map') {
           steps.push({ map: run.map, reduce: run.reduce });
@@ -292,6 +295,12 @@ function stepReducers(plan: RunPlan): number[] {
   return plan.stepReducers ?? [plan.reducers];
 }
 
+/** How a worker for this run is started, after `gmr worker --servers …`. */
+function workerFlags(options: RunOptions): string {
+  if (!options.streaming) return `--jobs ${options.job ?? ''}`;
+  return streamingWorkerArgs(options.streaming).map((word) => (word.startsWith('--') ? word : commandText([word]))).join(' ');
+}
+
 interface Engine {
   client: Client;
   servers: string[];
@@ -304,8 +313,9 @@ interface Engine {
 function startCluster(options: RunOptions, workers: number, cwd: string, trust: RunTrust, roots: string[]): Promise<LocalCluster> {
   const cluster = startLocalCluster({
     workers,
-    // Workers load the same module: built-ins by name, user modules by absolute path (as loadJob resolves it).
-    job: isBuiltinName(options.job) ? options.job : resolve(cwd, options.job),
+    // Workers load the same module: built-ins by name, user modules by absolute path (as loadJob
+    // resolves it); for a streaming job, its commands.
+    serve: options.streaming ? streamingWorkerArgs(options.streaming) : ['--jobs', isBuiltinName(options.job as string) ? (options.job as string) : resolve(cwd, options.job as string)],
     cwd,
     secret: trust.text,
     // The local workers read the run's inputs and nothing else; reduce runs come from the run folder.
@@ -323,13 +333,14 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, cluster: Prom
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
   if (mode === 'servers') {
-    await checkServersHaveWorkers(servers, loaded, loaded.definition.steps.some(stepReduces), options.tls);
+    await checkServersHaveWorkers(servers, loaded, loaded.definition.steps.some(stepReduces), options.tls, workerFlags(options));
     const reduces = loaded.definition.steps.some(stepReduces);
     if (options.noWorkerTimeoutMs !== 0) {
       const watch = watchWorkers({
         servers,
         functions: [mapFunctionName(loaded.name), ...(reduces ? [reduceFunctionName(loaded.name)] : [])],
-        job: options.job,
+        job: loaded.name,
+        workerFlags: workerFlags(options),
         timeoutMs: options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),

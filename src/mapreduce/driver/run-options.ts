@@ -7,12 +7,15 @@ import { parseServerAddress } from '../../connection/server-address.ts';
 import type { TlsOptions } from '../../connection/tls-options.ts';
 import { UsageError } from '../../errors.ts';
 import type { ParamValue } from '../job/params.ts';
+import { checkStreamingSpec, type StreamingSpec } from '../job/streaming-job.ts';
 import type { RunStatus } from '../status/run-status.ts';
 import type { RunProgress } from './run-progress.ts';
 
 export interface RunOptions {
-  /** Built-in job name or path to a job module. */
-  job: string;
+  /** Built-in job name or path to a job module (or nothing, with `streaming`). */
+  job?: string;
+  /** A streaming job instead of a module: executables as mapper, combiner and reducer (run by workers). */
+  streaming?: StreamingSpec;
   input: string[];
   /** Output folder; without it the result goes to `stdout`. */
   output?: string;
@@ -91,7 +94,12 @@ function checkWhole(flag: string, value: number | undefined, min: number): void 
 
 /** Throws a UsageError naming the first option that is out of range or missing. */
 export function checkRunOptions(options: RunOptions): void {
-  if (typeof options.job !== 'string' || options.job === '') throw optionError('<job>', 'a built-in job name or a module path', options.job);
+  if (options.streaming !== undefined) {
+    if (options.job !== undefined) throw new UsageError('A run is a job module or a streaming job (--mapper …), not both: drop <job> or --mapper');
+    checkStreamingSpec(options.streaming);
+  } else if (typeof options.job !== 'string' || options.job === '') {
+    throw optionError('<job>', 'a built-in job name or a module path (or --mapper CMD for a streaming job)', options.job);
+  }
   if (!Array.isArray(options.input) || options.input.length === 0) {
     throw new UsageError('No input: the run needs --input with files, folders or globs');
   }

@@ -9,6 +9,7 @@ import type { LoadedJobDefinition, Params } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 import type { InputFile } from './input-files.ts';
+import type { StreamTaskField } from '../shuffle/streaming-header.ts';
 import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase.ts';
 import { describeSplit, planSplits, type Split } from './splits.ts';
 import { buildMapTasks, buildReduceTask, type TaskSigning } from './task-plan.ts';
@@ -43,6 +44,8 @@ export interface StepsInput {
   workers: number;
   /** The first step's splits (of the run's input). */
   splits: Split[];
+  /** A streaming job's commands, sent in every task header. */
+  stream?: StreamTaskField;
   /** Only the first step reads user records, so only it has a bad record allowance. */
   badRecords?: BadRecordBudget;
   /** Called when a phase starts, with the step's records so far (for progress). */
@@ -58,7 +61,7 @@ export async function runSteps(input: StepsInput): Promise<StepRun[]> {
     const reduces = stepReduces(stepDef);
     const partitions = input.reducers[step] ?? 0;
     const sortValues = stepDef.sortValues === true;
-    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues, signing: input.signing };
+    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues, signing: input.signing, ...(input.stream ? { stream: input.stream } : {}) };
     const mapTasks = await buildMapTasks({ ...shared, definition, splits });
     const map: Phase = {
       kind: 'map',

@@ -65,6 +65,8 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
+    /** The task's last status message (ctx.status, or a streaming command's reporter:status: line). */
+    status?: string;
     attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost' }>;
   }>;
 }
@@ -130,6 +132,7 @@ export function buildSummary(input: SummaryInput): RunSummary {
     phase: r.phase,
     index: r.index,
     ...(r.input ? { input: r.input } : {}),
+    ...(typeof r.summary?.['status'] === 'string' ? { status: r.summary['status'] } : {}),
     attempts: r.attempts.map((a) => ({
       attempt: a.attempt,
       ms: a.ms,

@@ -9,6 +9,7 @@ import { resolveInputFormat } from '../job/input-format.ts';
 import { alignSplit, type Split } from '../shuffle/split.ts';
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import { encodeTask, WIRE_VERSION, type MapTaskHeader, type ModuleIdentity, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
+import type { StreamTaskField } from '../shuffle/streaming-header.ts';
 
 
 /**
@@ -143,6 +144,8 @@ export async function buildMapTasks(options: {
   step?: number;
   sortValues?: boolean;
   signing: TaskSigning;
+  /** A streaming job's commands, for the worker to check against its own. */
+  stream?: StreamTaskField;
 }): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
   const step = options.step ?? 0;
@@ -164,6 +167,7 @@ export async function buildMapTasks(options: {
       ...(step > 0 ? { step } : {}),
       ...(options.sortValues ? { sortValues: true } : {}),
       module: options.signing.module,
+      ...(options.stream ? { stream: options.stream } : {}),
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
@@ -203,6 +207,7 @@ export async function buildReduceTask(options: {
   step?: number;
   sortValues?: boolean;
   signing: TaskSigning;
+  stream?: StreamTaskField;
 }): Promise<PlannedTask> {
   const step = options.step ?? 0;
   const unique = taskUnique(options.runId, 'r', options.partition, step);
@@ -217,6 +222,7 @@ export async function buildReduceTask(options: {
     ...(step > 0 ? { step } : {}),
     ...(options.sortValues ? { sortValues: true } : {}),
     module: options.signing.module,
+    ...(options.stream ? { stream: options.stream } : {}),
   };
   let body: Buffer | undefined;
   let bytes = 0;

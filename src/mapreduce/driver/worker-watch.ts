@@ -16,6 +16,8 @@ export interface WorkerWatchOptions {
   servers: string[];
   functions: string[];
   job: string;
+  /** How a worker for this run is started, after `gmr worker --servers …` (default `--jobs <job>`). */
+  workerFlags?: string;
   timeoutMs: number;
   onLog?: (line: string) => void;
   /** TLS for every server (tls://host:port entries are TLS anyway). */
@@ -56,7 +58,7 @@ export function watchWorkers(options: WorkerWatchOptions): WorkerWatch {
   let since: number | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  const how = `start one: gmr worker --servers ${options.servers.join(',')} --jobs ${options.job}`;
+  const how = `start one: gmr worker --servers ${options.servers.join(',')} ${options.workerFlags ?? `--jobs ${options.job}`}`;
   const check = async (): Promise<void> => {
     const workers = await workersFor(options.servers, options.functions, options.tls);
     if (stopped) return;

@@ -31,8 +31,8 @@ const PROBE_SIZE = 64 * 1024;
  * A split that owns no line gives start === end. For a compressed split the range is the whole
  * compressed file, which the receiver must gunzip before readBufferRecords.
  */
-export async function alignSplit(split: Split): Promise<{ start: number; end: number }> {
-  const fh = await openInput(split.path);
+export async function alignSplit(split: Split, open: (path: string) => Promise<FileHandle> = openInput): Promise<{ start: number; end: number }> {
+  const fh = await open(split.path);
   try {
     const fileSize = (await fh.stat()).size;
     if (split.compressed) return { start: 0, end: fileSize };

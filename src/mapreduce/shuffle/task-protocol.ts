@@ -24,6 +24,7 @@
 import { TaskError } from '../../errors.ts';
 import type { Params } from '../job/define-job.ts';
 import { signTask, verifyTask, type RunSecret } from './task-auth.ts';
+import type { StreamTaskField } from './streaming-header.ts';
 
 /** 3: task headers name their unique key and module; payloads and results are signed (2: natural key order). */
 export const WIRE_VERSION = 3;
@@ -77,6 +78,8 @@ export interface TaskHeaderBase {
   /** The step sorts values: equal keys' records are sorted by encodedValue in natural order. */
   sortValues?: boolean;
   module?: ModuleIdentity;
+  /** Streaming tasks (gmr.map.stream-…): the commands the driver means, checked against the worker's own. */
+  stream?: StreamTaskField;
 }
 
 export interface MapTaskHeader extends TaskHeaderBase {

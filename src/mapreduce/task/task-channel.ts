@@ -29,6 +29,12 @@ export class TaskChannel {
     this.wjob.sendData(frame);
   }
 
+  /** send, resolving once the connection can take more (a streaming command's output waits on it). */
+  write(frame: Buffer): Promise<void> {
+    this.#mac?.frame(frame);
+    return this.wjob.writeData(frame);
+  }
+
   /** WORK_COMPLETE data for the summary. */
   complete(summary: Buffer): Buffer {
     return this.#mac ? this.#mac.seal('C', summary) : summary;

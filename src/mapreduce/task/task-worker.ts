@@ -46,6 +46,7 @@ import {
   type TaskHeaderBase,
 } from '../shuffle/task-protocol.ts';
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
+import { registerStreaming, type StreamingWorkerOptions } from './streaming-worker.ts';
 
 
 export interface TaskWorkerOptions extends WorkerOptions {
@@ -61,6 +62,8 @@ export interface TaskWorkerOptions extends WorkerOptions {
   /** Folders (or files) map tasks may read below, after resolving symlinks. Default: [cwd]. */
   inputRoots?: string[];
   limits?: Partial<TaskLimits>;
+  /** Serve streaming tasks of this spec too (streaming-worker.ts): the only commands the worker runs. */
+  streaming?: Omit<StreamingWorkerOptions, 'phases' | 'cwd' | 'secret' | 'openInput' | 'limits'>;
 }
 
 /** What every task of one worker shares: its secret, what it may read, its limits. */
@@ -341,8 +344,8 @@ async function runReduceInner(job: JobCode, wjob: WorkerJob, channel: TaskChanne
 
 /** Loads the job modules, registers their functions and starts serving tasks. */
 export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskWorker> {
-  const { jobs, cwd, phases = ['map', 'reduce'], secret, insecure, inputRoots, limits, ...workerOptions } = options;
-  if (jobs.length === 0) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts)');
+  const { jobs, cwd, phases = ['map', 'reduce'], secret, insecure, inputRoots, limits, streaming, ...workerOptions } = options;
+  if (jobs.length === 0 && streaming === undefined) throw new TaskError('A task worker needs at least one job (--jobs wordcount,./my-job.ts) or --streaming commands');
   if (!secret && insecure !== true) {
     throw new TaskError('A task worker needs the run secret (--secret-file FILE or GMR_SECRET), or --insecure to run unsigned tasks');
   }
@@ -370,10 +373,15 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
       worker.register(reduceFunctionName(job.name), (wjob) => runReduce(code, wjob, context));
     }
   }
+  const names = loaded.map((j) => j.name);
+  if (streaming !== undefined) {
+    const trust = { ...(context.secret ? { secret: context.secret } : {}), openInput: context.guard.openInput, limits: context.limits };
+    names.push(registerStreaming(worker, { ...streaming, phases, ...trust, ...(cwd === undefined ? {} : { cwd }) }));
+  }
   await worker.start();
   return {
     worker,
-    names: loaded.map((j) => j.name),
+    names,
     close: (closeOptions) => worker.close(closeOptions),
   };
 }
