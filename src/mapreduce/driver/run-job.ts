@@ -61,6 +61,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   try {
     loaded = options.streaming ? streamingJob(options.streaming) : await loadJob(options.job as string, cwd);
     if (options.streaming && Object.keys(options.params ?? {}).length > 0) throw new UsageError('A streaming job takes no --param: its commands take their own arguments');
+    if (options.streaming && options.maxBadRecords !== undefined) throw new UsageError('--max-bad-records does not apply to a streaming job: a failing command names no record to skip');
     params = resolveParams(loaded.definition, options.params ?? {}, loaded.name);
     const files = await resolveInputs(options.input, cwd);
     if (files.every((f) => f.size === 0)) {

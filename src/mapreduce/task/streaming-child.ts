@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import split2 from 'split2';
 import { TaskError } from '../../errors.ts';
 import { commandText, type StreamingRole } from '../job/streaming-job.ts';
@@ -58,9 +58,9 @@ export class CommandFailure extends TaskError {
   }
 }
 
-/** `mapper "python3 map.py"`: how reports name a command. */
+/** `mapper "python3 map.py"`: how reports name a command, on one line (a newline shows as \n). */
 export function commandName(role: StreamingRole, command: readonly string[]): string {
-  return `${role} ${JSON.stringify(commandText(command))}`;
+  return `${role} "${commandText(command).replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
 }
 
 /** A reporter line's effect, or false when the line is not one (it is then a log line). */
@@ -139,7 +139,7 @@ export async function runCommand(options: CommandOptions): Promise<void> {
     if (failure === undefined && !CLOSED_EARLY.has(error.code ?? '')) kill(error);
   });
 
-  const lines = child.stdout.pipe(new WholeLines(options.maxLineBytes, name)).on('error', kill).pipe(split2());
+  const lines = split2();
   lines.on('data', (line: string) => {
     active();
     let handed: void | Promise<void>;
@@ -154,9 +154,10 @@ export async function runCommand(options: CommandOptions): Promise<void> {
       handed.then(() => lines.resume(), kill);
     }
   });
-  const read = finished(lines).catch((error: unknown) => kill(error));
+  // pipeline, not pipe: a kill destroys child.stdout, and that must end the streams after it too.
+  const read = pipeline(child.stdout, new WholeLines(options.maxLineBytes, name), lines).catch((error: unknown) => kill(error));
 
-  const logs = child.stderr.pipe(new WholeLines(STDERR_LINE_BYTES, name, true)).pipe(split2());
+  const logs = split2();
   logs.on('data', (line: string) => {
     active();
     if (reporterLine(line, options.state)) return;
@@ -164,7 +165,7 @@ export async function runCommand(options: CommandOptions): Promise<void> {
     if (tail.length > TAIL_LINES) tail.shift();
     options.onLog?.(line);
   });
-  const logged = finished(logs).catch((error: unknown) => kill(error));
+  const logged = pipeline(child.stderr, new WholeLines(STDERR_LINE_BYTES, name, true), logs).catch((error: unknown) => kill(error));
 
   const { code, signal } = await exited;
   clearTimeout(killTimer);
