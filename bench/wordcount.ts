@@ -27,8 +27,8 @@ const CORES = availableParallelism();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
 
-const MAWK_COUNT = `{ $0 = tolower($0); gsub(/[^a-z0-9_']+/, " "); for (i = 1; i <= NF; i++) c[$i]++ } END { for (w in c) print w "\\t" c[w] }`;
-const MAWK_MERGE = `BEGIN { FS = "\\t" } { c[$1] += $2 } END { for (w in c) print w "\\t" c[w] }`;
+export const MAWK_COUNT = `{ $0 = tolower($0); gsub(/[^a-z0-9_']+/, " "); for (i = 1; i <= NF; i++) c[$i]++ } END { for (w in c) print w "\\t" c[w] }`;
+export const MAWK_MERGE = `BEGIN { FS = "\\t" } { c[$1] += $2 } END { for (w in c) print w "\\t" c[w] }`;
 const NODE_SCRIPT = `
 const fs = require('node:fs');
 const readline = require('node:readline');

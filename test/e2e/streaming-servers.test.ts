@@ -1,17 +1,18 @@
 /**
  * Streaming across machines: two `gmr worker --streaming` processes on a real gearmand and on our
- * JobServer run a python3 mapper with a Perl reducer; a run whose commands no worker was started
+ * JobServer run a python3 mapper and reducer; on gearmand also awk with `cut -f1 | uniq -c` and a
+ * map-only grep, each equal to a reference (the test's own counts, python3 for grep); a run whose commands no worker was started
  * with fails fast saying how to start one; a payload naming another command is refused in one
  * line and runs nothing; a worker given --mapper without --streaming refuses to start.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import { Client } from '../../src/client/client.ts';
-import { streamingJobName } from '../../src/mapreduce/job/streaming-job.ts';
+import { splitCommand, streamingJobName } from '../../src/mapreduce/job/streaming-job.ts';
 import { JobServer } from '../../src/server/job-server.ts';
 import { generateText } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
@@ -19,12 +20,15 @@ import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
 
 const EXAMPLES = join(REPO_ROOT, 'examples/streaming');
 const MAPPER = `python3 ${join(EXAMPLES, 'wordcount-mapper.py')}`;
-const REDUCER = `perl ${join(EXAMPLES, 'wordcount-reducer.pl')}`;
-const NAME = streamingJobName({ mapper: ['python3', join(EXAMPLES, 'wordcount-mapper.py')], reducer: ['perl', join(EXAMPLES, 'wordcount-reducer.pl')], separator: '\t', keyFields: 1 });
+const REDUCER = `python3 ${join(EXAMPLES, 'wordcount-reducer.py')}`;
+const NAME = streamingJobName({ mapper: ['python3', join(EXAMPLES, 'wordcount-mapper.py')], reducer: ['python3', join(EXAMPLES, 'wordcount-reducer.py')], separator: '\t', keyFields: 1 });
 
 let dir: string;
 let input: string;
 let expected: string[];
+/** `uniq -c` lines (count right-aligned in 7 columns, a space, the word) and grep -i's lines, sorted. */
+let uniqCounts: string[];
+let grepped: string[];
 let gearmand: GearmandHandle;
 let server: JobServer;
 const children: ChildProcess[] = [];
@@ -40,6 +44,9 @@ beforeAll(async () => {
     for (const word of text.split(/[ \t\n]+/)) if (word !== '') counts.set(word, (counts.get(word) ?? 0) + 1);
   }
   expected = [...counts].map(([w, n]) => `${w}\t${n}`).sort();
+  uniqCounts = [...counts].map(([w, n]) => `${String(n).padStart(7)} ${w}`).sort();
+  const script = 'import sys\nfor p in sys.argv[1:]:\n  for l in open(p, encoding="utf-8"):\n    if "gearman" in l.lower(): sys.stdout.write(l)';
+  grepped = sorted(execFileSync('python3', ['-c', script, ...[0, 1, 2].map((i) => join(input, `f${i}.txt`))], { encoding: 'utf8' }));
   gearmand = await startGearmand();
   server = await JobServer.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -83,7 +90,7 @@ function sorted(text: string): string[] {
 }
 
 describe('gmr worker --streaming', () => {
-  it('serves a python3 mapper and a Perl reducer on gearmand and on our JobServer', async () => {
+  it('serves a python3 mapper and reducer on gearmand and on our JobServer', async () => {
     const ours = `127.0.0.1:${server.port}`;
     startWorkers(`${gearmand.address},${ours}`);
     for (const address of [gearmand.address, ours]) {
@@ -102,13 +109,26 @@ describe('gmr worker --streaming', () => {
     }
   });
 
+  it.each([
+    ['an awk mapper and a `cut -f1 | uniq -c` reducer', [`awk -f ${join(EXAMPLES, 'wordcount-mapper.awk')}`, "sh -c 'cut -f1 | uniq -c'"], () => uniqCounts],
+    ['grep as a map-only mapper', ['grep -i gearman'], () => grepped],
+  ] as const)('runs %s on gearmand with two gmr workers', async (_name, [mapper, reducer], reference) => {
+    const flags = ['--mapper', mapper, ...(reducer === undefined ? [] : ['--reducer', reducer])];
+    for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', gearmand.address, '--streaming', ...flags, '--quiet']));
+    const name = streamingJobName({ mapper: splitCommand(mapper, '--mapper'), ...(reducer === undefined ? {} : { reducer: splitCommand(reducer, '--reducer') }), separator: '\t', keyFields: 1 });
+    await waitForWorkers(gearmand.address, `gmr.map.${name}`, 2);
+    const r = await runGmr(['run', ...flags, '--input', input, '--servers', gearmand.address, '--reducers', '2', '--split-size', '3k', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sorted(r.stdout)).toEqual(reference());
+  });
+
   it('fails a run fast when no worker was started with its commands, saying how to start one', async () => {
     startWorkers(gearmand.address);
     await waitForWorkers(gearmand.address, `gmr.map.${NAME}`, 2);
     const r = await runGmr(['run', '--mapper', 'cat', '--reducer', REDUCER, '--input', input, '--servers', gearmand.address, '--quiet']);
     expect(r.code).toBe(69);
     expect(r.stderr).toMatch(/has no worker for gmr\.map\.stream-[0-9a-f]{12}/);
-    expect(r.stderr).toContain(`gmr worker --servers ${gearmand.address} --streaming --mapper cat --reducer 'perl ${join(EXAMPLES, 'wordcount-reducer.pl')}'`);
+    expect(r.stderr).toContain(`gmr worker --servers ${gearmand.address} --streaming --mapper cat --reducer 'python3 ${join(EXAMPLES, 'wordcount-reducer.py')}'`);
   });
 
   it('refuses a payload that names another command, in one line, and runs nothing', async () => {
@@ -123,7 +143,7 @@ describe('gmr worker --streaming', () => {
       partitions: 2,
       params: {},
       split: { path: join(input, 'f0.txt'), offset: 0, length: 100, compressed: false },
-      stream: { mapper: ['sh', '-c', `touch ${marker}`], reducer: ['perl', join(EXAMPLES, 'wordcount-reducer.pl')], separator: '\t', keyFields: 1 },
+      stream: { mapper: ['sh', '-c', `touch ${marker}`], reducer: ['python3', join(EXAMPLES, 'wordcount-reducer.py')], separator: '\t', keyFields: 1 },
     };
     const client = new Client({ servers: [gearmand.address] });
     try {

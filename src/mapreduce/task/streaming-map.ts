@@ -177,10 +177,20 @@ export async function runStreamingMap(setting: CommandSetting, header: MapTaskHe
     else list.push(value);
   };
   const out = chunkers[0] as LineChunker;
+  // A mapper that computes after reading (or a combiner) still tells the driver it is alive, so
+  // its --task-timeout clock restarts while output comes: at most one WORK_STATUS a second.
+  let reported = -1;
+  let beat = Date.now();
+  const heartbeat = (): void => {
+    if ((emitted & 1023) !== 0 || Date.now() - beat < 1000) return;
+    beat = Date.now();
+    sinks.progress(Math.max(0, reported), total);
+  };
   const onLine = reduces
     ? (line: string): undefined => {
         emitted++;
         group(line);
+        heartbeat();
       }
     : (line: string): Promise<void> | undefined => {
         emitted++;
@@ -191,7 +201,6 @@ export async function runStreamingMap(setting: CommandSetting, header: MapTaskHe
         return pending;
       };
 
-  let reported = -1;
   const input = (async function* () {
     for await (const chunk of await splitBytes(header, body, access)) {
       countLines(chunk);
@@ -206,6 +215,7 @@ export async function runStreamingMap(setting: CommandSetting, header: MapTaskHe
         const done = Math.min(taken, total);
         if (done - reported >= 256 * 1024) {
           reported = done;
+          beat = Date.now();
           sinks.progress(done, total);
         }
       },
@@ -214,7 +224,18 @@ export async function runStreamingMap(setting: CommandSetting, header: MapTaskHe
   if (spec.combiner !== undefined && groups.size > 0) {
     const combining = groups;
     groups = new Map();
-    await runCommand(commandOptions(setting, 'combiner', spec.combiner, { input: sortedLines(combining, spec.separator), onLine: group }));
+    await runCommand(
+      commandOptions(setting, 'combiner', spec.combiner, {
+        input: sortedLines(combining, spec.separator),
+        onLine: (line) => {
+          group(line);
+          if (Date.now() - beat >= 1000) {
+            beat = Date.now();
+            sinks.progress(Math.max(0, reported), total);
+          }
+        },
+      }),
+    );
   }
   if (reduces) {
     writePartials({ combined: new Map(), lists: groups, other: new Map() }, { partitions, partition: undefined, chunkers, partitionRecords }, (err) => (err instanceof Error ? err : new Error(String(err))));
