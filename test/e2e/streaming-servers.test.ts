@@ -16,7 +16,12 @@ import { splitCommand, streamingJobName } from '../../src/mapreduce/job/streamin
 import { JobServer } from '../../src/server/job-server.ts';
 import { generateText } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
-import { REPO_ROOT, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
+import { REPO_ROOT, runGmr, spawnGmr, TEST_SECRET } from '../helpers/gmr-cli.ts';
+import { ResultMac, secretFromText } from '../../src/mapreduce/shuffle/task-auth.ts';
+import { JobExceptionError } from '../../src/errors.ts';
+import { encodeTask, WIRE_VERSION } from '../../src/mapreduce/shuffle/task-protocol.ts';
+
+const secret = secretFromText(TEST_SECRET, 'the test');
 
 const EXAMPLES = join(REPO_ROOT, 'examples/streaming');
 const MAPPER = `python3 ${join(EXAMPLES, 'wordcount-mapper.py')}`;
@@ -82,7 +87,7 @@ async function waitForWorkers(address: string, fn: string, count: number): Promi
 }
 
 function startWorkers(servers: string): void {
-  for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', servers, '--streaming', '--mapper', MAPPER, '--reducer', REDUCER, '--quiet']));
+  for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', servers, '--streaming', '--mapper', MAPPER, '--reducer', REDUCER, '--input-root', input, '--quiet']));
 }
 
 function sorted(text: string): string[] {
@@ -114,7 +119,7 @@ describe('gmr worker --streaming', () => {
     ['grep as a map-only mapper', ['grep -i gearman'], () => grepped],
   ] as const)('runs %s on gearmand with two gmr workers', async (_name, [mapper, reducer], reference) => {
     const flags = ['--mapper', mapper, ...(reducer === undefined ? [] : ['--reducer', reducer])];
-    for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', gearmand.address, '--streaming', ...flags, '--quiet']));
+    for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', gearmand.address, '--streaming', ...flags, '--input-root', input, '--quiet']));
     const name = streamingJobName({ mapper: splitCommand(mapper, '--mapper'), ...(reducer === undefined ? {} : { reducer: splitCommand(reducer, '--reducer') }), separator: '\t', keyFields: 1 });
     await waitForWorkers(gearmand.address, `gmr.map.${name}`, 2);
     const r = await runGmr(['run', ...flags, '--input', input, '--servers', gearmand.address, '--reducers', '2', '--split-size', '3k', '--quiet']);
@@ -135,8 +140,11 @@ describe('gmr worker --streaming', () => {
     startWorkers(gearmand.address);
     await waitForWorkers(gearmand.address, `gmr.map.${NAME}`, 2);
     const marker = join(dir, 'pwned');
+    // Signed with the cluster's secret: the refusal does not rest on the signature (a user who may
+    // run jobs, or an --insecure cluster, can send any payload).
     const header = {
-      v: 2,
+      v: WIRE_VERSION,
+      unique: 'stream-attack-1',
       run: 'attacker',
       job: NAME,
       task: 0,
@@ -146,21 +154,28 @@ describe('gmr worker --streaming', () => {
       stream: { mapper: ['sh', '-c', `touch ${marker}`], reducer: ['python3', join(EXAMPLES, 'wordcount-reducer.py')], separator: '\t', keyFields: 1 },
     };
     const client = new Client({ servers: [gearmand.address] });
+    /** The worker's failure report, its seal checked with the run secret. */
+    const refusal = async (task: typeof header | Omit<typeof header, 'stream'>): Promise<string> => {
+      const mac = new ResultMac(secret, task.unique);
+      const handle = client.submit(`gmr.map.${NAME}`, encodeTask(task, undefined, secret), { unique: task.unique });
+      handle.on('data', (chunk: Buffer) => mac.frame(chunk));
+      const error = await Promise.resolve(handle).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(JobExceptionError);
+      const report = mac.open('X', (error as JobExceptionError).exception);
+      expect(report, 'a failure report sealed with the run secret').toBeDefined();
+      return (report as Buffer).toString('utf8');
+    };
     try {
-      let error: unknown;
-      try {
-        await client.submit(`gmr.map.${NAME}`, `${JSON.stringify(header)}\n`);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(Error);
-      const message = (error as Error).message;
+      const message = await refusal(header);
       expect(message).toContain(`Refused a streaming task naming mapper "sh -c 'touch ${marker}'": this worker runs only mapper "python3 ${join(EXAMPLES, 'wordcount-mapper.py')}"`);
       expect(message).not.toContain('\n');
       // Without the field, and for another job name, it is refused too.
       const { stream: _dropped, ...bare } = header;
-      await expect(client.submit(`gmr.map.${NAME}`, `${JSON.stringify(bare)}\n`)).rejects.toThrow(/Refused a streaming task without a stream field/);
-      await expect(client.submit(`gmr.map.${NAME}`, `${JSON.stringify({ ...header, job: 'stream-000000000000' })}\n`)).rejects.toThrow(/Refused a streaming task for job stream-000000000000/);
+      expect(await refusal({ ...bare, unique: 'stream-attack-2' })).toMatch(/Refused a streaming task without a stream field/);
+      expect(await refusal({ ...header, unique: 'stream-attack-3', job: 'stream-000000000000' })).toMatch(/Refused a streaming task for job stream-000000000000/);
     } finally {
       await client.close();
     }
