@@ -10,12 +10,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { StreamingSpec } from '../job/streaming-job.ts';
-import { compareUtf8, LineChunker } from '../shuffle/encoding.ts';
+import { compareUtf8, LineChunker, partitionOf } from '../shuffle/encoding.ts';
 import { InputError } from '../../errors.ts';
 import { alignSplit, openInput, readError } from '../shuffle/split.ts';
 import type { MapTaskHeader } from '../shuffle/task-protocol.ts';
 import type { MapTaskSummary } from './map-task.ts';
-import { writePartials } from './partial-writer.ts';
 import { bufferChunks, runCommand, type CommandOptions } from './streaming-child.ts';
 import type { TaskState } from './task-state.ts';
 
@@ -114,6 +113,27 @@ function lines(count: { n: number }): (chunk: Buffer) => void {
   return (chunk) => {
     for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) count.n++;
   };
+}
+
+/**
+ * The pairs as partial lines (encoding.ts): each key's JSON string, partitioned by its FNV-1a hash,
+ * keys in natural order, which for strings is their UTF-8 byte order (compareUtf8 on the strings
+ * themselves, so no JSON is parsed back), values in the order the command wrote them.
+ */
+function writeStringPartials(groups: Map<string, string[]>, chunkers: LineChunker[], partitionRecords: number[]): void {
+  const byPartition: string[][] = chunkers.map(() => []);
+  for (const key of groups.keys()) (byPartition[partitionOf(JSON.stringify(key), chunkers.length)] as string[]).push(key);
+  byPartition.forEach((keys, p) => {
+    keys.sort(compareUtf8);
+    const out = chunkers[p] as LineChunker;
+    for (const key of keys) {
+      const enc = JSON.stringify(key);
+      const values = groups.get(key) as string[];
+      for (const value of values) out.write(`${enc}\t${JSON.stringify(value)}\n`);
+      (partitionRecords[p] as number) += values.length;
+    }
+  });
+  groups.clear();
 }
 
 /** Every pair of `groups`, keys in natural (UTF-8 byte) order, as the lines a combiner reads. */
@@ -237,9 +257,7 @@ export async function runStreamingMap(setting: CommandSetting, header: MapTaskHe
       }),
     );
   }
-  if (reduces) {
-    writePartials({ combined: new Map(), lists: groups, other: new Map() }, { partitions, partition: undefined, chunkers, partitionRecords }, (err) => (err instanceof Error ? err : new Error(String(err))));
-  }
+  if (reduces) writeStringPartials(groups, chunkers, partitionRecords);
   for (const c of chunkers) c.flush();
   if (sending !== undefined) await sending;
   sinks.progress(total, total);
