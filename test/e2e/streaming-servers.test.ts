@@ -94,7 +94,7 @@ function sorted(text: string): string[] {
   return text.split('\n').filter(Boolean).sort();
 }
 
-describe('gmr worker --streaming', () => {
+describe('gmr worker --streaming', { timeout: 240_000 }, () => {
   it('serves a python3 mapper and reducer on gearmand and on our JobServer', async () => {
     const ours = `127.0.0.1:${server.port}`;
     startWorkers(`${gearmand.address},${ours}`);

@@ -55,7 +55,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('gmr run --mapper (embedded)', () => {
+describe('gmr run --mapper (embedded)', { timeout: 240_000 }, () => {
   it('runs a python3 mapper and reducer; counters and status lines arrive in the manifest', async () => {
     const out = join(dir, 'out-python');
     const r = await runGmr([
