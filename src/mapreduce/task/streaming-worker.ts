@@ -120,8 +120,9 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
       const header = decodeMapHeader(raw);
       const where = `${header.split.path}@${header.split.offset}+${header.split.length}`;
       const attempt = await begin(channel);
-      const stream = decodeStreamField(raw);
+      let stream: StreamTaskField | undefined;
       try {
+        stream = decodeStreamField(raw);
         checkSpec(header.job, name, stream, spec, raw['module']);
       } catch (error) {
         failTask(channel, error, header.split.path, 'setup');
@@ -167,8 +168,9 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
       const { header: raw, body } = checkedTask(wjob, secret);
       const header = decodeReduceHeader(raw, body.length);
       const attempt = await begin(channel);
-      const stream = decodeStreamField(raw);
+      let stream: StreamTaskField | undefined;
       try {
+        stream = decodeStreamField(raw);
         checkSpec(header.job, name, stream, spec, raw['module']);
       } catch (error) {
         failTask(channel, error, '', 'setup');
