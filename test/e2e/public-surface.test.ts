@@ -35,9 +35,10 @@ describe("import from 'gmr'", () => {
     expect(surface?.['protocol']).toEqual(['function', 'function', 'function', 'function', 'number']);
     // Hand-written: the roles, the job API, the errors and DEFAULT_PORT, nothing of the codec.
     expect(surface?.['main']).toEqual([
-      'AbortError', 'AdminClient', 'Client', 'ClosedError', 'ConnectionError', 'DEFAULT_PORT', 'GearmanError', 'InputError',
-      'JobDefinitionError', 'JobExceptionError', 'JobFailedError', 'JobHandle', 'JobServer', 'OutcomeUnknownError', 'ProtocolError',
-      'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UsageError', 'Worker', 'compareNatural', 'defineJob', 'listBuiltinJobs', 'listRuns',
+      'AbortError', 'AdminClient', 'Client', 'ClosedError', 'ConnectionError', 'DEFAULT_PORT', 'DeadlineError', 'GearmanError', 'InputError',
+      'InterruptedError', 'JobDefinitionError', 'JobExceptionError', 'JobFailedError', 'JobHandle', 'JobServer', 'LockHeldError',
+      'OutcomeUnknownError', 'OutputError', 'ProtocolError', 'RunError', 'ServerError', 'TaskError', 'TimeoutError', 'UnavailableError',
+      'UsageError', 'Worker', 'compareNatural', 'defineJob', 'listBuiltinJobs', 'listRuns',
       'loadJob', 'readStatusFile', 'runJob', 'serverTasks', 'startTaskWorker', 'step', 'watchRun',
     ]);
   });
@@ -65,5 +66,31 @@ describe("import from 'gmr'", () => {
     expect(result.reduceTasks).toBe(2);
     expect(result.mapTasks).toBeGreaterThan(2);
     expect(result.lines).toBeGreaterThan(50);
+  });
+
+  it('exports every error runJob throws, so a caller can tell them apart by class (a held lock, no servers)', () => {
+    const script = `
+      import { runJob, GearmanError, RunError, LockHeldError, UnavailableError, OutputError, DeadlineError, InterruptedError } from 'gmr';
+      import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+      import { tmpdir, hostname } from 'node:os';
+      import { join } from 'node:path';
+      const out = mkdtempSync(join(tmpdir(), 'gmr-surface-'));
+      mkdirSync(join(out, '_temporary'));
+      // A live process (this one) on this host holds the lock.
+      writeFileSync(join(out, '_temporary', '_lock'), JSON.stringify({ pid: process.pid, host: hostname(), runId: 'x', startedAt: 'now' }));
+      const seen = [];
+      for (const options of [{ output: out, workers: 2 }, { servers: ['127.0.0.1:1'], stdout: process.stdout }]) {
+        try { await runJob({ job: 'wordcount', input: ['data/sample/licenses/BSD.txt'], reducers: 2, ...options }); seen.push('no error'); }
+        // A failure once the run started is a RunError whose cause is what went wrong.
+        catch (e) { const why = e instanceof RunError ? e.cause : e; seen.push([e instanceof GearmanError, why instanceof LockHeldError, why instanceof UnavailableError, why.code]); }
+      }
+      const made = [new OutputError('o'), new DeadlineError('d'), new InterruptedError('SIGINT', 'i')].map((e) => [e instanceof GearmanError, e.code]);
+      console.log(JSON.stringify({ seen, made }));
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: userEnv(), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({
+      seen: [[true, true, false, 'GMR_ERR_LOCKED'], [true, false, true, 'GMR_ERR_UNAVAILABLE']],
+      made: [[true, 'GMR_ERR_OUTPUT'], [true, 'GMR_ERR_DEADLINE'], [true, 'GMR_ERR_INTERRUPTED']],
+    });
   });
 });
