@@ -72,6 +72,14 @@ describe('exit codes', () => {
     expect(r.stderr).not.toContain('unexpected');
   });
 
+  it('73: an output folder under /proc fails with one line instead of hanging (Node\'s recursive mkdir loops there)', async () => {
+    const r = await runGmr(['run', 'wordcount', '--input', input, '--output', '/proc/gmr-no-such/out', ...base], { timeoutMs: 60_000 });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(73);
+    expectOneLine(r.stderr);
+    expect(r.stderr).toContain('/proc/gmr-no-such');
+  });
+
   it('75: another live run holds the output lock (retry later)', async () => {
     const out = join(dir, 'locked');
     mkdirSync(join(out, '_temporary'), { recursive: true });

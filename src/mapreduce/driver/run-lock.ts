@@ -3,10 +3,11 @@
  * owner's pid, host and run id. A second run (cron overlap) refuses with a clear message; a lock
  * whose process is gone (a driver that was killed) is taken over.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LockHeldError, OutputError } from '../../errors.ts';
+import { makeFolders } from './make-folders.ts';
 
 interface LockInfo {
   pid: number;
@@ -27,7 +28,7 @@ function alive(pid: number): boolean {
 export async function acquireOutputLock(outputDir: string, runId: string): Promise<() => Promise<void>> {
   const dir = join(outputDir, '_temporary');
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolders(dir);
   } catch (error) {
     throw new OutputError(`Cannot create the output folder ${outputDir}: ${(error as Error).message}`, { cause: error });
   }
