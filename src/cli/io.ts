@@ -7,6 +7,8 @@ export interface CliIO {
   /** The terminal's width in columns, when stderr is one. */
   columns?: number;
   env?: NodeJS.ProcessEnv;
+  /** True once stdout's reader has gone away (EPIPE): a command that would go on can stop. */
+  stdoutGone?: () => boolean;
 }
 
 /** The output was committed (or printed). */

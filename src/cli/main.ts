@@ -94,5 +94,15 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
 }
 
 function defaultIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true, env: process.env };
+  // A reader that went away (`gmr jobs | head -1`) is not an error: what is left to write goes
+  // nowhere, quietly, as with other Unix tools, and a command that would go on (--watch) stops.
+  // Any other write error still surfaces.
+  let gone = false;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      if (stream === process.stdout) gone = true;
+    });
+  }
+  return { stdout: process.stdout, stderr: process.stderr, isTTY: process.stderr.isTTY === true, env: process.env, stdoutGone: () => gone };
 }

@@ -106,6 +106,8 @@ export async function statusCommand(argv: string[], io: CliIO): Promise<number> 
       if (run.outcome !== 'running') return exitCodeOf(run);
     }
     await sleep(interval * 1000);
+    // The reader went away (`gmr status DIR --watch | head -3`): nobody is watching any more.
+    if (io.stdoutGone?.() === true) return EXIT_OK;
   }
 }
 
