@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import wordcount from '../../jobs/wordcount.ts';
 import { compareUtf8 } from '../../src/mapreduce/shuffle/encoding.ts';
+import { runGmr } from '../helpers/gmr-cli.ts';
 import { parseTsv, runLocal } from '../helpers/run-local.ts';
 import { generateText, tempFiles } from '../helpers/corpus.ts';
 
@@ -56,5 +57,16 @@ describe('wordcount', () => {
     expect(values(uncombined)).toBe(values(combined));
     const words = generateText(3, 800).match(/[\p{L}\p{Nd}_']+/gu)?.length ?? 0;
     expect(values(combined)).toBeLessThan(words / 2);
+  });
+
+  it('gmr run --json counts the input lines as records (mapBytes hands over blocks of many lines)', async () => {
+    const { dir, paths } = await tempFiles({ 'a.txt': generateText(4, 5000), 'b.txt': 'last line without a newline\nsecond' });
+    cleanup = dir;
+    const lines = Number(execFileSync('python3', ['-c', 'import sys; print(sum(len(open(p, "rb").read().splitlines()) for p in sys.argv[1:]))', ...paths], { encoding: 'utf8' }));
+    const r = await runGmr(['run', 'wordcount', '--input', paths.join(','), '--workers', '2', '--reducers', '2', '--split-size', '20k', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}') as { records: number; mapTasks: number };
+    expect(summary.mapTasks).toBeGreaterThan(2);
+    expect(summary.records).toBe(lines);
   });
 });

@@ -68,7 +68,7 @@ export interface MapPart extends Pick<MapTaskSpec, 'split' | 'lineBase' | 'heade
 }
 
 export interface MapTaskSummary {
-  /** Records handed to map (a CSV header and blank CSV/JSON lines are not records). */
+  /** Records handed to map (a CSV header and blank CSV/JSON lines are not records); lines, for mapBytes. */
   records: number;
   emitted: number;
   bytesRead: number;
@@ -240,7 +240,7 @@ export async function runMapParts(
       if (failure !== undefined) return;
       line = 0;
       recordOffset = offset;
-      records++;
+      records += linesIn(bytes, start, end);
       try {
         (mapBytes as NonNullable<typeof mapBytes>)(bytes, start, end, ctx, taskState);
       } catch (err) {
@@ -309,6 +309,18 @@ export async function runMapParts(
   };
   if (state.status !== undefined) summary.status = state.status;
   return summary;
+}
+
+/** Lines in bytes[start, end): its '\n's, plus a last line without one. */
+function linesIn(bytes: Buffer, start: number, end: number): number {
+  const view = bytes.subarray(start, end);
+  let lines = 0;
+  let last = -1;
+  for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
+    lines++;
+    last = i;
+  }
+  return last < view.length - 1 ? lines + 1 : lines;
 }
 
 /** A block source from a line source: each line (re-encoded, with its '\n') as its own block. */

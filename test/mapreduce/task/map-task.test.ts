@@ -241,7 +241,7 @@ describe('mapBytes (the byte-level map)', () => {
     },
   });
 
-  it('gets byte ranges of whole lines with their file offsets; summary records count blocks', async () => {
+  it('gets byte ranges of whole lines with their file offsets; summary records count lines, not blocks', async () => {
     const seen: string[] = [];
     const job = defineJob<string, string, number>({
       mapBytes(bytes, start, end, ctx) {
@@ -254,8 +254,14 @@ describe('mapBytes (the byte-level map)', () => {
     const chunks: Buffer[] = [];
     const summary = await runMapTask(job, spec({ partitions: 1, split: { path: 'a', offset: 100, length: 12 } }), blockSource('b\nb\r\nc\nd\n', 5, 100), (_p, c) => chunks.push(c));
     expect(seen).toEqual(['100:b\nb\r\n', '105:c\nd\n']);
-    expect(summary.records).toBe(2);
+    expect(summary.records).toBe(4);
     expect(Buffer.concat(chunks).toString()).toBe('"b"\t1\n"b\\r"\t1\n"c"\t1\n"d"\t1\n');
+  });
+
+  it('counts a last line without its newline as a record', async () => {
+    const job = defineJob({ mapBytes: () => {} });
+    const summary = await runMapTask(job, spec(), blockSource('a\nb\nc', 2, 0), () => {});
+    expect(summary.records).toBe(3);
   });
 
   it('without a block source, gets each line as its own block (re-encoded, with its newline)', async () => {
