@@ -74,7 +74,7 @@ sub map_task {
     my $payload = verified_payload(${ $job->argref });
     my $nl = index($payload, "\n");
     my $header = $json->decode(substr($payload, 0, $nl < 0 ? length($payload) : $nl));
-    die "wire version $header->{v} not supported\n" unless $header->{v} == 3;
+    die "wire version $header->{v} not supported\n" unless $header->{v} == 4;
     # The result MAC covers every WORK_DATA frame, length-prefixed, then "C\n" and the summary.
     my $stream = "gmr-result-v3\n" . encode('UTF-8', $header->{unique}) . "\n";
     my $send = sub {

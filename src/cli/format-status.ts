@@ -42,6 +42,7 @@ export function statusJson(run: WatchedRun): Record<string, unknown> {
     elapsedMs: run.elapsedMs,
     attempts: run.attempts,
     running: s.running,
+    noWorker: s.noWorker ?? null,
     live: run.live,
     liveError: run.liveError,
     messages: s.messages,
@@ -67,6 +68,12 @@ export function formatRun(run: WatchedRun): string {
   const pace = run.outcome === 'running' ? `, ${formatBytes(run.rate)}/s${run.etaMs === null ? '' : `, ETA ${duration(run.etaMs)}`}` : '';
   lines.push(`  started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}, elapsed ${duration(run.elapsedMs)}${pace}`);
   lines.push(`  driver pid ${s.driver.pid} on ${s.driver.host}${run.outcome === 'abandoned' ? ' is gone (killed?)' : ''}`);
+  if (s.noWorker && run.outcome === 'running') {
+    lines.push(`  no worker serves ${s.noWorker.functions.join(', ')} since ${s.noWorker.since}; the run fails ${Math.round(s.noWorker.timeoutMs / 1000)} s after that (--no-worker-timeout)`);
+  }
+  for (const t of s.running.filter((r) => r.status !== undefined)) {
+    lines.push(`  ${s.steps.length > 1 ? `step ${t.step + 1} ` : ''}${t.phase} ${t.index} attempt ${t.attempt}: ${oneLine(t.status ?? '')}`);
+  }
   for (const t of run.live.filter((l) => l.known)) {
     lines.push(`  server: ${t.phase} ${t.index} ${t.running ? 'running' : 'queued'} ${t.numerator}/${t.denominator}`);
   }
@@ -77,6 +84,11 @@ export function formatRun(run: WatchedRun): string {
   if (s.error) lines.push(`  failed: ${s.error}`);
   if (run.resume) lines.push(`  resume with: ${run.resume}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A task's status text on one line of the terminal. */
+function oneLine(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]+/g, ' ');
 }
 
 /** One line per run, for `--all`. */

@@ -31,14 +31,17 @@ interface Detail {
   rate: boolean;
   eta: boolean;
   extras: boolean;
+  /** The newest ctx.status of a running task, at the end: the first thing to go. */
+  status: boolean;
 }
 
 const DETAILS: Detail[] = [
-  { bytes: true, rate: true, eta: true, extras: true },
-  { bytes: true, rate: true, eta: false, extras: true },
-  { bytes: true, rate: false, eta: false, extras: true },
-  { bytes: false, rate: false, eta: false, extras: true },
-  { bytes: false, rate: false, eta: false, extras: false },
+  { bytes: true, rate: true, eta: true, extras: true, status: true },
+  { bytes: true, rate: true, eta: true, extras: true, status: false },
+  { bytes: true, rate: true, eta: false, extras: true, status: false },
+  { bytes: true, rate: false, eta: false, extras: true, status: false },
+  { bytes: false, rate: false, eta: false, extras: true, status: false },
+  { bytes: false, rate: false, eta: false, extras: false, status: false },
 ];
 
 function formatWith(p: RunProgress, d: Detail): string {
@@ -51,12 +54,16 @@ function formatWith(p: RunProgress, d: Detail): string {
   const mapPart = `map ${pct}%${bytes} tasks ${tasks(map, d.extras)}`;
   const reducePart = p.reduce.total > 0 ? ` · reduce ${tasks(p.reduce, d.extras)}` : '';
   const stepPart = p.steps > 1 ? `step ${p.step}/${p.steps} · ` : '';
-  return `${stepPart}${mapPart}${reducePart} · ${formatDuration(p.elapsedMs)}`;
+  // Said at the front, and kept whatever the width: the run fails when it lasts the timeout.
+  const noWorker = p.noWorker ? `no worker for ${formatDuration(p.elapsedMs - p.noWorker.sinceElapsedMs)} (fails at ${formatDuration(p.noWorker.timeoutMs)}) · ` : '';
+  const status = d.status && p.status ? ` · ${p.status.task}: ${p.status.text.replace(/\s+/g, ' ')}` : '';
+  return `${noWorker}${stepPart}${mapPart}${reducePart} · ${formatDuration(p.elapsedMs)}${status}`;
 }
 
 /**
- * The progress line. Given a width (a terminal's columns), it never exceeds it: it drops the ETA,
- * the rate, the byte counts and the running/failed counts in that order, then truncates with "…".
+ * The progress line. Given a width (a terminal's columns), it never exceeds it: it drops the task
+ * status, the ETA, the rate, the byte counts and the running/failed counts in that order, then
+ * truncates with "…".
  */
 export function formatProgress(p: RunProgress, width?: number): string {
   if (width === undefined || width <= 0) return formatWith(p, DETAILS[0]!);
@@ -70,6 +77,8 @@ export function formatProgress(p: RunProgress, width?: number): string {
 
 export interface ProgressPrinter {
   update(p: RunProgress): void;
+  /** A line of its own (a log line): on a terminal, the live line is cleared first and redrawn after. */
+  print(line: string): void;
   done(): void;
 }
 
@@ -80,7 +89,7 @@ export interface PrinterOptions {
 }
 
 export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'plain' | 'quiet', options: PrinterOptions = {}): ProgressPrinter {
-  if (mode === 'quiet') return { update() {}, done() {} };
+  if (mode === 'quiet') return { update() {}, print() {}, done() {} };
   const intervalMs = options.intervalMs ?? 5000;
   let last: RunProgress | undefined;
   // When the run started, by this process's clock: elapsed time moves on even when no update comes.
@@ -117,6 +126,12 @@ export function progressPrinter(stderr: NodeJS.WritableStream, mode: 'tty' | 'pl
       // The result may go to the same terminal next: end the live line before it does.
       if (p.phase === 'commit') return done();
       if (mode === 'tty' && Date.now() - lastDraw > 100) draw();
+    },
+    print(line) {
+      if (mode === 'tty' && drawn && !finished) {
+        stderr.write(`\r\x1b[2K${line}\n`);
+        draw();
+      } else stderr.write(`${line}\n`);
     },
     done,
   };

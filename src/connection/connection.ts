@@ -243,6 +243,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return true;
   }
 
+  /**
+   * Hands this turn's batched packets to the socket now, not on the next tick: for code that
+   * runs long without yielding (a synchronous map loop), whose progress would otherwise wait.
+   */
+  flush(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket?.uncork();
+  }
+
   /** Writes pre-encoded bytes (constant packets). */
   sendRaw(bytes: Buffer): boolean {
     const socket = this.#socket;

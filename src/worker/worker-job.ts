@@ -27,6 +27,11 @@ export interface WorkerJob {
    * Use it when streaming many or large chunks.
    */
   writeData(data: Buffer | string): Promise<void>;
+  /**
+   * Sends what was written so far at once instead of at the end of this event-loop turn: for code
+   * that runs long without yielding, whose status and data would otherwise wait until it does.
+   */
+  flush(): void;
 }
 
 /** A job's code: its return value is the WORK_COMPLETE result (nothing = empty); a throw fails the job. */
@@ -38,6 +43,7 @@ export type JobHandler = (
 export interface JobSink {
   send(packet: Packet): boolean;
   drained(): Promise<void>;
+  flush(): void;
 }
 
 export interface JobFields {
@@ -108,6 +114,10 @@ export class ActiveJob implements WorkerJob {
 
   sendWarning(data: Buffer | string): void {
     if (this.live) this.#sink.send({ type: 'WORK_WARNING', handle: this.handle, data: toBuffer(data) });
+  }
+
+  flush(): void {
+    this.#sink.flush();
   }
 
   async writeData(data: Buffer | string): Promise<void> {

@@ -50,7 +50,7 @@ describe('results from outside the run', () => {
     }
     expect(runId, 'the run id, read from show unique jobs').toBeDefined();
     for (let p = 0; p < 2; p++) {
-      const header = { v: 3, unique: `gmr:${runId}:r:${p}`, run: runId, job: 'slow-wordcount', task: p, partitions: 2, params: {}, runs: [forged] };
+      const header = { v: 4, unique: `gmr:${runId}:r:${p}`, run: runId, job: 'slow-wordcount', task: p, partitions: 2, params: {}, runs: [forged] };
       await attacker.submitBackground(reduceFn('slow-wordcount'), `${JSON.stringify(header)}\n`, { unique: `gmr:${runId}:r:${p}` });
       // The same with a made-up signature line.
       await attacker.submitBackground(reduceFn('slow-wordcount'), `${'ab'.repeat(32)}\n${JSON.stringify(header)}\n`, { unique: `gmr:${runId}:r:${p}:2` });

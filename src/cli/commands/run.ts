@@ -91,7 +91,15 @@ export const RUN_COMMAND = commandTable({
       help: 'the run secret the --servers workers were started with (else $GMR_SECRET); tasks and\nresults are signed with it. Without --servers a fresh secret is made per run',
     },
     insecure: { type: 'boolean', section: TRUST, help: 'sign nothing (trusted single-user set-ups; loopback servers only)' },
-    quiet: { type: 'boolean', short: 'q', section: REPORTING, help: 'no progress on stderr' },
+    quiet: { type: 'boolean', short: 'q', section: REPORTING, help: 'no progress and no task log lines on stderr' },
+    'log-limit': {
+      type: 'string',
+      value: 'SIZE',
+      defaultText: '1m; 0 keeps none',
+      section: REPORTING,
+      help: 'what job code writes to stdout/stderr (console.*) kept per task attempt,\nin DIR/_logs/<run>/ and shown on stderr as [map 3 attempt 1] …',
+    },
+    'run-log-limit': { type: 'string', value: 'SIZE', defaultText: '64m', section: REPORTING, help: 'task log kept for the whole run' },
     json: { type: 'boolean', section: REPORTING, help: 'print a JSON summary (stdout with --output, else stderr)' },
     ui: { type: 'string', value: 'PORT', section: REPORTING, help: 'serve a live page of this run and its job servers on 127.0.0.1:PORT' },
     notify: { type: 'string', value: 'URL', section: REPORTING, help: 'POST the JSON summary to URL when the run commits or fails (3 tries)' },
@@ -176,6 +184,12 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   const deadlineMs = parseSeconds(values.deadline, '--deadline');
   const noWorkerTimeoutMs = parseSeconds(values['no-worker-timeout'], '--no-worker-timeout', true);
   const splitSize = values['split-size'] === undefined ? undefined : parseSize(values['split-size'], '--split-size');
+  const size = (flag: 'log-limit' | 'run-log-limit'): number | undefined => {
+    const text = values[flag];
+    return text === undefined ? undefined : text.trim() === '0' ? 0 : parseSize(text, `--${flag}`);
+  };
+  const taskLogLimit = size('log-limit');
+  const runLogLimit = size('run-log-limit');
 
   const notifyEnd = endNotifier({ notify: values.notify, onExit: values['on-exit'] }, io);
   const printer = progressPrinter(io.stderr, values.quiet ? 'quiet' : io.isTTY ? 'tty' : 'plain', {
@@ -233,8 +247,11 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
       overwrite: values.overwrite,
       resume: values.resume,
       onLog: (line) => {
-        if (!values.quiet) io.stderr.write(`gmr: ${line}\n`);
+        if (!values.quiet) printer.print(`gmr: ${line}`);
       },
+      ...(values.quiet ? {} : { onTaskLog: (line: string) => printer.print(line) }),
+      ...(taskLogLimit === undefined ? {} : { taskLogLimit }),
+      ...(runLogLimit === undefined ? {} : { runLogLimit }),
       params: parseParams(values.param),
       // Options left undefined take runJob's defaults.
       servers,

@@ -59,12 +59,22 @@ function renderRun(run: WatchedRun): string {
     .map((step) => `<div class="step"><h4>step ${step.index + 1}</h4>${bar('map', step.map, true)}${step.reduce.total > 0 ? bar('reduce', step.reduce, false) : ''}</div>`)
     .join('');
   const counters = Object.entries(s.counters);
+  const running = s.running
+    .filter((t) => t.status !== undefined)
+    .map((t) => `<li>${s.steps.length > 1 ? `step ${t.step + 1} ` : ''}${escapeHtml(t.phase)} ${t.index} attempt ${t.attempt}: ${escapeHtml(t.status ?? '')}</li>`)
+    .join('');
+  const noWorker =
+    s.noWorker && run.outcome === 'running'
+      ? `<p class="failure no-worker">No worker serves ${s.noWorker.functions.map((f) => `<code>${escapeHtml(f)}</code>`).join(', ')} since ${escapeHtml(s.noWorker.since)}; the run fails ${Math.round(s.noWorker.timeoutMs / 1000)} s after that unless one comes.</p>`
+      : '';
   const messages = s.messages.map((m) => `<li><time>${escapeHtml(m.at)}</time> ${escapeHtml(m.task)}: ${escapeHtml(m.text)}</li>`).join('');
   return [
     `<section class="run ${run.outcome}" data-run="${escapeHtml(s.runId)}" data-outcome="${run.outcome}">`,
     `<h3>${escapeHtml(s.job)} <span class="outcome">${run.outcome}</span></h3>`,
     `<p>${facts.join(' · ')}</p>`,
+    noWorker,
     steps,
+    running ? `<h4>running tasks</h4><ul class="running">${running}</ul>` : '',
     s.error ? `<h4>failure</h4><pre class="failure">${escapeHtml(s.error)}</pre>` : '',
     run.resume ? `<p class="failure">The driver (pid ${s.driver.pid} on ${escapeHtml(s.driver.host)}) is gone. Resume with: <code>${escapeHtml(run.resume)}</code></p>` : '',
     run.liveError ? `<p class="muted">${escapeHtml(run.liveError)}</p>` : '',

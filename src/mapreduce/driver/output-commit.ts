@@ -15,9 +15,10 @@ import { HISTORY_FOLDER } from '../status/run-status.ts';
 import { compareOrdered, orderValue } from '../shuffle/key-order.ts';
 import { KEYS_SETUP_MARK as SETUP_MARK, KEYS_TEARDOWN_MARK as TEARDOWN_MARK } from '../shuffle/task-protocol.ts';
 import { partName } from './part-names.ts';
+import { LOGS_FOLDER } from './run-logs.ts';
 
-/** What gmr keeps in an output folder besides the output: runs in progress, and past runs' status. */
-export const RUN_FOLDERS = ['_temporary', HISTORY_FOLDER];
+/** What gmr keeps in an output folder besides the output: runs in progress, past runs' status, task logs. */
+export const RUN_FOLDERS = ['_temporary', HISTORY_FOLDER, LOGS_FOLDER];
 
 /**
  * Commits the run's output into DIR, replacing a previous output without ever losing it: the new

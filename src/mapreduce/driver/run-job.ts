@@ -26,9 +26,10 @@ import { runTrust, type RunTrust } from './run-trust.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import type { PhaseRunner } from './run-phase.ts';
 import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
-import { phaseProgress, type RunProgress } from './run-progress.ts';
+import { latestStatus, phaseProgress, type RunProgress } from './run-progress.ts';
 import { changedSincePlan, findResumable, type RunPlan } from './run-state.ts';
 import { buildSummary, driverMaxRssBytes, failureFields, type RunSummary } from './run-summary.ts';
+import { DEFAULT_RUN_LOG_LIMIT, DEFAULT_TASK_LOG_LIMIT, RunLogs } from './run-logs.ts';
 import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { runSteps, type StepRun } from './run-steps.ts';
@@ -115,7 +116,14 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   let soFar: (() => RunSummary) | undefined;
   try {
     await tracker.phase(0, 'plan');
-    const engine = await startEngine(options, loaded, local, workspace);
+    // With --servers: while no worker serves the run's functions, progress and the status file say so.
+    let noWorker: RunProgress['noWorker'];
+    let reportNow = (): void => {};
+    const engine = await startEngine(options, loaded, local, workspace, (since, functions, timeoutMs) => {
+      noWorker = since === undefined ? undefined : { functions, sinceElapsedMs: since - started, timeoutMs };
+      tracker.noWorker(since === undefined ? null : { since: new Date(since).toISOString(), functions, timeoutMs });
+      reportNow();
+    });
     tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
@@ -134,8 +142,11 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         map: phaseProgress(records.map),
         reduce: phaseProgress(records.reduce),
         elapsedMs: Date.now() - started,
+        ...statusField(latestStatus(current === 'reduce' ? records.reduce : records.map)),
+        ...(noWorker ? { noWorker } : {}),
       });
     };
+    reportNow = report;
     const inFlight = Math.max(2, workers * 2);
     // Every task in flight listens for the run's abort: more than Node's default of 10 is expected.
     setMaxListeners(inFlight + 10, aborter.signal);
@@ -152,6 +163,14 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       guard: engine.guard,
       onStatus: report,
       ...(options.onLog ? { onWarning: options.onLog } : {}),
+      logs: new RunLogs({
+        output,
+        run: uniqueRun,
+        taskLimit: options.taskLogLimit ?? DEFAULT_TASK_LOG_LIMIT,
+        runLimit: options.runLogLimit ?? DEFAULT_RUN_LOG_LIMIT,
+        steps: stepCount,
+        ...(options.onTaskLog ? { forward: options.onTaskLog } : {}),
+      }),
     };
 
     const runsSoFar: StepRun[] = [];
@@ -179,6 +198,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       splitSize: plan.splitSize,
       workers,
       splits,
+      logLimit: options.taskLogLimit ?? DEFAULT_TASK_LOG_LIMIT,
       ...(badRecords ? { badRecords } : {}),
       ...(options.streaming ? { stream: { ...options.streaming, ...(runner.timeoutMs === undefined ? {} : { idleMs: runner.timeoutMs }) } } : {}),
       onPhase: async (step, phase, run) => {
@@ -229,6 +249,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   } finally {
     await workspace.dispose();
   }
+}
+
+function statusField(status: RunProgress['status']): Pick<RunProgress, 'status'> {
+  return status === undefined ? {} : { status };
 }
 
 /** The counters of the tasks that finished, for the status of a failed run. */
@@ -329,7 +353,13 @@ function startCluster(options: RunOptions, workers: number, cwd: string, trust: 
 }
 
 /** The job servers the run submits to: the given ones (checked for workers), or the local cluster. */
-async function startEngine(options: RunOptions, loaded: LoadedJob, cluster: Promise<LocalCluster> | undefined, workspace: RunWorkspace): Promise<Engine> {
+async function startEngine(
+  options: RunOptions,
+  loaded: LoadedJob,
+  cluster: Promise<LocalCluster> | undefined,
+  workspace: RunWorkspace,
+  onNoWorker: (since: number | undefined, functions: string[], timeoutMs: number) => void,
+): Promise<Engine> {
   let servers = options.servers ?? [];
   let guard: Promise<never> = new Promise<never>(() => {});
   const mode = servers.length > 0 ? 'servers' : 'embedded';
@@ -337,12 +367,15 @@ async function startEngine(options: RunOptions, loaded: LoadedJob, cluster: Prom
     await checkServersHaveWorkers(servers, loaded, loaded.definition.steps.some(stepReduces), options.tls, workerFlags(options));
     const reduces = loaded.definition.steps.some(stepReduces);
     if (options.noWorkerTimeoutMs !== 0) {
+      const functions = [mapFunctionName(loaded.name), ...(reduces ? [reduceFunctionName(loaded.name)] : [])];
+      const timeoutMs = options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS;
       const watch = watchWorkers({
         servers,
-        functions: [mapFunctionName(loaded.name), ...(reduces ? [reduceFunctionName(loaded.name)] : [])],
+        functions,
         job: loaded.name,
         workerFlags: workerFlags(options),
-        timeoutMs: options.noWorkerTimeoutMs ?? DEFAULT_NO_WORKER_TIMEOUT_MS,
+        timeoutMs,
+        onChange: (since) => onNoWorker(since, functions, timeoutMs),
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.onLog ? { onLog: options.onLog } : {}),
       });

@@ -69,6 +69,15 @@ export interface RunOptions {
   stdout?: NodeJS.WritableStream;
   onProgress?: (progress: RunProgress) => void;
   onLog?: (line: string) => void;
+  /**
+   * Each line job code wrote to stdout/stderr in a task attempt, prefixed `[map 3 attempt 2] `.
+   * With `output` the same is kept in `<output>/_logs/<run>/`.
+   */
+  onTaskLog?: (line: string) => void;
+  /** Bytes of task log kept per task attempt (and sent by its worker). Default 1 MiB; 0 keeps none. */
+  taskLogLimit?: number;
+  /** Bytes of task log kept for the whole run. Default 64 MiB. */
+  runLogLimit?: number;
   signal?: AbortSignal;
   /** Each version of the run status file as it is written (the dashboard of `gmr run --ui`). */
   onRunStatus?: (status: RunStatus) => void;
@@ -116,6 +125,8 @@ export function checkRunOptions(options: RunOptions): void {
   checkWhole('--workers', options.workers, 1);
   checkWhole('--reducers', options.reducers, 1);
   checkWhole('--split-size', options.splitSize, 1);
+  checkWhole('--log-limit', options.taskLogLimit, 0);
+  checkWhole('--run-log-limit', options.runLogLimit, 0);
   const timeout = options.taskTimeoutMs;
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw optionError('--task-timeout', 'a time >= 0 (ms in taskTimeoutMs; 0 disables it)', timeout);
   if (options.resume && options.output === undefined) throw new UsageError('--resume needs --output: the run folder lives in the output folder');

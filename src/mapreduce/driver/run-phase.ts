@@ -7,6 +7,7 @@ import type { LimitFunction } from 'p-limit';
 import type { Client } from '../../client/client.ts';
 import { TASK_OUTPUT_NAME } from './part-names.ts';
 import { loadDoneTask, markTaskDone } from './run-state.ts';
+import type { RunLogs } from './run-logs.ts';
 import type { RunWorkspace } from './run-workspace.ts';
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import type { PayloadBuilder } from './task-plan.ts';
@@ -56,6 +57,8 @@ export interface PhaseRunner {
   onStatus(): void;
   /** A warning for the user (a result that did not verify), one line. */
   onWarning?: (line: string) => void;
+  /** Where task attempts' logs go. */
+  logs?: RunLogs;
 }
 
 export interface PhaseOutcome {
@@ -93,6 +96,8 @@ export async function runPhase(runner: PhaseRunner, phase: Phase): Promise<Phase
         signal: runner.signal,
         onStatus: runner.onStatus,
         ...(runner.onWarning ? { onWarning: runner.onWarning } : {}),
+        step: phase.step,
+        ...(runner.logs ? { logs: runner.logs } : {}),
       });
     } catch (error) {
       runner.abort(error);

@@ -18,6 +18,19 @@ export interface RunProgress {
   map: PhaseProgress;
   reduce: PhaseProgress;
   elapsedMs: number;
+  /** The newest ctx.status(text) of a task that is running now. */
+  status?: { task: string; text: string };
+  /** With servers of your own: no worker serves these functions, since `sinceElapsedMs` into the run. */
+  noWorker?: { functions: string[]; sinceElapsedMs: number; timeoutMs: number };
+}
+
+/** The newest status text among running tasks, `{ task: 'map 3', text }`. */
+export function latestStatus(records: readonly TaskRecord[]): RunProgress['status'] {
+  let latest: TaskRecord | undefined;
+  for (const r of records) {
+    if (r.state === 'running' && r.status !== undefined && (latest === undefined || (r.statusAt ?? 0) > (latest.statusAt ?? 0))) latest = r;
+  }
+  return latest === undefined ? undefined : { task: `${latest.phase} ${latest.index}`, text: latest.status ?? '' };
 }
 
 /** Counts a phase's task records by state, and their bytes. */

@@ -46,6 +46,8 @@ export interface StepsInput {
   splits: Split[];
   /** A streaming job's commands, sent in every task header. */
   stream?: StreamTaskField;
+  /** Bytes of log each task attempt may send (the task headers' logLimit). */
+  logLimit?: number;
   /** Only the first step reads user records, so only it has a bad record allowance. */
   badRecords?: BadRecordBudget;
   /** Called when a phase starts, with the step's records so far (for progress). */
@@ -61,7 +63,7 @@ export async function runSteps(input: StepsInput): Promise<StepRun[]> {
     const reduces = stepReduces(stepDef);
     const partitions = input.reducers[step] ?? 0;
     const sortValues = stepDef.sortValues === true;
-    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues, signing: input.signing, ...(input.stream ? { stream: input.stream } : {}) };
+    const shared = { runId: input.runId, job: input.job, params: input.params, partitions, ship: input.ship, step, sortValues, signing: input.signing, ...(input.stream ? { stream: input.stream } : {}), ...(input.logLimit === undefined ? {} : { logLimit: input.logLimit }) };
     const mapTasks = await buildMapTasks({ ...shared, definition, splits });
     const map: Phase = {
       kind: 'map',

@@ -3,6 +3,7 @@
  * counters, tasks and their attempts, timings), built from the task records once the phases ran.
  */
 import type { Params } from '../job/params.ts';
+import type { AttemptLogInfo } from './run-logs.ts';
 import type { BadRecord, TaskRecord } from './task-runner.ts';
 import type { RunPlan } from './run-state.ts';
 import type { StepRun } from './run-steps.ts';
@@ -65,9 +66,9 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
-    /** The task's last status message (ctx.status, or a streaming command's reporter:status: line). */
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost'; log?: AttemptLogInfo }>;
+    /** The task's last ctx.status text. */
     status?: string;
-    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost' }>;
   }>;
 }
 
@@ -132,7 +133,6 @@ export function buildSummary(input: SummaryInput): RunSummary {
     phase: r.phase,
     index: r.index,
     ...(r.input ? { input: r.input } : {}),
-    ...(typeof r.summary?.['status'] === 'string' ? { status: r.summary['status'] } : {}),
     attempts: r.attempts.map((a) => ({
       attempt: a.attempt,
       ms: a.ms,
@@ -142,7 +142,9 @@ export function buildSummary(input: SummaryInput): RunSummary {
       ...(a.failure?.at ? { at: a.failure.at } : {}),
       ...(a.failure?.stack ? { stack: a.failure.stack } : {}),
       ...(a.outcome ? { outcome: a.outcome } : {}),
+      ...(a.log ? { log: a.log } : {}),
     })),
+    ...(statusOf(r) === undefined ? {} : { status: statusOf(r) }),
   });
   return {
     job: plan.job,
@@ -175,6 +177,12 @@ export function buildSummary(input: SummaryInput): RunSummary {
     steps: perStep,
     tasks: steps.flatMap((s, i) => [...s.map.map((r) => taskEntry(r, i)), ...s.reduce.map((r) => taskEntry(r, i))]),
   };
+}
+
+/** A task's last ctx.status: from its summary when it finished, else as its attempt last sent it. */
+function statusOf(r: TaskRecord): string | undefined {
+  const said = r.summary?.['status'];
+  return typeof said === 'string' ? said : r.status;
 }
 
 /** Peak resident memory of this process, in bytes. */

@@ -10,6 +10,7 @@ import {
   STATUS_FILE,
   writeHistory,
   writeStatusFile,
+  type NoWorker,
   type PhaseCounts,
   type RunStatus,
   type RunningTask,
@@ -69,6 +70,9 @@ function messagesOf(steps: TrackedStep[]): StatusMessage[] {
       if (typeof said === 'string' && last) {
         const ms = last.startedAt + last.ms;
         found.push({ ms, at: new Date(ms).toISOString(), task, text: said });
+      } else if (r.state === 'running' && r.status !== undefined && r.statusAt !== undefined) {
+        // A task still running: its latest ctx.status, as its worker sent it (S frames).
+        found.push({ ms: r.statusAt, at: new Date(r.statusAt).toISOString(), task, text: r.status });
       }
     }
   }
@@ -125,6 +129,12 @@ export class StatusTracker {
     this.#status = { ...this.#status, servers };
   }
 
+  /** No worker serves the run's functions (or null: one does again): written at once. */
+  noWorker(noWorker: NoWorker | null): void {
+    this.#status = { ...this.#status, noWorker };
+    void this.#write();
+  }
+
   /** A new step or phase: written at once. */
   phase(step: number, phase: RunStatus['phase']): Promise<void> {
     this.#status = { ...this.#status, step, phase };
@@ -177,7 +187,16 @@ export class StatusTracker {
     steps.forEach((step, s) => {
       for (const r of [...step.map, ...step.reduce]) {
         if (r.state === 'running' && r.unique) {
-          running.push({ step: s, phase: r.phase, index: r.index, attempt: r.attempts.length + 1, unique: r.unique, ...(r.input ? { input: r.input } : {}), bytesDone: r.bytesDone });
+          running.push({
+            step: s,
+            phase: r.phase,
+            index: r.index,
+            attempt: r.attempts.length + 1,
+            unique: r.unique,
+            ...(r.input ? { input: r.input } : {}),
+            bytesDone: r.bytesDone,
+            ...(r.status !== undefined && r.statusAt !== undefined ? { status: r.status, statusAt: new Date(r.statusAt).toISOString() } : {}),
+          });
         }
       }
     });

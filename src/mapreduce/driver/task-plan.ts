@@ -146,6 +146,7 @@ export async function buildMapTasks(options: {
   signing: TaskSigning;
   /** A streaming job's commands, for the worker to check against its own. */
   stream?: StreamTaskField;
+  logLimit?: number;
 }): Promise<PlannedMapTask[]> {
   const { definition, params } = options;
   const step = options.step ?? 0;
@@ -168,6 +169,7 @@ export async function buildMapTasks(options: {
       ...(options.sortValues ? { sortValues: true } : {}),
       module: options.signing.module,
       ...(options.stream ? { stream: options.stream } : {}),
+      ...(options.logLimit === undefined ? {} : { logLimit: options.logLimit }),
     };
     const base = bases.get(split.index);
     if (base !== undefined && base > 0) header.lineBase = base;
@@ -208,6 +210,7 @@ export async function buildReduceTask(options: {
   sortValues?: boolean;
   signing: TaskSigning;
   stream?: StreamTaskField;
+  logLimit?: number;
 }): Promise<PlannedTask> {
   const step = options.step ?? 0;
   const unique = taskUnique(options.runId, 'r', options.partition, step);
@@ -223,6 +226,7 @@ export async function buildReduceTask(options: {
     ...(options.sortValues ? { sortValues: true } : {}),
     module: options.signing.module,
     ...(options.stream ? { stream: options.stream } : {}),
+    ...(options.logLimit === undefined ? {} : { logLimit: options.logLimit }),
   };
   let body: Buffer | undefined;
   let bytes = 0;

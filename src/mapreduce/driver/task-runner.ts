@@ -14,6 +14,7 @@ import { ResultMac, type RunSecret } from '../shuffle/task-auth.ts';
 import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
 import { partName, TASK_KEYS_NAME } from './part-names.ts';
 import type { PayloadBuilder } from './task-plan.ts';
+import type { AttemptLog, AttemptLogInfo, RunLogs } from './run-logs.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {
@@ -53,6 +54,8 @@ export interface TaskAttempt {
    * Restarts are lost attempts too.
    */
   outcome?: 'failed' | 'lost';
+  /** What job code wrote to stdout/stderr in this attempt (absent when nothing). */
+  log?: AttemptLogInfo;
 }
 
 /** `TaskRecord.files` keys of a task's output (O frames) and key list (K frames). */
@@ -74,6 +77,9 @@ export interface TaskRecord {
   state: 'pending' | 'running' | 'done' | 'failed';
   /** The unique key the current (or last) attempt was submitted under, for GET_STATUS_UNIQUE. */
   unique?: string;
+  /** The running attempt's latest ctx.status text (S frames), and when it came (Date.now()). */
+  status?: string;
+  statusAt?: number;
 }
 
 export interface RunTaskOptions {
@@ -100,9 +106,14 @@ export interface RunTaskOptions {
   onStatus?: (record: TaskRecord) => void;
   /** Told of each result the driver ignored (it did not verify with the run secret). */
   onWarning?: (line: string) => void;
+  /** Where attempts' logs go (L frames); without it they are dropped. */
+  logs?: RunLogs;
+  /** The task's step (0-based), for its logs' names. */
+  step?: number;
 }
 
 interface AttemptOutcome {
+  log?: AttemptLogInfo;
   summary?: Record<string, unknown>;
   error?: unknown;
   failure?: RecordFailure;
@@ -129,8 +140,21 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** One attempt: submit, write frames, resolve with the summary or the error. */
+/** One attempt, with its log: ended (and its file closed) however the attempt ends. */
 async function attemptTask(options: RunTaskOptions, skip: number[], attempt: number, lostSoFar: number): Promise<AttemptOutcome> {
+  const log = options.logs?.attempt({ step: options.step ?? 0, phase: options.record.phase, index: options.record.index, attempt });
+  let outcome: AttemptOutcome | undefined;
+  try {
+    outcome = await attemptStream(options, skip, attempt, lostSoFar, log);
+  } finally {
+    const info = log?.end();
+    if (info && outcome) outcome.log = info;
+  }
+  return outcome;
+}
+
+/** One attempt: submit, write frames, resolve with the summary or the error. */
+async function attemptStream(options: RunTaskOptions, skip: number[], attempt: number, lostSoFar: number, log: AttemptLog | undefined): Promise<AttemptOutcome> {
   const { record, dir } = options;
   const fds = new Map<number, number>();
   const open = (key: number, name: string): number => {
@@ -206,8 +230,11 @@ async function attemptTask(options: RunTaskOptions, skip: number[], attempt: num
           abandon.abort(crashed);
           return;
         }
+        if (begun) log?.restarted();
         begun = true;
         record.state = 'running';
+        delete record.status;
+        delete record.statusAt;
         options.onStatus?.(record);
         // A new attempt on the same handle (the server requeued the job): start over.
         reset();
@@ -219,6 +246,14 @@ async function attemptTask(options: RunTaskOptions, skip: number[], attempt: num
       startClock();
       if (frame.kind === 'failure') {
         failure = frame.failure;
+      } else if (frame.kind === 'log') {
+        log?.write(frame.data);
+      } else if (frame.kind === 'logCut') {
+        log?.cut(frame.bytes);
+      } else if (frame.kind === 'status') {
+        record.status = frame.text;
+        record.statusAt = Date.now();
+        options.onStatus?.(record);
       } else if (frame.kind === 'partial') {
         writeSync(open(frame.partition, partName(frame.partition)), frame.data);
       } else if (frame.kind === 'keys') {
@@ -301,7 +336,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     if (outcome.summary) {
       record.summary = outcome.summary;
       const worker = typeof outcome.summary['worker'] === 'string' ? { worker: outcome.summary['worker'] } : {};
-      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, ...restarts, ...worker });
+      record.attempts.push({ attempt, startedAt, ms: Date.now() - startedAt, ...restarts, ...worker, ...(outcome.log ? { log: outcome.log } : {}) });
       record.state = 'done';
       record.bytesDone = record.bytesTotal;
       options.onStatus?.(record);
@@ -318,6 +353,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
       ...restarts,
       ...(where === undefined ? {} : { failure: where }),
       outcome: kind,
+      ...(outcome.log ? { log: outcome.log } : {}),
     });
     if (options.signal?.aborted || outcome.fatal) break;
     if (outcome.lost) {

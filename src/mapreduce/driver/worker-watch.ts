@@ -22,6 +22,8 @@ export interface WorkerWatchOptions {
   onLog?: (line: string) => void;
   /** TLS for every server (tls://host:port entries are TLS anyway). */
   tls?: TlsOptions;
+  /** When no worker serves the functions (the time it was first seen, Date.now()), and when one does again (undefined). */
+  onChange?: (since: number | undefined) => void;
 }
 
 export interface WorkerWatch {
@@ -64,10 +66,14 @@ export function watchWorkers(options: WorkerWatchOptions): WorkerWatch {
     if (stopped) return;
     const now = Date.now();
     if (workers > 0) {
-      if (since !== undefined) options.onLog?.(`a worker serves ${options.functions.join(', ')} again; the run goes on`);
+      if (since !== undefined) {
+        options.onLog?.(`a worker serves ${options.functions.join(', ')} again; the run goes on`);
+        options.onChange?.(undefined);
+      }
       since = undefined;
     } else if (since === undefined) {
       since = now;
+      options.onChange?.(since);
       options.onLog?.(`no worker serves ${options.functions.join(', ')} on ${options.servers.join(', ')}; the run fails in ${Math.round(options.timeoutMs / 1000)} s (--no-worker-timeout) unless one comes: ${how}`);
     } else if (now - since >= options.timeoutMs) {
       reject(new UnavailableError(`No worker served ${options.functions.join(', ')} on ${options.servers.join(', ')} for ${Math.round((now - since) / 1000)} s (--no-worker-timeout); ${how}`));

@@ -79,6 +79,7 @@ class HeaderReader {
       params: this.params(raw),
       ...(raw['step'] === undefined ? {} : { step: this.whole(raw, 'step') }),
       ...(raw['sortValues'] === undefined ? {} : { sortValues: this.boolean(raw, 'sortValues') }),
+      ...(raw['logLimit'] === undefined ? {} : { logLimit: this.whole(raw, 'logLimit') }),
     };
   }
 }

@@ -17,6 +17,10 @@
  *                                 wrote n > 0 lines (`^` setup, `$` teardown), for the stdout merge.
  *     `E <json>\n`                sent just before WORK_EXCEPTION when a record made the task fail:
  *                                 `{"path","line","offset","message"}`, so the driver can skip it.
+ *     `L <out|err>\n<text>`       what job code wrote to stdout or stderr (console.*), in order,
+ *                                 at most the header's logLimit bytes per attempt (wire version 4).
+ *     `L cut <n>\n`               the attempt's log passed logLimit: n more bytes were not sent.
+ *     `S\n<text>`                 the task's latest ctx.status(text), while it runs (wire version 4).
  * - WORK_STATUS: map = (split bytes read, split length); reduce = (run bytes merged, run bytes total).
  * - WORK_COMPLETE: the task summary as JSON. A failure is WORK_EXCEPTION with a one-line report.
  *   With a run secret both carry the result stream's MAC first (task-auth.ts).
@@ -26,8 +30,11 @@ import type { Params } from '../job/define-job.ts';
 import { signTask, verifyTask, type RunSecret } from './task-auth.ts';
 import type { StreamTaskField } from './streaming-header.ts';
 
-/** 3: task headers name their unique key and module; payloads and results are signed (2: natural key order). */
-export const WIRE_VERSION = 3;
+/**
+ * 4: `L` (task log) and `S` (task status) result frames, and the header's logLimit. 3: task headers
+ * name their unique key and module; payloads and results are signed. 2: natural key order.
+ */
+export const WIRE_VERSION = 4;
 const MAP_PREFIX = 'gmr.map.';
 const REDUCE_PREFIX = 'gmr.reduce.';
 
@@ -80,7 +87,14 @@ export interface TaskHeaderBase {
   module?: ModuleIdentity;
   /** Streaming tasks (gmr.map.stream-…): the commands the driver means, checked against the worker's own. */
   stream?: StreamTaskField;
+  /** Bytes of job code's stdout/stderr an attempt may send in L frames (default DEFAULT_LOG_LIMIT; 0: none). */
+  logLimit?: number;
 }
+
+/** An attempt's log limit when the header gives none: 1 MiB. */
+export const DEFAULT_LOG_LIMIT = 1 << 20;
+/** A status text longer than this is cut (the driver keeps the same). */
+export const MAX_STATUS_LENGTH = 1000;
 
 export interface MapTaskHeader extends TaskHeaderBase {
   /** The split; of a task of small files grouped (`splits`), the first of them. */
@@ -173,7 +187,13 @@ export type ResultFrame =
   | { kind: 'failure'; failure: RecordFailure }
   | { kind: 'partial'; partition: number; data: Buffer }
   | { kind: 'output'; data: Buffer }
-  | { kind: 'keys'; data: Buffer };
+  | { kind: 'keys'; data: Buffer }
+  | { kind: 'log'; stream: LogStream; data: Buffer }
+  | { kind: 'logCut'; bytes: number }
+  | { kind: 'status'; text: string };
+
+/** Which of job code's streams a log frame carries. */
+export type LogStream = 'out' | 'err';
 
 export function beginFrame(attempt: string): Buffer {
   return Buffer.from(`B ${attempt}\n`);
@@ -195,6 +215,18 @@ export function keysFrame(data: Buffer): Buffer {
   return Buffer.concat([Buffer.from('K\n'), data]);
 }
 
+export function logFrame(stream: LogStream, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`L ${stream}\n`), data]);
+}
+
+export function logCutFrame(bytes: number): Buffer {
+  return Buffer.from(`L cut ${bytes}\n`);
+}
+
+export function statusFrame(text: string): Buffer {
+  return Buffer.from(`S\n${text}`, 'utf8');
+}
+
 export function failureFrame(failure: RecordFailure): Buffer {
   return Buffer.from(`E ${JSON.stringify(failure)}\n`);
 }
@@ -206,6 +238,12 @@ export function decodeFrame(frame: Buffer): ResultFrame {
   const data = frame.subarray(newline + 1);
   if (head === 'O') return { kind: 'output', data };
   if (head === 'K') return { kind: 'keys', data };
+  if (head === 'S') return { kind: 'status', text: data.toString('utf8', 0, Math.min(data.length, 4 * MAX_STATUS_LENGTH)).slice(0, MAX_STATUS_LENGTH) };
+  if (head === 'L out' || head === 'L err') return { kind: 'log', stream: head === 'L out' ? 'out' : 'err', data };
+  if (head.startsWith('L cut ')) {
+    const bytes = Number(head.slice(6));
+    if (Number.isSafeInteger(bytes) && bytes >= 0) return { kind: 'logCut', bytes };
+  }
   if (head.startsWith('P ')) {
     const partition = Number(head.slice(2));
     if (Number.isInteger(partition) && partition >= 0) return { kind: 'partial', partition, data };
@@ -215,5 +253,5 @@ export function decodeFrame(frame: Buffer): ResultFrame {
     const failure = JSON.parse(frame.toString('utf8', 2, newline)) as RecordFailure;
     return { kind: 'failure', failure };
   }
-  throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>", "O" or "K", received ${JSON.stringify(head.slice(0, 40))}`);
+  throw new TaskError(`Bad result frame header: expected "B <id>", "P <n>", "O", "K", "L out", "L err" or "S", received ${JSON.stringify(head.slice(0, 40))}`);
 }

@@ -39,6 +39,17 @@ export interface RunningTask {
   input?: string;
   /** Bytes done as of this write (the servers' numerator may be ahead). */
   bytesDone: number;
+  /** The attempt's latest ctx.status(text), and when it came. */
+  status?: string;
+  statusAt?: string;
+}
+
+/** With job servers of the user's: no worker serves the run's functions since `since`. */
+export interface NoWorker {
+  since: string;
+  functions: string[];
+  /** The run fails this long after `since` (--no-worker-timeout). */
+  timeoutMs: number;
 }
 
 export interface StatusMessage {
@@ -77,6 +88,8 @@ export interface RunStatus {
   counters: Record<string, number>;
   /** How the run was started (so a reader can print the command that resumes it). */
   command: string[] | null;
+  /** Set while no worker serves the run's functions (absent in files of older drivers). */
+  noWorker?: NoWorker | null;
 }
 
 export const MAX_MESSAGES = 10;

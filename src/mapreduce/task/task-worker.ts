@@ -31,9 +31,13 @@ import { TaskChannel } from './task-channel.ts';
 import { runReduceTask, type ReduceTaskSpec } from './reduce-task.ts';
 import { TaskFailure } from './task-failure.ts';
 import { guardSetup, reportFailure } from './failure-report.ts';
+import { withCapturedOutput } from './output-capture.ts';
+import { StatusSender } from './status-sender.ts';
+import { TaskLog } from './task-log.ts';
 import {
   beginFrame,
   decodeTask,
+  DEFAULT_LOG_LIMIT,
   failureFrame,
   keysFrame,
   mapFunctionName,
@@ -216,17 +220,41 @@ interface JobCode {
   loaded: LoadedJob;
 }
 
+/**
+ * Runs one attempt with job code's stdout/stderr captured into its log (L frames) and its
+ * ctx.status sent as it changes (S frames); both are flushed before the result or failure, and
+ * both leave at once (WorkerJob.flush): a synchronous map loop would otherwise hold them to its end.
+ */
+async function attempt(wjob: WorkerJob, channel: TaskChannel, logLimit: number | undefined, run: (status: StatusSender) => Promise<Buffer>): Promise<Buffer> {
+  const now = (frame: Buffer): void => {
+    channel.send(frame);
+    wjob.flush();
+  };
+  const log = new TaskLog(now, logLimit ?? DEFAULT_LOG_LIMIT);
+  const status = new StatusSender(now);
+  return withCapturedOutput(log, async () => {
+    try {
+      return await run(status);
+    } finally {
+      status.flush();
+      log.close();
+    }
+  });
+}
+
 async function runMap(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
   const channel = new TaskChannel(wjob, context.secret);
   const { header: raw, body } = checkedTask(job.loaded, wjob, context);
   const header = decodeMapHeader(raw);
-  try {
-    return await runMapInner(job.definition, wjob, channel, header, body, context);
-  } catch (error) {
-    const report = reportFailure(await withFileLine(error, header), job.modules, header.split);
-    channel.send(failureFrame(report.failure));
-    throw report.error;
-  }
+  return attempt(wjob, channel, header.logLimit, async (status) => {
+    try {
+      return await runMapInner(job.definition, wjob, channel, header, body, context, status);
+    } catch (error) {
+      const report = reportFailure(await withFileLine(error, header), job.modules, header.split);
+      channel.send(failureFrame(report.failure));
+      throw report.error;
+    }
+  });
 }
 
 async function runMapInner(
@@ -236,6 +264,7 @@ async function runMapInner(
   header: MapTaskHeader,
   body: Buffer,
   context: TaskContext,
+  status: StatusSender,
 ): Promise<Buffer> {
   await begin(channel);
   // Small files grouped into one task are its parts, each a whole file (map-task.ts runMapParts).
@@ -263,7 +292,9 @@ async function runMapInner(
       channel.send(reduces ? partialFrame(partition, chunk) : outputFrame(chunk));
     },
     {
+      onStatus: status.status,
       onProgress: (done) => {
+        status.flush();
         if (done !== lastStatus) {
           lastStatus = done;
           wjob.sendStatus(Math.min(done, total), total);
@@ -293,7 +324,9 @@ async function* once(buffer: Buffer): AsyncGenerator<Buffer> {
 async function runReduce(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
   const channel = new TaskChannel(wjob, context.secret);
   try {
-    return await runReduceInner(job, wjob, channel, context);
+    const { header: raw, body } = checkedTask(job.loaded, wjob, context);
+    const header = decodeReduceHeader(raw, body.length);
+    return await attempt(wjob, channel, header.logLimit, (status) => runReduceInner(job, wjob, channel, context, header, body, status));
   } catch (error) {
     const report = reportFailure(error, job.modules, { path: '' });
     channel.send(failureFrame(report.failure));
@@ -301,10 +334,16 @@ async function runReduce(job: JobCode, wjob: WorkerJob, context: TaskContext): P
   }
 }
 
-async function runReduceInner(job: JobCode, wjob: WorkerJob, channel: TaskChannel, context: TaskContext): Promise<Buffer> {
+async function runReduceInner(
+  job: JobCode,
+  wjob: WorkerJob,
+  channel: TaskChannel,
+  context: TaskContext,
+  header: ReduceTaskHeader,
+  body: Buffer,
+  status: StatusSender,
+): Promise<Buffer> {
   const definition = job.definition;
-  const { header: raw, body } = checkedTask(job.loaded, wjob, context);
-  const header = decodeReduceHeader(raw, body.length);
   await begin(channel);
   let runs: AsyncIterable<Buffer>[];
   let total = 0;
@@ -334,7 +373,7 @@ async function runReduceInner(job: JobCode, wjob: WorkerJob, channel: TaskChanne
     },
     runs,
     (chunk) => channel.send(outputFrame(chunk)),
-    {},
+    { onStatus: status.status },
     (chunk) => channel.send(keysFrame(chunk)),
   );
   wjob.sendStatus(total, total);

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, JobServer, startTaskWorker, type TaskWorker } from 'gmr';
 import { decodeMapHeader, decodeReduceHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
 
-const MAP = { v: 3, unique: 'gmr:r1:m:0', run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {}, split: { path: '/data/a.txt', offset: 0, length: 10, compressed: false } };
-const REDUCE = { v: 3, unique: 'gmr:r1:r:1', run: 'r1', job: 'wordcount', task: 1, partitions: 2, params: { k: 'v' }, runs: ['/tmp/run-0'] };
+const MAP = { v: 4, unique: 'gmr:r1:m:0', run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {}, split: { path: '/data/a.txt', offset: 0, length: 10, compressed: false } };
+const REDUCE = { v: 4, unique: 'gmr:r1:r:1', run: 'r1', job: 'wordcount', task: 1, partitions: 2, params: { k: 'v' }, runs: ['/tmp/run-0'] };
 
 describe('decodeMapHeader', () => {
   it('returns a well-formed header as it is', () => {
