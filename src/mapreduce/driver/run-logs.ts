@@ -82,6 +82,23 @@ export class RunLogs {
   }
 }
 
+/** Runs an attempt with its log, ended (its file closed) however the attempt ends; its info goes in the outcome. */
+export async function withAttemptLog<T extends { log?: AttemptLogInfo }>(
+  logs: RunLogs | undefined,
+  name: AttemptName,
+  run: (log: AttemptLog | undefined) => Promise<T>,
+): Promise<T> {
+  const log = logs?.attempt(name);
+  let outcome: T | undefined;
+  try {
+    outcome = await run(log);
+  } finally {
+    const info = log?.end();
+    if (info && outcome) outcome.log = info;
+  }
+  return outcome;
+}
+
 export class AttemptLog {
   #file: { fd: number; path: string } | undefined;
   #opened = false;

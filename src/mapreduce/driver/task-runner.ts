@@ -14,7 +14,7 @@ import { ResultMac, type RunSecret } from '../shuffle/task-auth.ts';
 import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
 import { partName, TASK_KEYS_NAME } from './part-names.ts';
 import type { PayloadBuilder } from './task-plan.ts';
-import type { AttemptLog, AttemptLogInfo, RunLogs } from './run-logs.ts';
+import { withAttemptLog, type AttemptLog, type AttemptLogInfo, type RunLogs } from './run-logs.ts';
 
 /** A record skipped with --max-bad-records. */
 export interface BadRecord extends RecordFailure {
@@ -140,17 +140,10 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** One attempt, with its log: ended (and its file closed) however the attempt ends. */
+/** One attempt, with its log (ended however the attempt ends). */
 async function attemptTask(options: RunTaskOptions, skip: number[], attempt: number, lostSoFar: number): Promise<AttemptOutcome> {
-  const log = options.logs?.attempt({ step: options.step ?? 0, phase: options.record.phase, index: options.record.index, attempt });
-  let outcome: AttemptOutcome | undefined;
-  try {
-    outcome = await attemptStream(options, skip, attempt, lostSoFar, log);
-  } finally {
-    const info = log?.end();
-    if (info && outcome) outcome.log = info;
-  }
-  return outcome;
+  const name = { step: options.step ?? 0, phase: options.record.phase, index: options.record.index, attempt };
+  return withAttemptLog(options.logs, name, (log) => attemptStream(options, skip, attempt, lostSoFar, log));
 }
 
 /** One attempt: submit, write frames, resolve with the summary or the error. */

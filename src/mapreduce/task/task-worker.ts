@@ -31,13 +31,11 @@ import { TaskChannel } from './task-channel.ts';
 import { runReduceTask, type ReduceTaskSpec } from './reduce-task.ts';
 import { TaskFailure } from './task-failure.ts';
 import { guardSetup, reportFailure } from './failure-report.ts';
-import { withCapturedOutput } from './output-capture.ts';
-import { StatusSender } from './status-sender.ts';
-import { TaskLog } from './task-log.ts';
+import { withAttemptOutput } from './attempt-output.ts';
+import type { StatusSender } from './status-sender.ts';
 import {
   beginFrame,
   decodeTask,
-  DEFAULT_LOG_LIMIT,
   failureFrame,
   keysFrame,
   mapFunctionName,
@@ -220,33 +218,11 @@ interface JobCode {
   loaded: LoadedJob;
 }
 
-/**
- * Runs one attempt with job code's stdout/stderr captured into its log (L frames) and its
- * ctx.status sent as it changes (S frames); both are flushed before the result or failure, and
- * both leave at once (WorkerJob.flush): a synchronous map loop would otherwise hold them to its end.
- */
-async function attempt(wjob: WorkerJob, channel: TaskChannel, logLimit: number | undefined, run: (status: StatusSender) => Promise<Buffer>): Promise<Buffer> {
-  const now = (frame: Buffer): void => {
-    channel.send(frame);
-    wjob.flush();
-  };
-  const log = new TaskLog(now, logLimit ?? DEFAULT_LOG_LIMIT);
-  const status = new StatusSender(now);
-  return withCapturedOutput(log, async () => {
-    try {
-      return await run(status);
-    } finally {
-      status.flush();
-      log.close();
-    }
-  });
-}
-
 async function runMap(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
   const channel = new TaskChannel(wjob, context.secret);
   const { header: raw, body } = checkedTask(job.loaded, wjob, context);
   const header = decodeMapHeader(raw);
-  return attempt(wjob, channel, header.logLimit, async (status) => {
+  return withAttemptOutput(wjob, channel, header.logLimit, async (status) => {
     try {
       return await runMapInner(job.definition, wjob, channel, header, body, context, status);
     } catch (error) {
@@ -326,7 +302,7 @@ async function runReduce(job: JobCode, wjob: WorkerJob, context: TaskContext): P
   try {
     const { header: raw, body } = checkedTask(job.loaded, wjob, context);
     const header = decodeReduceHeader(raw, body.length);
-    return await attempt(wjob, channel, header.logLimit, (status) => runReduceInner(job, wjob, channel, context, header, body, status));
+    return await withAttemptOutput(wjob, channel, header.logLimit, (status) => runReduceInner(job, wjob, channel, context, header, body, status));
   } catch (error) {
     const report = reportFailure(error, job.modules, { path: '' });
     channel.send(failureFrame(report.failure));
