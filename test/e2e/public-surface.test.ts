@@ -79,7 +79,7 @@ describe("import from 'gmr'", () => {
       // A live process (this one) on this host holds the lock.
       writeFileSync(join(out, '_temporary', '_lock'), JSON.stringify({ pid: process.pid, host: hostname(), runId: 'x', startedAt: 'now' }));
       const seen = [];
-      for (const options of [{ output: out, workers: 2 }, { servers: ['127.0.0.1:1'], stdout: process.stdout }]) {
+      for (const options of [{ output: out, workers: 2 }, { servers: ['127.0.0.1:1'], stdout: process.stdout, secret: 'gmr-test-suite-secret-0123456789abcdef' }]) {
         try { await runJob({ job: 'wordcount', input: ['data/sample/licenses/BSD.txt'], reducers: 2, ...options }); seen.push('no error'); }
         // A failure once the run started is a RunError whose cause is what went wrong.
         catch (e) { const why = e instanceof RunError ? e.cause : e; seen.push([e instanceof GearmanError, why instanceof LockHeldError, why instanceof UnavailableError, why.code]); }

@@ -170,7 +170,7 @@ describe('task logs with gmr workers on a real gearmand', () => {
 
   it('workers send the log text back; each attempt log holds only its own lines (--concurrency 2)', async () => {
     g = await startGearmand();
-    for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', CHATTY, '--concurrency', '2', '--quiet']));
+    for (let i = 0; i < 2; i++) children.push(spawnGmr(['worker', '--servers', g.address, '--jobs', CHATTY, '--concurrency', '2', '--input-root', dir, '--quiet']));
     const admin = new AdminClient({ host: g.host, port: g.port });
     try {
       for (let i = 0; i < 400; i++) {

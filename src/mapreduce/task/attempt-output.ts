@@ -23,12 +23,17 @@ export async function withAttemptOutput(
   };
   const log = new TaskLog(now, logLimit ?? DEFAULT_LOG_LIMIT);
   const status = new StatusSender(now);
+  const end = (): void => {
+    status.close();
+    log.close();
+  };
+  // The result's MAC covers every frame before it: nothing may follow the seal.
+  channel.beforeSeal(end);
   return withCapturedOutput(log, async () => {
     try {
       return await run(status);
     } finally {
-      status.flush();
-      log.close();
+      end();
     }
   });
 }

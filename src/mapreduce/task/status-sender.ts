@@ -11,11 +11,13 @@ export class StatusSender {
   #lastSent = 0;
   #held: string | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(private readonly send: (frame: Buffer) => void) {}
 
   /** A plain function for whoever reports status (ctx.status, a streaming task's stderr). */
   readonly status = (text: string): void => {
+    if (this.#closed) return;
     this.#held = text.length > MAX_STATUS_LENGTH ? text.slice(0, MAX_STATUS_LENGTH) : text;
     if (Date.now() - this.#lastSent >= MIN_INTERVAL_MS) this.flush();
     else if (this.#timer === undefined) {
@@ -23,6 +25,12 @@ export class StatusSender {
       this.#timer.unref();
     }
   };
+
+  /** Sends a text held back, and nothing after. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
 
   flush(): void {
     clearTimeout(this.#timer);

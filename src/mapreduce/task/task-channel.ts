@@ -10,6 +10,7 @@ const channels = new WeakMap<WorkerJob, TaskChannel>();
 
 export class TaskChannel {
   readonly #mac: ResultMac | undefined;
+  #beforeSeal: Array<() => void> = [];
 
   constructor(
     private readonly wjob: WorkerJob,
@@ -22,6 +23,15 @@ export class TaskChannel {
   /** The channel of a job, for the worker's failure hook. */
   static of(wjob: WorkerJob): TaskChannel | undefined {
     return channels.get(wjob);
+  }
+
+  /** Runs `last` before the result is sealed: the last frames of the attempt (its log, its status). */
+  beforeSeal(last: () => void): void {
+    this.#beforeSeal.push(last);
+  }
+
+  #seal(): void {
+    for (const last of this.#beforeSeal.splice(0)) last();
   }
 
   send(frame: Buffer): void {
@@ -37,11 +47,13 @@ export class TaskChannel {
 
   /** WORK_COMPLETE data for the summary. */
   complete(summary: Buffer): Buffer {
+    this.#seal();
     return this.#mac ? this.#mac.seal('C', summary) : summary;
   }
 
   /** WORK_EXCEPTION data for the failure report. */
   failure(message: string): Buffer {
+    this.#seal();
     const text = Buffer.from(message, 'utf8');
     return this.#mac ? this.#mac.seal('X', text) : text;
   }
