@@ -21,7 +21,7 @@ import type { InputFormat, MapContext, Params, RecordLocation, SplitInfo } from 
 import { normalizeJob, stepReduces } from '../job/job-steps.ts';
 import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
 import { encodeValue, writePartials, type Group } from './partial-writer.ts';
-import type { BlockCallback, ReadResult, RecordPosition } from './record-reader.ts';
+import { linesIn, type BlockCallback, type ReadResult, type RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 import { TaskState, type TaskHooks } from './task-state.ts';
 
@@ -309,18 +309,6 @@ export async function runMapParts(
   };
   if (state.status !== undefined) summary.status = state.status;
   return summary;
-}
-
-/** Lines in bytes[start, end): its '\n's, plus a last line without one. */
-function linesIn(bytes: Buffer, start: number, end: number): number {
-  const view = bytes.subarray(start, end);
-  let lines = 0;
-  let last = -1;
-  for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
-    lines++;
-    last = i;
-  }
-  return last < view.length - 1 ? lines + 1 : lines;
 }
 
 /** A block source from a line source: each line (re-encoded, with its '\n') as its own block. */

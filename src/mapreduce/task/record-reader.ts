@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, type InputOpener, type TaskLimits } from './input-guard
 import { BlockEmitter, LineEmitter, type BlockCallback, type RecordCallback, type SplitEmitter } from './split-emitters.ts';
 
 export type { BlockCallback, RecordCallback, RecordPosition } from './split-emitters.ts';
+export { linesIn } from './split-emitters.ts';
 
 export interface ReadResult {
   records: number;

@@ -122,3 +122,15 @@ export class BlockEmitter implements SplitEmitter {
     return blockEnd;
   }
 }
+
+/** Lines in bytes[start, end): its '\n's, plus a last line without one. */
+export function linesIn(bytes: Buffer, start: number, end: number): number {
+  const view = bytes.subarray(start, end);
+  let lines = 0;
+  let last = -1;
+  for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
+    lines++;
+    last = i;
+  }
+  return last < view.length - 1 ? lines + 1 : lines;
+}

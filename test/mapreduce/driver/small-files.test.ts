@@ -50,7 +50,7 @@ describe('planSplits with groupSmallFiles', () => {
 });
 
 describe('a map task header naming several files', () => {
-  const MAP = { v: 3, unique: 'gmr:r1:m:0', run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {} };
+  const MAP = { v: 4, unique: 'gmr:r1:m:0', run: 'r1', job: 'wordcount', task: 0, partitions: 2, params: {} };
   const ref = (path: string, offset = 0): object => ({ path, offset, length: 10, compressed: false });
 
   it('decodes splits in order, the first as the split', () => {
