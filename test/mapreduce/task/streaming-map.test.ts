@@ -30,7 +30,7 @@ function setting(mapper: string[], reducer?: string[]): CommandSetting {
 }
 
 function header(path: string, offset: number, length: number, extra: Partial<MapTaskHeader> = {}): MapTaskHeader {
-  return { v: 3, unique: 'u', run: 'r', job: 'stream-x', task: 0, partitions: 2, params: {}, split: { path, offset, length, compressed: false }, ...extra };
+  return { v: 4, unique: 'u', run: 'r', job: 'stream-x', task: 0, partitions: 2, params: {}, split: { path, offset, length, compressed: false }, ...extra };
 }
 
 /** Runs a map-only `cat` over one split and returns what came out. */
