@@ -87,6 +87,31 @@ describe('gmr run --mapper (embedded)', { timeout: 240_000 }, () => {
     expect(mapped.reduce((a, b) => a + b, 0)).toBe(lineCount);
   });
 
+  it("keeps a command's other stderr lines as the task's log: prefixed on stderr and in _logs/ per attempt", async () => {
+    const out = join(dir, 'out-logs');
+    // Each map task says which file it maps and one reporter line (a status, not a log line); each reducer says it starts.
+    const mapper = `sh -c 'echo "mapping $mapreduce_map_input_file" >&2; echo reporter:status:half >&2; exec python3 ${join(EXAMPLES, 'wordcount-mapper.py')}'`;
+    const reducer = `sh -c 'echo "reducing $mapreduce_task_partition" >&2; exec python3 ${join(EXAMPLES, 'wordcount-reducer.py')}'`;
+    const r = await runGmr(['run', '--mapper', mapper, '--reducer', reducer, '--input', input, '--output', out, '--workers', '2', '--reducers', '2', '--split-size', '3k']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sortedLines(['part-00000', 'part-00001'].map((p) => readFileSync(join(out, p), 'utf8')).join(''))).toEqual(tabbed());
+    const manifest = JSON.parse(readFileSync(join(out, '_SUCCESS'), 'utf8')) as {
+      runId: string;
+      tasks: Array<{ phase: string; index: number; input?: string; attempts: Array<{ log?: { path?: string } }> }>;
+    };
+    const maps = manifest.tasks.filter((t) => t.phase === 'map');
+    expect(maps.length).toBeGreaterThanOrEqual(4);
+    for (const task of manifest.tasks) {
+      const path = task.attempts[0]?.log?.path;
+      expect(path).toBe(`_logs/${manifest.runId}/${task.phase}-${String(task.index).padStart(5, '0')}-attempt-1.log`);
+      const file = (task.input ?? '').replace(/@.*$/, '');
+      const line = task.phase === 'map' ? `mapping ${file}` : `reducing ${task.index}`;
+      expect(readFileSync(join(out, path as string), 'utf8')).toBe(`${line}\n`);
+      expect(r.stderr.split('\n')).toContain(`[${task.phase} ${task.index} attempt 1] ${line}`);
+    }
+    expect(r.stderr).not.toContain('reporter:status');
+  });
+
   it("runs an awk mapper with a `cut -f1 | uniq -c` reducer (a shell the user asked for)", async () => {
     const r = await runGmr(['run', '--mapper', `awk -f ${join(EXAMPLES, 'wordcount-mapper.awk')}`, '--reducer', "sh -c 'cut -f1 | uniq -c'", '--input', input, ...common]);
     expect(r.code, r.stderr).toBe(0);

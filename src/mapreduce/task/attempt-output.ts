@@ -15,7 +15,7 @@ export async function withAttemptOutput(
   wjob: WorkerJob,
   channel: TaskChannel,
   logLimit: number | undefined,
-  run: (status: StatusSender) => Promise<Buffer>,
+  run: (status: StatusSender, log: TaskLog) => Promise<Buffer>,
 ): Promise<Buffer> {
   const now = (frame: Buffer): void => {
     channel.send(frame);
@@ -31,7 +31,7 @@ export async function withAttemptOutput(
   channel.beforeSeal(end);
   return withCapturedOutput(log, async () => {
     try {
-      return await run(status);
+      return await run(status, log);
     } finally {
       end();
     }

@@ -17,11 +17,14 @@ import type { RunSecret } from '../shuffle/task-auth.ts';
 import { decodeStreamField, type StreamTaskField } from '../shuffle/streaming-header.ts';
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
 import { beginFrame, decodeTask, failureFrame, mapFunctionName, moduleFunctionName, outputFrame, partialFrame, reduceFunctionName, type FailureStage } from '../shuffle/task-protocol.ts';
+import { withAttemptOutput } from './attempt-output.ts';
 import { DEFAULT_LIMITS, runFileOpener, type InputOpener, type TaskLimits } from './input-guard.ts';
 import { CommandFailure } from './streaming-child.ts';
 import { runStreamingMap, type CommandSetting } from './streaming-map.ts';
 import { runStreamingReduce } from './streaming-reduce.ts';
+import type { StatusSender } from './status-sender.ts';
 import { TaskChannel } from './task-channel.ts';
+import type { TaskLog } from './task-log.ts';
 import { TaskState } from './task-state.ts';
 
 export interface StreamingWorkerOptions {
@@ -35,10 +38,16 @@ export interface StreamingWorkerOptions {
   openInput?: InputOpener;
   /** maxLineBytes bounds each line a command writes (a 50 MB line passes the default 64 MiB); maxInflatedBytes each .gz input. */
   limits?: TaskLimits;
-  /** stderr lines of the commands that are not reporter lines. Default: this process's stderr. */
+  /** Also told the stderr lines of the commands that are not reporter lines (they go to the attempt's log). */
   onLog?: (line: string) => void;
   /** Told each command's pid (tests check that none is left behind). */
   onSpawn?: (pid: number) => void;
+}
+
+/** The attempt's status and log channels (attempt-output.ts). */
+interface AttemptOutput {
+  status: StatusSender;
+  log: TaskLog;
 }
 
 const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -96,16 +105,21 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
   const limits = options.limits ?? DEFAULT_LIMITS;
   const baseEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const key of PRIVATE_ENV) delete baseEnv[key];
-  const onLog = options.onLog ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const setting = (wjob: WorkerJob, env: Record<string, string>, stream: StreamTaskField): CommandSetting => ({
+  const { onLog } = options;
+  // The attempt's own log and status (attempt-output.ts): stderr lines reach the driver and its
+  // _logs/ as a job module's console.* does, reporter:status: lines as its ctx.status does.
+  const setting = (wjob: WorkerJob, env: Record<string, string>, stream: StreamTaskField, output: AttemptOutput): CommandSetting => ({
     spec,
     env: { ...baseEnv, ...env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     maxLineBytes: limits.maxLineBytes,
     ...(stream.idleMs === undefined ? {} : { idleMs: stream.idleMs }),
     signal: wjob.signal,
-    state: new TaskState({}),
-    onLog,
+    state: new TaskState({ onStatus: output.status.status }),
+    onLog: (line) => {
+      output.log.write('err', Buffer.from(`${line}\n`));
+      onLog?.(line);
+    },
     ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
   });
 
@@ -118,48 +132,50 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
       const channel = new TaskChannel(wjob, secret);
       const { header: raw, body } = checkedTask(wjob, secret);
       const header = decodeMapHeader(raw);
-      const where = `${header.split.path}@${header.split.offset}+${header.split.length}`;
-      const attempt = await begin(channel);
-      let stream: StreamTaskField | undefined;
-      try {
-        stream = decodeStreamField(raw);
-        checkSpec(header.job, name, stream, spec, raw['module']);
-      } catch (error) {
-        failTask(channel, error, header.split.path, 'setup');
-      }
-      const env: Record<string, string> = {
-        mapreduce_job_id: header.run,
-        mapreduce_task_id: `task_${header.run}_m_${pad(header.task)}`,
-        mapreduce_task_attempt_id: `attempt_${header.run}_m_${pad(header.task)}_${attempt}`,
-        mapreduce_task_ismap: 'true',
-        mapreduce_task_partition: String(header.task),
-        mapreduce_job_reduces: String(spec.reducer ? header.partitions : 0),
-        mapreduce_map_input_file: header.split.path,
-        mapreduce_map_input_start: String(header.split.offset),
-        mapreduce_map_input_length: String(header.split.length),
-        GMR_RUN_ID: header.run,
-        GMR_JOB: name,
-        GMR_PHASE: 'map',
-        GMR_TASK: String(header.task),
-        GMR_ATTEMPT: attempt,
-        GMR_SPLIT: where,
-      };
-      try {
-        const summary = await runStreamingMap(
-          setting(wjob, env, stream as StreamTaskField),
-          header,
-          body,
-          {
-            partial: (partition, chunk) => channel.send(partialFrame(partition, chunk)),
-            output: (chunk) => channel.write(outputFrame(chunk)),
-            progress: (done, total) => wjob.sendStatus(done, total),
-          },
-          { ...(options.openInput ? { openInput: options.openInput } : {}), maxInflatedBytes: limits.maxInflatedBytes },
-        );
-        return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
-      } catch (error) {
-        failTask(channel, error, header.split.path, 'task', `${name} map task ${header.task} failed on ${where}`);
-      }
+      return withAttemptOutput(wjob, channel, header.logLimit, async (status, log) => {
+        const where = `${header.split.path}@${header.split.offset}+${header.split.length}`;
+        const attempt = await begin(channel);
+        let stream: StreamTaskField | undefined;
+        try {
+          stream = decodeStreamField(raw);
+          checkSpec(header.job, name, stream, spec, raw['module']);
+        } catch (error) {
+          failTask(channel, error, header.split.path, 'setup');
+        }
+        const env: Record<string, string> = {
+          mapreduce_job_id: header.run,
+          mapreduce_task_id: `task_${header.run}_m_${pad(header.task)}`,
+          mapreduce_task_attempt_id: `attempt_${header.run}_m_${pad(header.task)}_${attempt}`,
+          mapreduce_task_ismap: 'true',
+          mapreduce_task_partition: String(header.task),
+          mapreduce_job_reduces: String(spec.reducer ? header.partitions : 0),
+          mapreduce_map_input_file: header.split.path,
+          mapreduce_map_input_start: String(header.split.offset),
+          mapreduce_map_input_length: String(header.split.length),
+          GMR_RUN_ID: header.run,
+          GMR_JOB: name,
+          GMR_PHASE: 'map',
+          GMR_TASK: String(header.task),
+          GMR_ATTEMPT: attempt,
+          GMR_SPLIT: where,
+        };
+        try {
+          const summary = await runStreamingMap(
+            setting(wjob, env, stream as StreamTaskField, { status, log }),
+            header,
+            body,
+            {
+              partial: (partition, chunk) => channel.send(partialFrame(partition, chunk)),
+              output: (chunk) => channel.write(outputFrame(chunk)),
+              progress: (done, total) => wjob.sendStatus(done, total),
+            },
+            { ...(options.openInput ? { openInput: options.openInput } : {}), maxInflatedBytes: limits.maxInflatedBytes },
+          );
+          return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+        } catch (error) {
+          failTask(channel, error, header.split.path, 'task', `${name} map task ${header.task} failed on ${where}`);
+        }
+      });
     });
   }
   if (spec.reducer !== undefined && options.phases.includes('reduce')) {
@@ -167,62 +183,64 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
       const channel = new TaskChannel(wjob, secret);
       const { header: raw, body } = checkedTask(wjob, secret);
       const header = decodeReduceHeader(raw, body.length);
-      const attempt = await begin(channel);
-      let stream: StreamTaskField | undefined;
-      try {
-        stream = decodeStreamField(raw);
-        checkSpec(header.job, name, stream, spec, raw['module']);
-      } catch (error) {
-        failTask(channel, error, '', 'setup');
-      }
-      const runs: Readable[] = [];
-      let total = 0;
-      if (header.shippedRuns) {
-        for (const length of header.shippedRuns) {
-          runs.push(Readable.from([body.subarray(total, total + length)]));
-          total += length;
-        }
-      } else {
-        const paths = header.runs ?? [];
-        const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, paths.length))));
-        // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
-        const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
+      return withAttemptOutput(wjob, channel, header.logLimit, async (status, log) => {
+        const attempt = await begin(channel);
+        let stream: StreamTaskField | undefined;
         try {
-          for (const path of paths) runs.push((await openRun(path)).createReadStream({ highWaterMark }));
+          stream = decodeStreamField(raw);
+          checkSpec(header.job, name, stream, spec, raw['module']);
         } catch (error) {
-          for (const run of runs) run.destroy();
-          failTask(channel, error, '', 'task');
+          failTask(channel, error, '', 'setup');
         }
-      }
-      wjob.sendStatus(0, total);
-      const env: Record<string, string> = {
-        mapreduce_job_id: header.run,
-        mapreduce_task_id: `task_${header.run}_r_${pad(header.task)}`,
-        mapreduce_task_attempt_id: `attempt_${header.run}_r_${pad(header.task)}_${attempt}`,
-        mapreduce_task_ismap: 'false',
-        mapreduce_task_partition: String(header.task),
-        mapreduce_job_reduces: String(header.partitions),
-        GMR_RUN_ID: header.run,
-        GMR_JOB: name,
-        GMR_PHASE: 'reduce',
-        GMR_TASK: String(header.task),
-        GMR_ATTEMPT: attempt,
-      };
-      try {
-        const summary = await runStreamingReduce(
-          setting(wjob, env, stream as StreamTaskField),
-          header,
-          runs,
-          (chunk) => channel.write(outputFrame(chunk)),
-          (done) => wjob.sendStatus(Math.min(done, total), total),
-        );
-        wjob.sendStatus(total, total);
-        return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
-      } catch (error) {
-        failTask(channel, error, '', 'task', `${name} reduce task ${header.task} failed`);
-      } finally {
-        for (const run of runs) run.destroy();
-      }
+        const runs: Readable[] = [];
+        let total = 0;
+        if (header.shippedRuns) {
+          for (const length of header.shippedRuns) {
+            runs.push(Readable.from([body.subarray(total, total + length)]));
+            total += length;
+          }
+        } else {
+          const paths = header.runs ?? [];
+          const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, paths.length))));
+          // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
+          const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
+          try {
+            for (const path of paths) runs.push((await openRun(path)).createReadStream({ highWaterMark }));
+          } catch (error) {
+            for (const run of runs) run.destroy();
+            failTask(channel, error, '', 'task');
+          }
+        }
+        wjob.sendStatus(0, total);
+        const env: Record<string, string> = {
+          mapreduce_job_id: header.run,
+          mapreduce_task_id: `task_${header.run}_r_${pad(header.task)}`,
+          mapreduce_task_attempt_id: `attempt_${header.run}_r_${pad(header.task)}_${attempt}`,
+          mapreduce_task_ismap: 'false',
+          mapreduce_task_partition: String(header.task),
+          mapreduce_job_reduces: String(header.partitions),
+          GMR_RUN_ID: header.run,
+          GMR_JOB: name,
+          GMR_PHASE: 'reduce',
+          GMR_TASK: String(header.task),
+          GMR_ATTEMPT: attempt,
+        };
+        try {
+          const summary = await runStreamingReduce(
+            setting(wjob, env, stream as StreamTaskField, { status, log }),
+            header,
+            runs,
+            (chunk) => channel.write(outputFrame(chunk)),
+            (done) => wjob.sendStatus(Math.min(done, total), total),
+          );
+          wjob.sendStatus(total, total);
+          return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+        } catch (error) {
+          failTask(channel, error, '', 'task', `${name} reduce task ${header.task} failed`);
+        } finally {
+          for (const run of runs) run.destroy();
+        }
+      });
     });
   }
   return name;
