@@ -26,6 +26,8 @@ exits once the queued and running jobs are done).`,
     'libsqlite3-db': { type: 'string', value: 'FILE', section: 'Persistent queue', help: "SQLite file of the queue, created if missing (gearmand's format: either server replays the other's)" },
     'libsqlite3-table': { type: 'string', value: 'NAME', section: 'Persistent queue', defaultText: 'gearman_queue', help: 'table in that file' },
     'store-queue-on-shutdown': { type: 'boolean', section: 'Persistent queue', help: 'write the queue only when stopping (a kill loses it); replay and empty it at start' },
+    queue: { type: 'string', value: 'TYPE', section: 'Persistent queue', help: 'sqlite (the same as -q libsqlite3) or memory (the same as -q builtin)' },
+    'queue-file': { type: 'string', value: 'PATH', section: 'Persistent queue', help: 'the same as --libsqlite3-db' },
     verbose: { type: 'boolean', help: 'log connections and errors to stderr' },
     ...SERVER_TLS_FLAGS,
   },
@@ -39,19 +41,31 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
   return value;
 }
 
-/** -q libsqlite3 --libsqlite3-db FILE [--libsqlite3-table NAME] [--store-queue-on-shutdown], as gearmand spells them. */
+/** --queue NAME as gmr spells it, as the -q TYPE gearmand spells. */
+const QUEUE_NAMES: Readonly<Record<string, string>> = { sqlite: 'libsqlite3', memory: 'builtin' };
+
+/**
+ * -q libsqlite3 --libsqlite3-db FILE [--libsqlite3-table NAME] [--store-queue-on-shutdown], as
+ * gearmand spells them, or --queue sqlite --queue-file PATH: one of each pair.
+ */
 function queueOptions(values: {
   'queue-type': string;
   'libsqlite3-db'?: string | undefined;
   'libsqlite3-table'?: string | undefined;
   'store-queue-on-shutdown': boolean;
+  queue?: string | undefined;
+  'queue-file'?: string | undefined;
 }): JobServerQueueOptions | undefined {
-  const type = values['queue-type'];
-  const file = values['libsqlite3-db'];
+  if (values.queue !== undefined && values['queue-type'] !== 'builtin') throw new UsageError('--queue and --queue-type name the same thing: give one');
+  if (values['queue-file'] !== undefined && values['libsqlite3-db'] !== undefined) throw new UsageError('--queue-file and --libsqlite3-db name the same thing: give one');
+  const named = values.queue === undefined ? undefined : QUEUE_NAMES[values.queue];
+  if (values.queue !== undefined && named === undefined) throw new UsageError(`--queue takes sqlite or memory, received "${values.queue}"`);
+  const type = named ?? values['queue-type'];
+  const file = values['queue-file'] ?? values['libsqlite3-db'];
   const table = values['libsqlite3-table'];
   if (type !== 'builtin' && type !== 'libsqlite3') throw new UsageError(`--queue-type takes builtin or libsqlite3, received "${type}"`);
   if (type === 'builtin') {
-    const given = [file === undefined ? '' : '--libsqlite3-db', table === undefined ? '' : '--libsqlite3-table', values['store-queue-on-shutdown'] ? '--store-queue-on-shutdown' : ''].find(Boolean);
+    const given = [values['queue-file'] === undefined ? '' : '--queue-file', values['libsqlite3-db'] === undefined ? '' : '--libsqlite3-db', table === undefined ? '' : '--libsqlite3-table', values['store-queue-on-shutdown'] ? '--store-queue-on-shutdown' : ''].find(Boolean);
     if (given) throw new UsageError(`${given} needs --queue-type libsqlite3`);
     return undefined;
   }

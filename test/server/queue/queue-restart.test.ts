@@ -111,6 +111,20 @@ describe('gmr server with a libsqlite3 queue across restarts', () => {
     expect(readQueueFile(file).rows).toEqual([]);
   });
 
+  it('--queue sqlite --queue-file PATH (the spelling gmr documents next to gearmand\'s) keeps an acknowledged job across kill -9', async () => {
+    const file = queueFile();
+    const fn = uniqueName('q.alias');
+    const proc = h.gmr(['server', '--port', '0', '--queue', 'sqlite', '--queue-file', file]);
+    await waitFor(() => /listening on 127\.0\.0\.1:\d+/.test(proc.stderr()) || proc.child.exitCode !== null, 'gmr server to listen', 60_000);
+    const port = /listening on 127\.0\.0\.1:(\d+)/.exec(proc.stderr())?.[1];
+    expect(port, proc.stderr()).toBeDefined();
+    const client = new Client({ servers: [`127.0.0.1:${port}`] });
+    await client.submitBackground(fn, 'kept', { unique: 'alias-1', priority: 'low' });
+    await client.close();
+    await kill9(proc);
+    expect(readQueueFile(file).rows).toEqual([{ unique: 'alias-1', fn, priority: 2, data: 'kept', when: 0 }]);
+  });
+
   it('usage errors and a corrupt queue file stop gmr server with one line', async () => {
     const garbage = queueFile();
     writeFileSync(garbage, 'not SQLite at all\n'.repeat(200));
@@ -120,6 +134,10 @@ describe('gmr server with a libsqlite3 queue across restarts', () => {
       [['--queue-type', 'redis'], 64, /^gmr: --queue-type takes builtin or libsqlite3, received "redis"$/],
       [['-q', 'libsqlite3', '--libsqlite3-db', garbage, '--libsqlite3-table', 'x; drop table y'], 64, /^gmr: Queue table name must be letters, digits and _/],
       [['-q', 'libsqlite3', '--libsqlite3-db', garbage], 66, new RegExp(`^gmr: Queue file ${garbage} cannot be used as an SQLite queue: file is not a database$`)],
+      [['--queue', 'redis'], 64, /^gmr: --queue takes sqlite or memory, received "redis"$/],
+      [['--queue', 'sqlite', '-q', 'libsqlite3', '--queue-file', garbage], 64, /^gmr: --queue and --queue-type name the same thing: give one$/],
+      [['--queue', 'sqlite'], 64, /^gmr: --queue-type libsqlite3 needs --libsqlite3-db FILE$/],
+      [['--queue', 'sqlite', '--queue-file', garbage], 66, new RegExp(`^gmr: Queue file ${garbage} cannot be used as an SQLite queue: file is not a database$`)],
     ] as Array<[string[], number, RegExp]>) {
       const proc = h.gmr(['server', '--port', '0', ...args]);
       const exit = await exitOf(proc, 60_000);
