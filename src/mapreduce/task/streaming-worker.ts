@@ -34,7 +34,7 @@ export interface StreamingWorkerOptions {
   cwd?: string;
   /** The run secret tasks are verified and results signed with; undefined with --insecure. */
   secret?: RunSecret;
-  /** Opens a map task's input (the worker's input roots); default: any file. */
+  /** Opens a map task's input (the worker's input roots); without it, the file the task names is opened as named. */
   openInput?: InputOpener;
   /** maxLineBytes bounds each line a command writes (a 50 MB line passes the default 64 MiB); maxInflatedBytes each .gz input. */
   limits?: TaskLimits;
