@@ -12,6 +12,7 @@ import { REPO_ROOT, runGmr } from '../helpers/gmr-cli.ts';
 
 const THROWS = join(REPO_ROOT, 'test/fixtures/jobs/throws.ts');
 const SETUP_THROWS = join(REPO_ROOT, 'test/fixtures/jobs/setup-throws.ts');
+const SETUP_THROWS_LATE = join(REPO_ROOT, 'test/fixtures/jobs/setup-throws-late.ts');
 let dir: string;
 let input: string;
 
@@ -32,7 +33,7 @@ interface FailedRun {
   error: string;
   counters: Record<string, number>;
   inputs: Array<{ path: string }>;
-  tasks: Array<{ phase: string; index: number; attempts: Array<{ error?: string; at?: string; stack?: string }> }>;
+  tasks: Array<{ phase: string; index: number; attempts: Array<{ error?: string; at?: string; stack?: string; outcome?: string }> }>;
   attempts: number;
   failure: { job: string; phase: string; task: number; file: string; offset: number; line: number; message: string; at: string; stack: string };
 }
@@ -81,5 +82,20 @@ describe('a setup that throws', () => {
     expect(json.tasks.some((t) => t.attempts.length === 1)).toBe(true);
     expect(json.failure).toMatchObject({ phase: 'map', message: 'no dictionary configured', at: 'setup-throws.ts:6:11' });
     expect(json.failure.stack).toContain(`${SETUP_THROWS}:6:11`);
+  });
+
+  // CI saw the report name a task that was still in its setup when another task's failure stopped
+  // the run: "Job … was aborted while running as H:vm:1", instead of the setup's own error.
+  it('reports the task that failed, not one the failure cut short', async () => {
+    const r = await runGmr(['run', SETUP_THROWS_LATE, '--input', input, ...base, '--max-attempts', '3', '--json', '--quiet']);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[lines.length - 1]).toMatch(/in setup: no dictionary configured \(at setup-throws-late\.ts:11:11\)$/);
+    const json = JSON.parse(lines[0] ?? '') as FailedRun;
+    expect(json.failure).toMatchObject({ phase: 'map', message: 'no dictionary configured', at: 'setup-throws-late.ts:11:11' });
+    expect(json.failure.task).not.toBe(0);
+    // Task 0 was stopped in its setup, not failed by it: its one attempt says so.
+    const first = json.tasks.find((t) => t.phase === 'map' && t.index === 0);
+    expect(first?.attempts.map((a) => a.outcome)).toEqual(['aborted']);
   });
 });

@@ -66,7 +66,7 @@ export interface RunSummary {
     phase: string;
     index: number;
     input?: string;
-    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost'; log?: AttemptLogInfo }>;
+    attempts: Array<{ attempt: number; ms: number; error?: string; restarts?: number; worker?: string; at?: string; stack?: string; outcome?: 'failed' | 'lost' | 'aborted'; log?: AttemptLogInfo }>;
     /** The task's last ctx.status text. */
     status?: string;
   }>;

@@ -51,9 +51,11 @@ export interface TaskAttempt {
   /**
    * Why a failed attempt ended: 'failed' in job code (the task's own fault, --max-attempts), or
    * 'lost' with its worker or its result untrusted (not the task's fault, --max-lost-attempts).
-   * Restarts are lost attempts too.
+   * Restarts are lost attempts too. 'aborted' when the run stopped while it ran (another task
+   * failed for good, or SIGINT/SIGTERM): it counts against neither allowance, and its task is
+   * not a failed task (it is pending again, for --resume).
    */
-  outcome?: 'failed' | 'lost';
+  outcome?: 'failed' | 'lost' | 'aborted';
   /** What job code wrote to stdout/stderr in this attempt (absent when nothing). */
   log?: AttemptLogInfo;
 }
@@ -337,7 +339,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
     }
     const text = errorText(outcome.error);
     const where = outcome.failure;
-    const kind = outcome.lost || outcome.fatal ? 'lost' : 'failed';
+    const stopped = options.signal?.aborted === true && !outcome.fatal;
+    const kind = stopped ? 'aborted' : outcome.lost || outcome.fatal ? 'lost' : 'failed';
     record.attempts.push({
       attempt,
       startedAt,
@@ -348,7 +351,12 @@ export async function runTask(options: RunTaskOptions): Promise<TaskRecord> {
       outcome: kind,
       ...(outcome.log ? { log: outcome.log } : {}),
     });
-    if (options.signal?.aborted || outcome.fatal) break;
+    if (stopped) {
+      record.state = 'pending';
+      options.onStatus?.(record);
+      throw new TaskError(`${record.phase} task ${record.index} was stopped: the run stopped while it ran`, { cause: options.signal?.reason });
+    }
+    if (outcome.fatal) break;
     if (outcome.lost) {
       options.onWarning?.(`warning: ${text}; running it again`);
       lost++;
