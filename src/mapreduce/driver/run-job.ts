@@ -133,7 +133,13 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     let current: RunProgress['phase'] = 'map';
     let currentStep = 0;
     let records: StepRun = { map: [], reduce: [], reduces: false, started, mapDone: 0, reduceDone: 0, resumed: { map: 0, reduce: 0 } };
+    // Task state changes report once per event-loop turn (reportSoon): a worker's WORK_COMPLETE
+    // and its next task's first frame can arrive in one read, and the first task is only marked
+    // done a few promise hops later; reporting at once showed both as running (issue 11, item 8).
+    let soon: NodeJS.Immediate | undefined;
     const report = (): void => {
+      clearImmediate(soon);
+      soon = undefined;
       tracker.progress();
       options.onProgress?.({
         phase: current,
@@ -146,6 +152,10 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         ...(noWorker ? { noWorker } : {}),
       });
     };
+    const reportSoon = (): void => {
+      soon ??= setImmediate(report);
+    };
+    workspace.defer(async () => clearImmediate(soon));
     reportNow = report;
     const inFlight = Math.max(2, workers * 2);
     // Every task in flight listens for the run's abort: more than Node's default of 10 is expected.
@@ -161,7 +171,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       signal: aborter.signal,
       abort: (reason) => aborter.abort(reason),
       guard: engine.guard,
-      onStatus: report,
+      onStatus: reportSoon,
       ...(options.onLog ? { onWarning: options.onLog } : {}),
       logs: new RunLogs({
         output,
