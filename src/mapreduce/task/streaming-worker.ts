@@ -6,8 +6,6 @@
  * pass the same trust checks as a module's (signature, unique key, identity, input roots, runs
  * only in their run folder), and results go back signed through a TaskChannel.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { TaskError } from '../../errors.ts';
 import type { Worker } from '../../worker/worker.ts';
@@ -16,13 +14,14 @@ import { commandText, sameStreamingSpec, streamingJobName, streamingSha256, stre
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import { decodeStreamField, type StreamTaskField } from '../shuffle/streaming-header.ts';
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
-import { beginFrame, decodeTask, failureFrame, mapFunctionName, moduleFunctionName, outputFrame, partialFrame, reduceFunctionName, type FailureStage } from '../shuffle/task-protocol.ts';
+import { failureFrame, mapFunctionName, moduleFunctionName, outputFrame, partialFrame, reduceFunctionName, type FailureStage, type TaskHeaderBase } from '../shuffle/task-protocol.ts';
 import { withAttemptOutput } from './attempt-output.ts';
 import { DEFAULT_LIMITS, runFileOpener, type InputOpener, type TaskLimits } from './input-guard.ts';
 import { CommandFailure } from './streaming-child.ts';
 import { runStreamingMap, type CommandSetting } from './streaming-map.ts';
 import { runStreamingReduce } from './streaming-reduce.ts';
 import type { StatusSender } from './status-sender.ts';
+import { beginAttempt, checkedPayload, sealedSummary } from './task-attempt.ts';
 import { TaskChannel } from './task-channel.ts';
 import type { TaskLog } from './task-log.ts';
 import { TaskState } from './task-state.ts';
@@ -50,7 +49,6 @@ interface AttemptOutput {
   log: TaskLog;
 }
 
-const WORKER_ID = `${hostname()}:${process.pid}`;
 /** Variables of gmr's own plumbing that a command does not inherit. */
 const PRIVATE_ENV = ['GMR_EXIT_WITH_STDIN'];
 
@@ -59,7 +57,7 @@ function pad(n: number): string {
 }
 
 /** Refuses a task whose `stream` field is not this worker's spec, in one line. */
-function checkSpec(job: string, name: string, given: StreamTaskField | undefined, own: StreamingSpec, module: unknown): void {
+function checkSpec(job: string, name: string, given: StreamTaskField | undefined, own: StreamingSpec, module: unknown): asserts given is StreamTaskField {
   if (job !== name) throw new TaskError(`Refused a streaming task for job ${job}: this worker serves only ${name} (gmr worker ${streamingWorkerArgs(own).join(' ')})`);
   if (given === undefined) throw new TaskError(`Refused a streaming task without a stream field: expected the commands of ${name} in the task header`);
   if (!sameStreamingSpec(given, own)) {
@@ -72,23 +70,6 @@ function checkSpec(job: string, name: string, given: StreamTaskField | undefined
   if (sha256 !== undefined && sha256 !== streamingSha256(own)) throw new TaskError(`Refused a streaming task whose module identity ${JSON.stringify(sha256).slice(0, 20)} is not its commands' hash`);
 }
 
-/** The verified header and body of a task for this worker (signed for the unique key the server gave). */
-function checkedTask(wjob: WorkerJob, secret: RunSecret | undefined): { header: Record<string, unknown>; body: Buffer } {
-  const decoded = decodeTask(wjob.payload, secret);
-  if (secret && decoded.header['unique'] !== wjob.unique) {
-    throw new TaskError(`Refused a task signed for another unique key: expected ${JSON.stringify(wjob.unique)}, the payload names ${JSON.stringify(decoded.header['unique'])}`);
-  }
-  return decoded;
-}
-
-/** Starts a task attempt: the B frame, out before any work. */
-async function begin(channel: TaskChannel): Promise<string> {
-  const attempt = randomBytes(6).toString('hex');
-  channel.send(beginFrame(attempt));
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  return attempt;
-}
-
 /** Fails the task with a one-line report and the E frame (the stderr tail as its stack). */
 function failTask(channel: TaskChannel, error: unknown, path: string, stage: FailureStage, prefix?: string): never {
   const message = error instanceof Error ? error.message : String(error);
@@ -96,6 +77,47 @@ function failTask(channel: TaskChannel, error: unknown, path: string, stage: Fai
   channel.send(failureFrame({ path, line: 0, offset: -1, message, stage, ...(tail.length > 0 ? { stack: tail.join('\n') } : {}) }));
   if (prefix === undefined && error instanceof Error) throw error;
   throw new TaskError(prefix === undefined ? message : `${prefix}: ${message}`, { cause: error });
+}
+
+/** The task's `stream` field once checkSpec accepts it; a task that fails the check fails at its setup stage. */
+function checkedStream(channel: TaskChannel, raw: Record<string, unknown>, job: string, name: string, own: StreamingSpec, path: string): StreamTaskField {
+  try {
+    const stream = decodeStreamField(raw);
+    checkSpec(job, name, stream, own, raw['module']);
+    return stream;
+  } catch (error) {
+    failTask(channel, error, path, 'setup');
+  }
+}
+
+/** A split as messages and GMR_SPLIT name it: `path@offset+length`. */
+function splitName(split: { path: string; offset: number; length: number }): string {
+  return `${split.path}@${split.offset}+${split.length}`;
+}
+
+/**
+ * The variables a command sees, Hadoop Streaming's names (mapreduce_*) and gmr's (GMR_*): the
+ * run, the task and this attempt, and for a map task the split it reads.
+ */
+function taskEnv(name: string, header: TaskHeaderBase, attempt: string, reduces: number, split?: { path: string; offset: number; length: number }): Record<string, string> {
+  const kind = split === undefined ? 'r' : 'm';
+  return {
+    mapreduce_job_id: header.run,
+    mapreduce_task_id: `task_${header.run}_${kind}_${pad(header.task)}`,
+    mapreduce_task_attempt_id: `attempt_${header.run}_${kind}_${pad(header.task)}_${attempt}`,
+    mapreduce_task_ismap: String(split !== undefined),
+    mapreduce_task_partition: String(header.task),
+    mapreduce_job_reduces: String(reduces),
+    ...(split === undefined
+      ? {}
+      : { mapreduce_map_input_file: split.path, mapreduce_map_input_start: String(split.offset), mapreduce_map_input_length: String(split.length) }),
+    GMR_RUN_ID: header.run,
+    GMR_JOB: name,
+    GMR_PHASE: split === undefined ? 'reduce' : 'map',
+    GMR_TASK: String(header.task),
+    GMR_ATTEMPT: attempt,
+    ...(split === undefined ? {} : { GMR_SPLIT: splitName(split) }),
+  };
 }
 
 export function registerStreaming(worker: Worker, options: StreamingWorkerOptions): string {
@@ -130,38 +152,15 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
   if (options.phases.includes('map')) {
     worker.register(mapFunctionName(name), async (wjob) => {
       const channel = new TaskChannel(wjob, secret);
-      const { header: raw, body } = checkedTask(wjob, secret);
+      const { header: raw, body } = checkedPayload(wjob, secret);
       const header = decodeMapHeader(raw);
       return withAttemptOutput(wjob, channel, header.logLimit, async (status, log) => {
-        const where = `${header.split.path}@${header.split.offset}+${header.split.length}`;
-        const attempt = await begin(channel);
-        let stream: StreamTaskField | undefined;
-        try {
-          stream = decodeStreamField(raw);
-          checkSpec(header.job, name, stream, spec, raw['module']);
-        } catch (error) {
-          failTask(channel, error, header.split.path, 'setup');
-        }
-        const env: Record<string, string> = {
-          mapreduce_job_id: header.run,
-          mapreduce_task_id: `task_${header.run}_m_${pad(header.task)}`,
-          mapreduce_task_attempt_id: `attempt_${header.run}_m_${pad(header.task)}_${attempt}`,
-          mapreduce_task_ismap: 'true',
-          mapreduce_task_partition: String(header.task),
-          mapreduce_job_reduces: String(spec.reducer ? header.partitions : 0),
-          mapreduce_map_input_file: header.split.path,
-          mapreduce_map_input_start: String(header.split.offset),
-          mapreduce_map_input_length: String(header.split.length),
-          GMR_RUN_ID: header.run,
-          GMR_JOB: name,
-          GMR_PHASE: 'map',
-          GMR_TASK: String(header.task),
-          GMR_ATTEMPT: attempt,
-          GMR_SPLIT: where,
-        };
+        const attempt = await beginAttempt(channel);
+        const stream = checkedStream(channel, raw, header.job, name, spec, header.split.path);
+        const env = taskEnv(name, header, attempt, spec.reducer ? header.partitions : 0, header.split);
         try {
           const summary = await runStreamingMap(
-            setting(wjob, env, stream as StreamTaskField, { status, log }),
+            setting(wjob, env, stream, { status, log }),
             header,
             body,
             {
@@ -171,9 +170,9 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
             },
             { ...(options.openInput ? { openInput: options.openInput } : {}), maxInflatedBytes: limits.maxInflatedBytes },
           );
-          return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+          return sealedSummary(channel, summary);
         } catch (error) {
-          failTask(channel, error, header.split.path, 'task', `${name} map task ${header.task} failed on ${where}`);
+          failTask(channel, error, header.split.path, 'task', `${name} map task ${header.task} failed on ${splitName(header.split)}`);
         }
       });
     });
@@ -181,17 +180,11 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
   if (spec.reducer !== undefined && options.phases.includes('reduce')) {
     worker.register(reduceFunctionName(name), async (wjob) => {
       const channel = new TaskChannel(wjob, secret);
-      const { header: raw, body } = checkedTask(wjob, secret);
+      const { header: raw, body } = checkedPayload(wjob, secret);
       const header = decodeReduceHeader(raw, body.length);
       return withAttemptOutput(wjob, channel, header.logLimit, async (status, log) => {
-        const attempt = await begin(channel);
-        let stream: StreamTaskField | undefined;
-        try {
-          stream = decodeStreamField(raw);
-          checkSpec(header.job, name, stream, spec, raw['module']);
-        } catch (error) {
-          failTask(channel, error, '', 'setup');
-        }
+        const attempt = await beginAttempt(channel);
+        const stream = checkedStream(channel, raw, header.job, name, spec, '');
         const runs: Readable[] = [];
         let total = 0;
         if (header.shippedRuns) {
@@ -212,29 +205,17 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
           }
         }
         wjob.sendStatus(0, total);
-        const env: Record<string, string> = {
-          mapreduce_job_id: header.run,
-          mapreduce_task_id: `task_${header.run}_r_${pad(header.task)}`,
-          mapreduce_task_attempt_id: `attempt_${header.run}_r_${pad(header.task)}_${attempt}`,
-          mapreduce_task_ismap: 'false',
-          mapreduce_task_partition: String(header.task),
-          mapreduce_job_reduces: String(header.partitions),
-          GMR_RUN_ID: header.run,
-          GMR_JOB: name,
-          GMR_PHASE: 'reduce',
-          GMR_TASK: String(header.task),
-          GMR_ATTEMPT: attempt,
-        };
+        const env = taskEnv(name, header, attempt, header.partitions);
         try {
           const summary = await runStreamingReduce(
-            setting(wjob, env, stream as StreamTaskField, { status, log }),
+            setting(wjob, env, stream, { status, log }),
             header,
             runs,
             (chunk) => channel.write(outputFrame(chunk)),
             (done) => wjob.sendStatus(Math.min(done, total), total),
           );
           wjob.sendStatus(total, total);
-          return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+          return sealedSummary(channel, summary);
         } catch (error) {
           failTask(channel, error, '', 'task', `${name} reduce task ${header.task} failed`);
         } finally {

@@ -1,7 +1,8 @@
 /**
  * What every map and reduce attempt of a job module shares: the worker's trust context, the
  * payload check, the B frame before any work, the signed summary after it, and the one failure
- * path (the one-line report and the E frame).
+ * path (the one-line report and the E frame). Streaming attempts share the check, the B frame
+ * and the summary (streaming-worker.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -34,17 +35,19 @@ export interface JobCode {
 /** Who ran a task, for the run's manifest: `host:pid`. */
 const WORKER_ID = `${hostname()}:${process.pid}`;
 
-/**
- * The header and body of a payload this worker may run: signed with its secret (unless
- * --insecure), for the unique key the server assigned, and naming the module this worker loaded.
- */
-export function checkedTask(job: LoadedJob, wjob: WorkerJob, context: TaskContext): { header: Record<string, unknown>; body: Buffer } {
-  const decoded = decodeTask(wjob.payload, context.secret);
-  const { header } = decoded;
-  if (context.secret && header['unique'] !== wjob.unique) {
-    throw new TaskError(`Refused a task signed for another unique key: expected ${JSON.stringify(wjob.unique)}, the payload names ${JSON.stringify(header['unique'])}`);
+/** The verified header and body of a payload: signed with the secret (unless --insecure), for the unique key the server assigned. */
+export function checkedPayload(wjob: WorkerJob, secret: RunSecret | undefined): { header: Record<string, unknown>; body: Buffer } {
+  const decoded = decodeTask(wjob.payload, secret);
+  if (secret && decoded.header['unique'] !== wjob.unique) {
+    throw new TaskError(`Refused a task signed for another unique key: expected ${JSON.stringify(wjob.unique)}, the payload names ${JSON.stringify(decoded.header['unique'])}`);
   }
-  const module = header['module'] as { sha256?: unknown; gmr?: unknown } | undefined;
+  return decoded;
+}
+
+/** The header and body of a payload this worker may run: checkedPayload's, naming the module this worker loaded. */
+export function checkedTask(job: LoadedJob, wjob: WorkerJob, context: TaskContext): { header: Record<string, unknown>; body: Buffer } {
+  const decoded = checkedPayload(wjob, context.secret);
+  const module = decoded.header['module'] as { sha256?: unknown; gmr?: unknown } | undefined;
   if (module !== undefined && module.sha256 !== job.sha256) {
     throw new TaskError(
       `Refused a task for another version of ${job.builtin ? `built-in job ${job.name}` : job.source}: the driver's module has sha256 ${shortHash(String(module.sha256))} (gmr ${String(module.gmr)}), this worker's ${shortHash(job.sha256)} (gmr ${gmrVersion()}); start the workers with the driver's module`,
@@ -68,11 +71,13 @@ export function taskSpec(header: TaskHeaderBase): ReduceTaskSpec {
  * Sends the attempt's B frame and lets it leave before the task's synchronous work starts (the
  * connection batches a turn's writes until the next tick): the driver learns at once that the
  * attempt began, which starts its --task-timeout clock and lets it count a restart if this worker
- * dies mid-task.
+ * dies mid-task. Returns the attempt's id.
  */
-export async function beginAttempt(channel: TaskChannel): Promise<void> {
-  channel.send(beginFrame(randomBytes(6).toString('hex')));
+export async function beginAttempt(channel: TaskChannel): Promise<string> {
+  const attempt = randomBytes(6).toString('hex');
+  channel.send(beginFrame(attempt));
   await new Promise<void>((resolve) => setImmediate(resolve));
+  return attempt;
 }
 
 /**
@@ -85,10 +90,15 @@ async function letSignalsIn(): Promise<void> {
   for (let i = 0; i < 2; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** The attempt's WORK_COMPLETE data: its summary with who ran it, sealed, once pending signals had their turn. */
+/** The attempt's WORK_COMPLETE data: its summary with who ran it, sealed. */
+export function sealedSummary(channel: TaskChannel, summary: object): Buffer {
+  return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+}
+
+/** sealedSummary, once signals that came in during the task's synchronous work had their turn. */
 export async function completeAttempt(channel: TaskChannel, summary: object): Promise<Buffer> {
   await letSignalsIn();
-  return channel.complete(Buffer.from(JSON.stringify({ ...summary, worker: WORKER_ID })));
+  return sealedSummary(channel, summary);
 }
 
 /**
