@@ -145,6 +145,48 @@ describe('gmr run --mapper (embedded)', { timeout: 240_000 }, () => {
     expect(summary.tasks.length).toBeGreaterThanOrEqual(4);
   });
 
+  it("gives every map and reduce command the task's and attempt's names, Hadoop's and gmr's", async () => {
+    const vars = 'mapreduce_job_id mapreduce_task_id mapreduce_task_attempt_id mapreduce_task_ismap mapreduce_task_partition mapreduce_job_reduces mapreduce_map_input_file GMR_RUN_ID GMR_JOB GMR_PHASE GMR_TASK GMR_ATTEMPT GMR_SPLIT';
+    // Each command prints one line of `name=value` fields (`-` for an unset variable); the map lines pass the reducer as keys.
+    const fields = vars.split(' ').map((v) => `${v}=\${${v}:--}`).join(' ');
+    const r = await runGmr(['run', '--mapper', `sh -c 'cat >/dev/null; echo "${fields}"'`, '--reducer', `sh -c 'cat; echo "${fields}"'`, '--input', input, '--json', ...common]);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stderr.trim().split('\n').pop() as string) as { runId: string; tasks: Array<{ phase: string; index: number; input?: string }> };
+    const seen = sortedLines(r.stdout).map((line) => Object.fromEntries(line.trim().split(' ').map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)])));
+    const run = summary.runId;
+    const pad = (n: number): string => String(n).padStart(6, '0');
+    const expected = summary.tasks.map((t) =>
+      t.phase === 'map'
+        ? { phase: 'map', kind: 'm', task: t.index, ismap: 'true', file: t.input?.slice(0, t.input.lastIndexOf('@')), split: t.input }
+        : { phase: 'reduce', kind: 'r', task: t.index, ismap: 'false', file: '-', split: '-' },
+    );
+    expect(expected.filter((e) => e.phase === 'reduce').map((e) => e.task).sort()).toEqual([0, 1]);
+    expect(expected.filter((e) => e.phase === 'map').length).toBeGreaterThanOrEqual(4);
+    expect(seen).toHaveLength(expected.length);
+    const byPhaseTask = (e: { GMR_PHASE?: string; GMR_TASK?: string }): string => `${e.GMR_PHASE} ${e.GMR_TASK}`;
+    for (const e of expected) {
+      const got = seen.find((s) => byPhaseTask(s) === `${e.phase} ${e.task}`);
+      const attempt = got?.['GMR_ATTEMPT'] ?? '';
+      expect(attempt).toMatch(/^[0-9a-f]{12}$/);
+      expect(got).toEqual({
+        mapreduce_job_id: run,
+        mapreduce_task_id: `task_${run}_${e.kind}_${pad(e.task)}`,
+        mapreduce_task_attempt_id: `attempt_${run}_${e.kind}_${pad(e.task)}_${attempt}`,
+        mapreduce_task_ismap: e.ismap,
+        mapreduce_task_partition: String(e.task),
+        mapreduce_job_reduces: '2',
+        mapreduce_map_input_file: e.file,
+        GMR_RUN_ID: run,
+        GMR_JOB: got?.['GMR_JOB'],
+        GMR_PHASE: e.phase,
+        GMR_TASK: String(e.task),
+        GMR_ATTEMPT: attempt,
+        GMR_SPLIT: e.split,
+      });
+      expect(got?.['GMR_JOB']).toMatch(/^stream-[0-9a-f]+$/);
+    }
+  });
+
   it('fails the run when a mapper exits 1 on one record, with its exit status and stderr tail', async () => {
     const poisoned = join(dir, 'poisoned');
     mkdirSync(poisoned);
