@@ -8,19 +8,34 @@ import type { JobServerTlsOptions } from '../server/job-server.ts';
 
 const SECTION = 'TLS';
 
-export const CLIENT_TLS_FLAGS = {
-  ssl: { type: 'boolean', section: SECTION, help: 'connect to every server in the list over TLS\n(without it, only tls://host:port entries use TLS, with the system CAs)' },
-  'ssl-ca-file': { type: 'string', value: 'PATH', section: SECTION, help: "CA that signed the servers' certificates (with --ssl)" },
-  'ssl-certificate': { type: 'string', value: 'PATH', section: SECTION, help: 'client certificate, for servers that ask for one (with --ssl)' },
-  'ssl-key': { type: 'string', value: 'PATH', section: SECTION, help: 'key of --ssl-certificate' },
-} as const;
+/** What each TLS flag means for one side; the flags themselves are the same for both. */
+interface TlsHelp {
+  ssl: string;
+  ca: string;
+  certificate: string;
+}
 
-export const SERVER_TLS_FLAGS = {
-  ssl: { type: 'boolean', section: SECTION, help: 'accept TLS connections only (needs --ssl-certificate and --ssl-key)' },
-  'ssl-ca-file': { type: 'string', value: 'PATH', section: SECTION, help: 'require client certificates signed by this CA' },
-  'ssl-certificate': { type: 'string', value: 'PATH', section: SECTION, help: "the server's certificate" },
-  'ssl-key': { type: 'string', value: 'PATH', section: SECTION, help: 'key of --ssl-certificate' },
-} as const;
+/** The four TLS flags with one side's help texts. */
+function tlsFlags(help: TlsHelp) {
+  return {
+    ssl: { type: 'boolean', section: SECTION, help: help.ssl },
+    'ssl-ca-file': { type: 'string', value: 'PATH', section: SECTION, help: help.ca },
+    'ssl-certificate': { type: 'string', value: 'PATH', section: SECTION, help: help.certificate },
+    'ssl-key': { type: 'string', value: 'PATH', section: SECTION, help: 'key of --ssl-certificate' },
+  } as const;
+}
+
+export const CLIENT_TLS_FLAGS = tlsFlags({
+  ssl: 'connect to every server in the list over TLS\n(without it, only tls://host:port entries use TLS, with the system CAs)',
+  ca: "CA that signed the servers' certificates (with --ssl)",
+  certificate: 'client certificate, for servers that ask for one (with --ssl)',
+});
+
+export const SERVER_TLS_FLAGS = tlsFlags({
+  ssl: 'accept TLS connections only (needs --ssl-certificate and --ssl-key)',
+  ca: 'require client certificates signed by this CA',
+  certificate: "the server's certificate",
+});
 
 interface TlsValues {
   ssl: boolean;
