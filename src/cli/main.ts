@@ -3,7 +3,7 @@
  * the CLI does a program can do too. Known errors (GearmanError) print one line; unknown ones print
  * the stack. Returns the exit code; only bin/gmr.js ends the process.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../mapreduce/job/package-root.ts';
 import { EXIT_USAGE, type CliIO } from './io.ts';
 import { reportError } from './report-error.ts';
 
@@ -36,19 +36,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
 };
 
-/** The package version, from src/cli (../../package.json) or dist/src/cli (../../../package.json). */
-function readVersion(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'gmr') return pkg.version ?? 'unknown';
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
-}
-
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
@@ -77,7 +64,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-v') {
-    io.stdout.write(`${readVersion()}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const command = COMMANDS[name];

@@ -74,7 +74,7 @@ describe('the tarball', SLOW, () => {
     for (const file of packed.files) {
       expect(file, 'no tests, benchmarks, CI, sources or source maps').not.toMatch(/^(test|bench|\.ci|src|jobs|examples)\/|\.map$/);
     }
-    for (const file of ['bin/gmr.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/protocol/index.d.ts', 'dist/jobs/wordcount.js', 'data/sample/logs/access.csv']) {
+    for (const file of ['bin/gmr.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/protocol/index.d.ts', 'dist/jobs/wordcount.js', 'dist/bundle/cli/main.js', 'dist/bundle/index.js', 'dist/bundle/jobs/wordcount.js', 'data/sample/logs/access.csv']) {
       expect(packed.files).toContain(file);
     }
   });

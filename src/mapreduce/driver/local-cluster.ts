@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RunError } from '../../errors.ts';
 import { DEFAULT_MAX_PACKET_SIZE } from '../../protocol/limits.ts';
 import { JobServer } from '../../server/job-server.ts';
+import { packageRoot } from '../job/package-root.ts';
 
 export interface LocalClusterOptions {
   workers: number;
@@ -35,13 +35,11 @@ export interface LocalCluster {
   close(): Promise<void>;
 }
 
-/** bin/gmr.js of this package, found from this module (src/ or dist/src/). */
+/** bin/gmr.js of this package. */
 function gmrBin(): string {
-  for (const rel of ['../../../bin/gmr.js', '../../../../bin/gmr.js']) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return path;
-  }
-  throw new RunError('Cannot find bin/gmr.js next to the gmr package');
+  const bin = join(packageRoot(), 'bin', 'gmr.js');
+  if (!existsSync(bin)) throw new RunError(`Cannot find bin/gmr.js in the gmr package at ${packageRoot()}`);
+  return bin;
 }
 
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {

@@ -22,13 +22,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { privateCacheDir } from './compile-cache.ts';
 import { JOB_MODULE_HOOKS } from './job-module-hooks.ts';
 import { bundledModule } from './module-bundle.ts';
-
-/** How the running gmr loads: compiled (`dist/src/…/*.js`) or from its sources through a TS-aware host. */
-const RUNS_FROM_SOURCE = import.meta.url.endsWith('.ts');
+import { builtinJobsDir, packageRoot, RUNS_FROM_SOURCE, runningEntry } from './package-root.ts';
 
 let mapped = false;
 let tsxRegistered = false;
@@ -37,7 +35,8 @@ let tsxRegistered = false;
 export async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
   // A built-in of compiled gmr (dist/jobs/*.js) reaches 'gmr' through the package's own `exports`
-  // (a package may import itself by name), which is the running copy: no hook is needed, and none
+  // (a package may import itself by name), which is the running copy, and a bundled one
+  // (dist/bundle/jobs/*.js) has it bound to the bundle's modules at build time: no hook is needed, and none
   // is installed, since hooks run on a loader thread that every later import of the process waits on.
   if (isCompiledBuiltin(file)) return (await import(url)) as unknown;
   if (!RUNS_FROM_SOURCE) {
@@ -74,9 +73,9 @@ async function prepareForUserModules(): Promise<void> {
   process.setSourceMapsEnabled(true);
 }
 
-/** A file of dist/jobs/ of the running, compiled gmr. */
+/** A file of dist/jobs/ (or dist/bundle/jobs/) of the running, compiled gmr. */
 function isCompiledBuiltin(file: string): boolean {
-  return !RUNS_FROM_SOURCE && path.extname(file) === '.js' && file.startsWith(path.join(packageRoot(), 'dist', 'jobs') + path.sep);
+  return !RUNS_FROM_SOURCE && path.extname(file) === '.js' && file.startsWith(builtinJobsDir() + path.sep);
 }
 
 /**
@@ -91,9 +90,7 @@ function gmrSpecifiers(): { root: string; specifiers: Record<string, string> } {
   };
   const specifiers: Record<string, string> = {};
   for (const [subpath, target] of Object.entries(manifest.exports)) {
-    let file = typeof target === 'string' ? target : target.default;
-    // Running from sources: dist/src/x/index.js was compiled from src/x/index.ts.
-    if (RUNS_FROM_SOURCE && file.startsWith('./dist/')) file = `./${file.slice('./dist/'.length).replace(/\.js$/, '.ts')}`;
+    const file = runningEntry(typeof target === 'string' ? target : target.default);
     const name = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
     specifiers[name] = pathToFileURL(path.join(root, file)).href;
   }
@@ -131,27 +128,4 @@ function findCompileOptions(): CompileOptions {
   // Not fatal: every process then compiles for itself; but someone else's folder is worth a line.
   if (cache.dir === undefined) process.stderr.write(`gmr: not caching compiled job modules: ${cache.problem}\n`);
   return { id: `esbuild ${version} node${process.versions.node.split('.')[0]}`, esbuild, dir: cache.dir, uid: process.getuid?.() ?? -1 };
-}
-
-let root: string | undefined;
-
-/** The folder above this file that holds gmr's package.json (src/mapreduce/job → 3 up, dist/src/… → 4). */
-function packageRoot(): string {
-  root ??= findPackageRoot();
-  return root;
-}
-
-function findPackageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try {
-      const { name } = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
-      if (name === 'gmr') return dir;
-    } catch {
-      // no package.json here
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`No package.json of gmr above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
 }

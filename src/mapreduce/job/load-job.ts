@@ -12,13 +12,13 @@
 
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { JobDefinitionError } from '../../errors.ts';
 import type { JobOptions, LoadedJobDefinition } from './define-job.ts';
 import { importModule } from './import-module.ts';
 import { normalizeJob } from './job-steps.ts';
 import { checkParams, type Params, type ParamValue } from './params.ts';
 import { moduleHash } from './module-identity.ts';
+import { builtinJobsDir } from './package-root.ts';
 
 export interface LoadedJob {
   /**
@@ -35,7 +35,7 @@ export interface LoadedJob {
   definition: LoadedJobDefinition;
 }
 
-const BUILTIN_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
+const BUILTIN_DIR = builtinJobsDir();
 const BUILTIN_EXTENSIONS = ['.js', '.ts'];
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 

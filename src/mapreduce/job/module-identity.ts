@@ -4,27 +4,12 @@
  * Tasks carry it, and a worker whose module differs refuses them (docs/SECURITY.md).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { packageVersion } from './package-root.ts';
 
-let version: string | undefined;
-
-/** gmr's package version, from src/… or dist/src/…. */
+/** gmr's package version. */
 export function gmrVersion(): string {
-  if (version !== undefined) return version;
-  version = 'unknown';
-  for (const rel of ['../../../package.json', '../../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'gmr') {
-        version = pkg.version ?? 'unknown';
-        break;
-      }
-    } catch {
-      // not at this level
-    }
-  }
-  return version;
+  return packageVersion();
 }
 
 export async function moduleHash(source: string, builtin: string | undefined): Promise<string> {
