@@ -6,7 +6,8 @@
  * Byte-level map with in-mapper combining: each map task feeds its split's raw bytes (`mapBytes`)
  * to its own WordCounts table (lib/word-counts.ts, the task's state from `mapSetup`) and emits one
  * (word, count) pair per distinct word at `mapTeardown`, which is what a combiner would leave
- * anyway; no string is made per word.
+ * anyway; no string is made per word. Counts do not depend on where a file ends, so the table
+ * spans all the small files a task reads (`mapHooks: 'per-task'`) and is emitted once per task.
  */
 
 import { defineJob } from 'gmr';
@@ -14,6 +15,7 @@ import { WordCounts } from './lib/word-counts.ts';
 
 export default defineJob<string, string, number, number, string, WordCounts>({
   description: 'Count the occurrences of each word (letters, digits, _ and \'), case-folded; output word<TAB>count',
+  mapHooks: 'per-task',
   mapSetup: () => new WordCounts(),
   mapBytes(bytes, start, end, _ctx, table) {
     table.addBytes(bytes, start, end);

@@ -122,6 +122,17 @@ export interface StepDefinition<Rec = string, K = string, V = unknown, Out = V, 
   /** Once per map task, after the last record, with the task's state. May still emit. */
   mapTeardown?: (ctx: MapContext<K, V>, state: MS) => void | Promise<void>;
   /**
+   * When a map task reads several small files (they share a task up to the split size), whether
+   * `setup`, `mapSetup`, `mapTeardown` and `teardown` run around each file ('per-split', the
+   * default: the state is about one file, and `ctx.split` in mapTeardown names it) or once around
+   * all of the task's files ('per-task': one state for the task, `ctx.split` is the first file at
+   * setup and the last at teardown). 'per-task' is for jobs whose output does not depend on where
+   * one split ends and the next begins, such as in-mapper combining of counts (wordcount): the
+   * table then spans the files and is emitted once, not once per file. A single-file task is the
+   * same either way.
+   */
+  mapHooks?: 'per-split' | 'per-task';
+  /**
    * Binary, associative and commutative (Spark's reduceByKey style). Applied eagerly in the
    * mapper at emit time, so a map task holds one V per distinct key. May run 0..n times per key:
    * a job must give the same result with or without it.
@@ -225,6 +236,7 @@ export interface LooseStep {
   map?(record: never, ctx: MapContext<unknown, unknown>, state: never): void;
   mapBytes?(bytes: Buffer, start: number, end: number, ctx: MapContext<unknown, unknown>, state: never): void;
   mapTeardown?(ctx: MapContext<unknown, unknown>, state: never): void | Promise<void>;
+  mapHooks?: 'per-split' | 'per-task';
   combine?(a: never, b: never, key: never): unknown;
   reduceSetup?(ctx: ReduceContext): unknown;
   reduce?(key: never, values: never, ctx: ReduceContext, state: never): unknown;

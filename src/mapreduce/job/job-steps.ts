@@ -1,7 +1,8 @@
 /**
  * Reads a job module's default export into its runtime shape: the job's settings plus a list of
  * steps (a single-step job is one step, its own top-level members). Checks what can be checked at
- * load time: every step has a map or a reduce, hooks are functions, reducers and sortValues fit.
+ * load time: every step has a map or a reduce, hooks are functions, reducers, sortValues and
+ * mapHooks fit.
  */
 import { JobDefinitionError } from '../../errors.ts';
 import type { LoadedJobDefinition, LoadedStep } from './define-job.ts';
@@ -109,6 +110,10 @@ function checkStep(step: Record<string, unknown>, where: string, index: number |
   const sortValues = step['sortValues'];
   if (sortValues !== undefined && typeof sortValues !== 'boolean') {
     throw new JobDefinitionError(`${which}: expected sortValues to be true or false, received ${describeValue(sortValues)}`);
+  }
+  const mapHooks = step['mapHooks'];
+  if (mapHooks !== undefined && mapHooks !== 'per-split' && mapHooks !== 'per-task') {
+    throw new JobDefinitionError(`${which}: expected mapHooks to be 'per-split' or 'per-task', received ${describeValue(mapHooks)}`);
   }
   return step as LoadedStep;
 }

@@ -221,6 +221,7 @@ export async function runMapParts(
         ? (record) => emit(null, record)
         : (record) => emit((record as [unknown, unknown])[0], (record as [unknown, unknown])[1]);
   let bytesRead = 0;
+  const perTask = step.mapHooks === 'per-task'; // the hooks below once around all of the task's files
   for (const part of parts) {
     split = { path: part.split.path, offset: part.split.offset, length: part.split.length };
     lineBase = part.lineBase ?? 0;
@@ -265,10 +266,9 @@ export async function runMapParts(
         throw fail(err, '', true);
       }
     });
-
     try {
-      await step.setup?.(ctx);
-      taskState = step.mapSetup === undefined ? undefined : await step.mapSetup(ctx);
+      if (!perTask || part === parts[0]) await step.setup?.(ctx);
+      if (!perTask || part === parts[0]) taskState = step.mapSetup === undefined ? undefined : await step.mapSetup(ctx);
     } catch (err) {
       throw fail(err, ' in setup', false);
     }
@@ -283,8 +283,8 @@ export async function runMapParts(
     }
     if (failure !== undefined) throw failure;
     try {
-      await step.mapTeardown?.(ctx, taskState);
-      await step.teardown?.(ctx);
+      if (!perTask || part === parts.at(-1)) await step.mapTeardown?.(ctx, taskState);
+      if (!perTask || part === parts.at(-1)) await step.teardown?.(ctx);
     } catch (err) {
       throw fail(err, ' in teardown', false);
     }

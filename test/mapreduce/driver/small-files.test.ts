@@ -2,13 +2,15 @@
  * Small files grouped into one map task (issue 15, per-task cost; Hadoop's CombineFileInputFormat):
  * consecutive files that fit a split share one task up to the split size, and each file is still
  * its own split for the job: invertedindex names the right file for every word, grep the right
- * file and line, wordcount counts the same. References from perl and grep; 2 workers, 2 reducers.
+ * file and line, wordcount counts the same; a job with mapHooks 'per-task' keeps one state across
+ * a task's files. References from perl, grep and awk; 2 workers, 2 reducers.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { normalizeJob } from '../../../src/mapreduce/job/job-steps.ts';
 import { planSplits } from '../../../src/mapreduce/driver/splits.ts';
 import { decodeMapHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
 import type { InputFile } from '../../../src/mapreduce/driver/input-files.ts';
@@ -148,5 +150,52 @@ describe('a run over many small files', () => {
     const r = await runGmr(['run', 'grep', '--input', '.', '--param', 'pattern=café', ...base, '--quiet'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(reference);
+  });
+
+  /** Counts its state's teardowns, lines and distinct files; mapHooks as given. */
+  function hooksJob(mapHooks: string): string {
+    const job = join(dir, `..`, `${dir.split('/').pop()}-hooks-${mapHooks}.mjs`);
+    writeFileSync(
+      job,
+      [
+        "import { defineJob } from 'gmr';",
+        'export default defineJob({',
+        `  mapHooks: '${mapHooks}',`,
+        '  mapSetup: () => ({ lines: 0, files: new Set() }),',
+        '  map(_line, ctx, state) { state.lines++; state.files.add(ctx.split.path); },',
+        "  mapTeardown(ctx, state) { ctx.emit('teardowns', 1); ctx.emit('lines', state.lines); ctx.emit('files', state.files.size); },",
+        '  reduce: (_key, values) => values.reduce((a, b) => a + b, 0),',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    return job;
+  }
+
+  it("runs mapSetup/mapTeardown once per file by default and once per task with mapHooks: 'per-task'", async () => {
+    const lines = Number(execFileSync('awk', ['END { print NR }', ...paths], { encoding: 'utf8' }).trim());
+    const counts = async (mapHooks: string): Promise<{ out: Record<string, number>; mapTasks: number }> => {
+      const job = hooksJob(mapHooks);
+      try {
+        const r = await runGmr(['run', job, '--input', dir, ...base, '--json', '--quiet']);
+        expect(r.code, r.stderr).toBe(0);
+        const out = Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => [l.split('\t')[0], Number(l.split('\t')[1])]));
+        return { out, mapTasks: (JSON.parse(r.stderr.trim().split('\n').pop() as string) as { mapTasks: number }).mapTasks };
+      } finally {
+        rmSync(job, { force: true });
+      }
+    };
+    const perSplit = await counts('per-split');
+    expect(perSplit.out).toEqual({ teardowns: 48, lines, files: 48 });
+    const perTask = await counts('per-task');
+    expect(perTask.mapTasks).toBeGreaterThanOrEqual(2);
+    expect(perTask.mapTasks).toBeLessThan(48);
+    // One state per task, each seeing several files: 48 files in all, one teardown per task.
+    expect(perTask.out).toEqual({ teardowns: perTask.mapTasks, lines, files: 48 });
+  });
+
+  it('refuses a mapHooks that is not per-split or per-task, naming the member', () => {
+    expect(() => normalizeJob({ map: () => undefined, mapHooks: 'per-file' }, 'Job module x.ts')).toThrow("Job module x.ts: expected mapHooks to be 'per-split' or 'per-task', received \"per-file\"");
+    expect(() => normalizeJob({ steps: [{ map: () => undefined, mapHooks: true }] })).toThrow("step 1: expected mapHooks to be 'per-split' or 'per-task', received true");
   });
 });
