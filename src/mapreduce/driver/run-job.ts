@@ -34,6 +34,7 @@ import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { runSteps, type StepRun } from './run-steps.ts';
 import { defaultSplitSize, planSplits } from './splits.ts';
+import { workersToStart } from './early-workers.ts';
 import { BadRecordBudget, KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
 import { DEFAULT_NO_WORKER_TIMEOUT_MS, watchWorkers } from './worker-watch.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
@@ -52,7 +53,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   // it too and plans (a process start is most of a small run's time). A run that fails to plan stops them.
   const embedded = !options.servers?.length;
   const earlyRoots = embedded ? await inputRoots(options.input, [], cwd) : [];
-  let cluster = embedded ? startCluster(options, workers, cwd, trust, earlyRoots) : undefined;
+  const localWorkers = embedded ? await workersToStart(options, workers, cwd) : 0;
+  let cluster = embedded ? startCluster(options, localWorkers, cwd, trust, earlyRoots) : undefined;
   let workspace: RunWorkspace;
   let loaded: LoadedJob;
   let params: Params;
@@ -76,7 +78,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       const roots = await inputRoots(options.input, files, cwd);
       if (roots.length > earlyRoots.length) {
         await cluster.then((c) => c.close(), () => {});
-        cluster = startCluster(options, workers, cwd, trust, roots);
+        cluster = startCluster(options, localWorkers, cwd, trust, roots);
       }
     }
     plan = await planRun(options, { loaded, params, files, output, workers, started });
