@@ -4,13 +4,18 @@
  *
  * Words are the same as forEachWord's (tokenize.ts): maximal runs of Unicode letters, decimal
  * digits, '_' and "'", lower-cased with toLowerCase(). ASCII is scanned byte by byte with a class
- * table that also folds case, hashing (FNV-1a over the lower-cased UTF-8 bytes) as it goes; a word
- * seen before costs that scan and a probe that compares bytes. At the first byte >= 0x80 the rest
- * of its line, from the start of the word in progress, is decoded and goes to tokenize's regex,
- * whose words are encoded back to UTF-8 bytes and counted in the same table, so an ASCII word
- * counts the same whichever path found it. Keys live in one byte arena. A slot is two int32s
- * (hash, entry number + 1), so a probe compares hashes within one cache line; an entry is two
- * int32s (arena start, length) and a float64 count.
+ * table; at the first byte >= 0x80 the rest of its line, from the start of the word in progress,
+ * is decoded and goes to tokenize's regex, whose words are encoded back to UTF-8 bytes and counted
+ * in the same table, so an ASCII word counts the same whichever path found it.
+ *
+ * A key is stored as its bytes with every ASCII byte OR 0x20: that lower-cases A-Z and leaves
+ * a-z, 0-9 and "'" as they are; '_' (0x5F) becomes 0x7F (DEL, never part of a word, so the
+ * mapping is one-to-one and is undone at output); bytes >= 0x80 stay as they are. The scan needs
+ * no fold table, only the OR. A slot is four int32s, one cache line per probe: the key's last four
+ * stored bytes packed (`tail`), its length (0: empty slot), its FNV-1a hash over the stored bytes,
+ * and its count; a key of up to 4 bytes is decided by (length, tail) alone, a longer one compares
+ * its bytes before the tail with the byte arena (where `starts` says). Counts are uint32s; before
+ * they could wrap, they are moved into a float64 carry.
  */
 
 import { ASCII_CLASS, WORD } from './tokenize.ts';
@@ -18,34 +23,38 @@ import { ASCII_CLASS, WORD } from './tokenize.ts';
 const FNV_OFFSET = 2166136261 | 0;
 const FNV_PRIME = 16777619;
 const LF = 0x0a;
-/** FOLD[b] for a byte b: the lower-cased byte of an ASCII word char, 0 for other ASCII, HIGH for b >= 0x80. */
-const HIGH = 0xff;
-const FOLD = new Uint8Array(256).fill(HIGH);
-for (let c = 0; c < 128; c++) {
-  const cls = ASCII_CLASS[c] as number;
-  FOLD[c] = cls === 0 ? 0 : cls === 2 ? c | 0x20 : c;
-}
+const FOLD_BIT = 0x20;
+const UNDERSCORE_STORED = 0x7f;
+/** CLASS[b]: 1 for an ASCII word byte ([A-Za-z0-9_']), 0 for other ASCII, HIGH for b >= 0x80. */
+const WORD_BYTE = 1;
+const HIGH = 2;
+const CLASS = new Uint8Array(256).fill(HIGH);
+for (let c = 0; c < 128; c++) CLASS[c] = ASCII_CLASS[c] === 0 ? 0 : WORD_BYTE;
+/** A count may grow by this much before the counts move to the carry (uint32 counts). */
+const COUNT_ROOM = 0xffffffff;
 
 export class WordCounts {
-  /** Per slot: [hash, entry number + 1]; entry 0 is an empty slot. */
+  /** Per slot: [tail, length, hash, count]; length 0 is an empty slot. */
   #slots: Int32Array;
+  /** Per slot: where its key starts in the arena. */
+  #starts: Int32Array;
+  /** Per slot: counts moved out of #slots before they could wrap (allocated when first needed). */
+  #carry: Float64Array | undefined;
   /** Slots - 1. */
   #mask: number;
-  /** Per entry: [arena start, length]. */
-  #entries: Int32Array;
-  #counts: Float64Array;
   #size = 0;
   #arena: Buffer;
   #arenaUsed = 0;
+  /** How much every count may still grow before a spill into #carry. */
+  #room = COUNT_ROOM;
   #scratch = Buffer.allocUnsafe(256);
 
   constructor(capacity = 1 << 12) {
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
-    this.#slots = new Int32Array(slots * 2);
+    this.#slots = new Int32Array(slots * 4);
+    this.#starts = new Int32Array(slots);
     this.#mask = slots - 1;
-    this.#entries = new Int32Array(slots);
-    this.#counts = new Float64Array(slots / 2);
     this.#arena = Buffer.allocUnsafe(slots * 4);
   }
 
@@ -56,28 +65,53 @@ export class WordCounts {
 
   /** Counts every word of bytes[start, end), UTF-8 text whose lines end at '\n' or at `end`. */
   addBytes(bytes: Buffer, start: number, end: number): void {
-    const fold = FOLD;
+    // A word and what ends it take at least 2 bytes: this call adds at most that many to a count.
+    this.#reserve(Math.ceil((end - start) / 2));
+    const cls = CLASS;
     let i = start;
     while (i < end) {
-      let f = fold[bytes[i] as number] as number;
-      if (f === 0) {
+      let b = bytes[i] as number;
+      let c = cls[b] as number;
+      if (c === 0) {
         i++;
         continue;
       }
-      if (f === HIGH) {
+      if (c === HIGH) {
         i = this.#addRestOfLine(bytes, i, end);
         continue;
       }
       const wordStart = i;
       let hash = FNV_OFFSET;
+      let tail = 0;
       for (;;) {
-        hash = Math.imul(hash ^ f, FNV_PRIME);
+        b |= FOLD_BIT;
+        hash = Math.imul(hash ^ b, FNV_PRIME);
+        tail = (tail << 8) | b;
         if (++i === end) break;
-        f = fold[bytes[i] as number] as number;
-        if (f === 0 || f === HIGH) break;
+        b = bytes[i] as number;
+        c = cls[b] as number;
+        if (c !== WORD_BYTE) break;
       }
-      if (i < end && f === HIGH) i = this.#addRestOfLine(bytes, wordStart, end);
-      else this.#addFolded(bytes, wordStart, i, hash);
+      if (c === HIGH && i < end) {
+        i = this.#addRestOfLine(bytes, wordStart, end);
+        continue;
+      }
+      // Probe (inline: this is the hot loop).
+      const length = i - wordStart;
+      const slots = this.#slots;
+      const mask = this.#mask;
+      for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+        const o = slot << 2;
+        const l = slots[o + 1] as number;
+        if (l === length && slots[o] === tail && slots[o + 2] === hash && (length <= 4 || this.#sameFolded(slot, bytes, wordStart, length - 4))) {
+          (slots[o + 3] as number)++;
+          break;
+        }
+        if (l === 0) {
+          this.#insert(slot, bytes, wordStart, length, hash, tail, 1, true);
+          break;
+        }
+      }
     }
   }
 
@@ -92,54 +126,48 @@ export class WordCounts {
     if (this.#scratch.length < word.length * 3) this.#scratch = Buffer.allocUnsafe(word.length * 3);
     const bytes = this.#scratch;
     const length = bytes.write(word, 0, 'utf8');
+    if (length === 0) return;
     let hash = FNV_OFFSET;
-    for (let j = 0; j < length; j++) hash = Math.imul(hash ^ (bytes[j] as number), FNV_PRIME);
+    let tail = 0;
+    for (let j = 0; j < length; j++) {
+      let b = bytes[j] as number;
+      if (b < 0x80) bytes[j] = b |= FOLD_BIT;
+      hash = Math.imul(hash ^ b, FNV_PRIME);
+      tail = (tail << 8) | b;
+    }
     const slots = this.#slots;
-    const entries = this.#entries;
     const mask = this.#mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[2 * slot + 1] as number;
-      if (entry === 0) return this.#insert(slot, bytes, 0, length, hash, count, false);
-      if (slots[2 * slot] !== hash) continue;
-      const at = entries[2 * entry - 2] as number;
-      if (entries[2 * entry - 1] === length && this.#arena.compare(bytes, 0, length, at, at + length) === 0) {
-        (this.#counts[entry - 1] as number) += count;
-        return;
-      }
+      const o = slot << 2;
+      const l = slots[o + 1] as number;
+      if (l === 0) return this.#insert(slot, bytes, 0, length, hash, tail, count, false);
+      if (l !== length || slots[o] !== tail || slots[o + 2] !== hash) continue;
+      const at = this.#starts[slot] as number;
+      if (length <= 4 || this.#arena.compare(bytes, 0, length - 4, at, at + length - 4) === 0) return this.#addCount(slot, count);
     }
   }
 
-  /** Every word and its count, in first-seen order; the word strings are made here. */
+  /** Every word and its count, in table order; the word strings are made here. */
   forEach(onWord: (word: string, count: number) => void): void {
     const arena = this.#arena;
-    const entries = this.#entries;
-    for (let e = 0; e < this.#size; e++) {
-      const start = entries[2 * e] as number;
-      onWord(arena.toString('utf8', start, start + (entries[2 * e + 1] as number)), this.#counts[e] as number);
-    }
-  }
-
-  /** An ASCII word bytes[start, end) whose lower-cased FNV-1a hash is `hash`. */
-  #addFolded(bytes: Buffer, start: number, end: number, hash: number): void {
-    const length = end - start;
     const slots = this.#slots;
-    const entries = this.#entries;
-    const mask = this.#mask;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[2 * slot + 1] as number;
-      if (entry === 0) return this.#insert(slot, bytes, start, length, hash, 1, true);
-      if (slots[2 * slot] !== hash || entries[2 * entry - 1] !== length) continue;
-      if (this.#sameFolded(entries[2 * entry - 2] as number, bytes, start, length)) {
-        (this.#counts[entry - 1] as number) += 1;
-        return;
-      }
+    const starts = this.#starts;
+    const carry = this.#carry;
+    for (let slot = 0, o = 0; o < slots.length; slot++, o += 4) {
+      const length = slots[o + 1] as number;
+      if (length === 0) continue;
+      const start = starts[slot] as number;
+      const stored = arena.toString('utf8', start, start + length);
+      const word = stored.indexOf('\x7f') === -1 ? stored : stored.replaceAll('\x7f', '_');
+      onWord(word, ((slots[o + 3] as number) >>> 0) + (carry === undefined ? 0 : (carry[slot] as number)));
     }
   }
 
-  /** Is the arena's key at `at` equal to bytes[start, start + length) lower-cased? */
-  #sameFolded(at: number, bytes: Buffer, start: number, length: number): boolean {
+  /** Are the arena's first n key bytes of `slot` equal to bytes[start, start + n) stored (OR 0x20)? */
+  #sameFolded(slot: number, bytes: Buffer, start: number, n: number): boolean {
     const arena = this.#arena;
-    for (let j = 0; j < length; j++) if (arena[at + j] !== FOLD[bytes[start + j] as number]) return false;
+    const at = this.#starts[slot] as number;
+    for (let j = 0; j < n; j++) if (arena[at + j] !== ((bytes[start + j] as number) | FOLD_BIT)) return false;
     return true;
   }
 
@@ -153,45 +181,79 @@ export class WordCounts {
     return lineEnd;
   }
 
-  #insert(slot: number, bytes: Buffer, start: number, length: number, hash: number, count: number, fold: boolean): void {
+  /** Makes room for every count to grow by `n`: moves the counts into the carry when they could wrap. */
+  #reserve(n: number): void {
+    if (n <= this.#room) {
+      this.#room -= n;
+      return;
+    }
+    const slots = this.#slots;
+    const carry = (this.#carry ??= new Float64Array(slots.length / 4));
+    for (let slot = 0, o = 0; o < slots.length; slot++, o += 4) {
+      (carry[slot] as number) += (slots[o + 3] as number) >>> 0;
+      slots[o + 3] = 0;
+    }
+    this.#room = COUNT_ROOM - n;
+  }
+
+  #addCount(slot: number, count: number): void {
+    if (count <= 0x7fffffff) {
+      this.#reserve(count);
+      (this.#slots[(slot << 2) + 3] as number) += count;
+      return;
+    }
+    this.#reserve(0);
+    const carry = (this.#carry ??= new Float64Array(this.#slots.length / 4));
+    (carry[slot] as number) += count;
+  }
+
+  #insert(slot: number, bytes: Buffer, start: number, length: number, hash: number, tail: number, count: number, fold: boolean): void {
     if (this.#arenaUsed + length > this.#arena.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.#arena.length * 2, this.#arenaUsed + length));
       this.#arena.copy(grown, 0, 0, this.#arenaUsed);
       this.#arena = grown;
     }
     const at = this.#arenaUsed;
-    if (fold) for (let j = 0; j < length; j++) this.#arena[at + j] = FOLD[bytes[start + j] as number] as number;
-    else bytes.copy(this.#arena, at, start, start + length);
+    const arena = this.#arena;
+    if (fold) for (let j = 0; j < length; j++) arena[at + j] = (bytes[start + j] as number) | FOLD_BIT;
+    else bytes.copy(arena, at, start, start + length);
     this.#arenaUsed += length;
-    const e = this.#size++;
-    this.#entries[2 * e] = at;
-    this.#entries[2 * e + 1] = length;
-    this.#counts[e] = count;
-    this.#slots[2 * slot] = hash;
-    this.#slots[2 * slot + 1] = e + 1;
-    if (this.#size === this.#counts.length) this.#grow(); // load factor 1/2; entries stay in bounds
+    const o = slot << 2;
+    const slots = this.#slots;
+    slots[o] = tail;
+    slots[o + 1] = length;
+    slots[o + 2] = hash;
+    slots[o + 3] = 0;
+    this.#starts[slot] = at;
+    this.#size++;
+    this.#addCount(slot, count);
+    if (this.#size * 2 > this.#mask) this.#grow(); // load factor 1/2
   }
 
   #grow(): void {
     const old = this.#slots;
-    const slots = new Int32Array(old.length * 2);
-    const mask = slots.length / 2 - 1;
-    for (let o = 0; o < old.length; o += 2) {
-      const entry = old[o + 1] as number;
-      if (entry === 0) continue;
-      const hash = old[o] as number;
-      let slot = hash & mask;
-      while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
-      slots[2 * slot] = hash;
-      slots[2 * slot + 1] = entry;
+    const oldStarts = this.#starts;
+    const oldCarry = this.#carry;
+    const n = (this.#mask + 1) * 2;
+    const mask = n - 1;
+    const slots = new Int32Array(n * 4);
+    const starts = new Int32Array(n);
+    const carry = oldCarry === undefined ? undefined : new Float64Array(n);
+    for (let from = 0, o = 0; o < old.length; from++, o += 4) {
+      if (old[o + 1] === 0) continue;
+      let slot = (old[o + 2] as number) & mask;
+      while (slots[(slot << 2) + 1] !== 0) slot = (slot + 1) & mask;
+      const to = slot << 2;
+      slots[to] = old[o] as number;
+      slots[to + 1] = old[o + 1] as number;
+      slots[to + 2] = old[o + 2] as number;
+      slots[to + 3] = old[o + 3] as number;
+      starts[slot] = oldStarts[from] as number;
+      if (carry !== undefined) carry[slot] = (oldCarry as Float64Array)[from] as number;
     }
     this.#slots = slots;
+    this.#starts = starts;
+    this.#carry = carry;
     this.#mask = mask;
-    const entries = new Int32Array(this.#entries.length * 2);
-    entries.set(this.#entries);
-    this.#entries = entries;
-    const counts = new Float64Array(this.#counts.length * 2);
-    counts.set(this.#counts);
-    this.#counts = counts;
   }
 }

@@ -56,6 +56,38 @@ describe('WordCounts', () => {
     expect(viaTable(lines)).toEqual(expected);
   });
 
+  it('tells apart words of the same length, last four bytes and FNV-1a hash', () => {
+    // A 32-bit FNV-1a collision with a common tail (found by a birthday search in Python): the
+    // table must compare the bytes before the tail, in either case.
+    const lines = ['yiijsvtail ktodoetail KTODOETAIL', 'Yiijsvtail ktodoetails ktodoetail'];
+    expect(viaTable(lines)).toEqual(viaTokenizer(lines));
+    expect(viaTable(lines).get('ktodoetail')).toBe(3);
+  });
+
+  it("keeps '_' apart from every other byte (the table stores it as 0x7F)", () => {
+    const lines = ['__init__ a_b A_B _ a\x7fb __ \'_\' don\'t', 'x_ _x x\x7f_ café_x CAFÉ_X _é'];
+    expect(viaTable(lines)).toEqual(viaTokenizer(lines));
+    expect(viaTable(lines).get('a_b')).toBe(2);
+    expect(viaTable(lines).get('café_x')).toBe(2);
+  });
+
+  it('counts past 2^32 in one task without wrapping', () => {
+    const table = new WordCounts(16);
+    table.addWord('big', 2 ** 32 - 1);
+    table.addWord('big', 2 ** 32 - 1);
+    for (let i = 0; i < 3; i++) table.addWord('w', 0x7fffffff);
+    table.addLine('big BIG w then');
+    const counts = new Map<string, number>();
+    table.forEach((w, n) => counts.set(w, n));
+    expect(counts).toEqual(
+      new Map([
+        ['big', 2 * (2 ** 32 - 1) + 2],
+        ['w', 3 * 0x7fffffff + 1],
+        ['then', 1],
+      ]),
+    );
+  });
+
   it('counts words of a line that switches to non-ASCII in the middle of a word', () => {
     expect(viaTable(['Hello wor\u00e9ld CAFÉ café hello'])).toEqual(
       new Map([
