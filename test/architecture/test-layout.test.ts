@@ -1,11 +1,12 @@
 /**
  * Tests mirror the code (docs/ARCHITECTURE.md, Tests): every test file sits in the test/ folder of
- * the src/ or jobs/ folder whose code it drives, or in one of the folders for tests across rooms.
- * Checked on this repository and, so the check can fail, on a hand-made tree.
+ * the src/ or jobs/ folder whose code it drives, or in one of the folders for tests across rooms,
+ * and a module tests of several folders share sits in test/helpers/ or test/fixtures/. Checked on
+ * this repository and, so the checks can fail, on hand-made trees.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/gmr-cli.ts';
 
@@ -41,6 +42,31 @@ function misplacedTests(root: string): string[] {
       `test/${folder}/${file.slice(file.lastIndexOf(sep) + 1)}: ${mirror}/ holds no code of its own; move the test to ` +
         `the test/ folder of the code it tests, or to one of test/{${ACROSS.join(',')}}/`,
     );
+  }
+  return problems.sort();
+}
+
+/** Where modules that tests of several folders share belong. */
+const SHARED = ['helpers', 'fixtures'];
+
+/**
+ * Each import of a module under `root/test` from a file in another folder, where the module is
+ * neither in test/helpers/ nor in test/fixtures/: a helper of one folder's tests that others came
+ * to lean on (test/reliability/harness.ts was imported by trust/, watch/, e2e/, cli/ and server/).
+ */
+function strayHelpers(root: string): string[] {
+  const test = join(root, 'test');
+  const problems: string[] = [];
+  for (const file of filesUnder(test).filter((f) => f.endsWith('.ts'))) {
+    // Import statements (at the start of a line) of files that exist: not the import lines of job
+    // sources a test writes as text into a temporary folder.
+    for (const match of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\b[^;]*?\bfrom '(\.{1,2}\/[^']+)'/gm)) {
+      const target = resolve(dirname(file), match[1] ?? '');
+      const where = relative(test, target).split(sep);
+      if (where[0] === '..' || SHARED.includes(where[0] ?? '') || dirname(target) === dirname(file) || !existsSync(target)) continue;
+      const name = (path: string): string => relative(root, path).split(sep).join('/');
+      problems.push(`${name(file)} imports ${name(target)}, a module of another folder's tests; move it to test/{${SHARED.join(',')}}/`);
+    }
   }
   return problems.sort();
 }
@@ -81,6 +107,34 @@ describe('test layout', () => {
       `test/jobs/old/x.test.ts: jobs/old/ holds no code of its own; ${where}`,
       `test/mapreduce/map-task.test.ts: src/mapreduce/ holds no code of its own; ${where}`,
       `test/streaming/run.test.ts: src/streaming/ holds no code of its own; ${where}`,
+    ]);
+  });
+
+  it('every module that tests of several folders import sits in test/helpers/ or test/fixtures/', () => {
+    expect(strayHelpers(REPO_ROOT)).toEqual([]);
+  });
+
+  it("names an import of another folder's own helper, and passes shared, same-folder and src/ imports", () => {
+    const root = mkdtempSync(join(tmpdir(), 'gmr-layout-'));
+    dirs.push(root);
+    const files: Record<string, string> = {
+      'test/helpers/cleanup.ts': '',
+      'test/fixtures/packets.ts': '',
+      'test/reliability/harness.ts': "import { Cleanup } from '../helpers/cleanup.ts';\n",
+      'test/reliability/death.test.ts': "import { Harness } from './harness.ts';\nimport { x } from '../../src/errors.ts';\n",
+      'test/trust/forged.test.ts': "import { Harness } from '../reliability/harness.ts';\nimport { PACKETS } from '../fixtures/packets.ts';\n",
+      'test/server/queue/restart.test.ts': "import type { Proc } from '../../reliability/harness.ts';\n",
+      // Job sources a test writes into a temporary folder: text, not imports of the test.
+      'test/watch/job-text.test.ts': "const a = \"import { Harness } from '../reliability/harness.ts';\";\nconst b = `\nimport { n } from '../reliability/lib/n.ts';\n`;\n",
+    };
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    const move = "a module of another folder's tests; move it to test/{helpers,fixtures}/";
+    expect(strayHelpers(root)).toEqual([
+      `test/server/queue/restart.test.ts imports test/reliability/harness.ts, ${move}`,
+      `test/trust/forged.test.ts imports test/reliability/harness.ts, ${move}`,
     ]);
   });
 });

@@ -11,7 +11,7 @@ import { makeCertificates } from '../helpers/certificates.ts';
 import { uniqueName } from '../helpers/cleanup.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, taskLog, type Proc } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, taskLog, type Proc } from '../helpers/harness.ts';
 
 const certs = makeCertificates();
 afterAll(() => certs.remove());

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { REPO_ROOT, killChild, runGmr, spawnGmr } from '../helpers/gmr-cli.ts';
 import { mulberry32 } from '../helpers/random.ts';
-import { waitForWorkers } from '../reliability/harness.ts';
+import { waitForWorkers } from '../helpers/harness.ts';
 
 let dir: string;
 const servers: GearmandHandle[] = [];

@@ -13,7 +13,7 @@ import { writeCorpus } from '../helpers/corpus.ts';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { REPO_ROOT, killChild, runGmr, spawnGmr, userEnv } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
-import { waitForWorkers } from '../reliability/harness.ts';
+import { waitForWorkers } from '../helpers/harness.ts';
 
 let dir: string;
 let files: string[];

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { referenceWordcount } from '../helpers/reference.ts';
-import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, readManifest, slowCorpus, type Manifest } from './harness.ts';
+import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, readManifest, slowCorpus, type Manifest } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

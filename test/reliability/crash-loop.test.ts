@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGearmand, type GearmandHandle } from '../helpers/gearmand.ts';
 import { GMR_BIN, REPO_ROOT, runGmr, userEnv } from '../helpers/gmr-cli.ts';
-import { waitForWorkers } from './harness.ts';
+import { waitForWorkers } from '../helpers/harness.ts';
 
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/jobs/crash-wordcount.ts');
 const cleanups: Array<() => Promise<void> | void> = [];

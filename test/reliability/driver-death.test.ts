@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, pidAlive, readManifest, slowCorpus, taskLog, type ManifestAttempt } from './harness.ts';
+import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, pidAlive, readManifest, slowCorpus, taskLog, type ManifestAttempt } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

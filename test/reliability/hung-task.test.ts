@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGearmand } from '../helpers/gearmand.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
-import { HANG_JOB, Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, waitForWorkers } from './harness.ts';
+import { HANG_JOB, Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, waitForWorkers } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startGearmand } from '../helpers/gearmand.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, exitOf, mapFn, reduceFn, slowCorpus, taskLog, waitForWorkers } from './harness.ts';
+import { Harness, SLOW_JOB, exitOf, mapFn, reduceFn, slowCorpus, taskLog, waitForWorkers } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

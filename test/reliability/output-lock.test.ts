@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, readManifest, slowCorpus, taskLog } from './harness.ts';
+import { Harness, SLOW_JOB, checkManifest, committedOutput, exitOf, readManifest, slowCorpus, taskLog } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/gmr-cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, exitOf, pidAlive, slowCorpus } from './harness.ts';
+import { Harness, exitOf, pidAlive, slowCorpus } from '../helpers/harness.ts';
 
 const JOB = join(REPO_ROOT, 'test/fixtures/jobs/slow-pipeline.ts');
 const h = new Harness();

@@ -22,7 +22,7 @@ import {
   statusRow,
   taskLog,
   waitForWorkers,
-} from './harness.ts';
+} from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

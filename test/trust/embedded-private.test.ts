@@ -12,7 +12,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, committedOutput, exitOf, readManifest, slowCorpus, taskLog } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, committedOutput, exitOf, readManifest, slowCorpus, taskLog } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

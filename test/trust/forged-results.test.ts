@@ -13,7 +13,7 @@ import { Client } from '../../src/client/client.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { startGearmand } from '../helpers/gearmand.ts';
-import { Harness, SLOW_JOB, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, waitForWorkers } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, waitForWorkers } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

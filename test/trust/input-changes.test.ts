@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, exitOf, slowCorpus, taskLog } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, exitOf, slowCorpus, taskLog } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

@@ -15,7 +15,7 @@ import { referenceWordcount } from '../helpers/reference.ts';
 import { startGearmand } from '../helpers/gearmand.ts';
 import { GMR_BIN, userEnv } from '../helpers/gmr-cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, taskLog, waitForWorkers } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, committedOutput, exitOf, mapFn, readManifest, reduceFn, slowCorpus, taskLog, waitForWorkers } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

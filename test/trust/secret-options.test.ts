@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCorpus } from '../helpers/corpus.ts';
 import { runGmr } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
-import { committedOutput } from '../reliability/harness.ts';
+import { committedOutput } from '../helpers/harness.ts';
 
 let dir: string;
 let files: string[];

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runGmr } from '../helpers/gmr-cli.ts';
 import { useGearmand } from '../helpers/gearmand.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, exitOf, slowCorpus, waitForWorkers, type Proc } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, exitOf, slowCorpus, waitForWorkers, type Proc } from '../helpers/harness.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const gearmand = useGearmand();

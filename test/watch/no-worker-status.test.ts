@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGearmand } from '../helpers/gearmand.ts';
 import { runGmr } from '../helpers/gmr-cli.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, exitOf, mapFn, reduceFn, slowCorpus, taskLog, waitForWorkers } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, exitOf, mapFn, reduceFn, slowCorpus, taskLog, waitForWorkers } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

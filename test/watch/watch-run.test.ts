@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runGmr } from '../helpers/gmr-cli.ts';
 import { referenceWordcount } from '../helpers/reference.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-import { Harness, SLOW_JOB, committedOutput, exitOf, pidAlive, slowCorpus, taskLog, type Proc } from '../reliability/harness.ts';
+import { Harness, SLOW_JOB, committedOutput, exitOf, pidAlive, slowCorpus, taskLog, type Proc } from '../helpers/harness.ts';
 
 const h = new Harness();
 afterEach(() => h.cleanup());

@@ -12,7 +12,7 @@ import { Client, JobServer, Worker } from 'gmr';
 import { startGearmand } from '../../helpers/gearmand.ts';
 import { uniqueName } from '../../helpers/cleanup.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
-import { Harness, exitOf, type Proc } from '../../reliability/harness.ts';
+import { Harness, exitOf, type Proc } from '../../helpers/harness.ts';
 import { readQueueFile } from './queue-file.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'gmr-queue-cli-'));

@@ -1,7 +1,8 @@
 /**
- * What the reliability tests share: real processes they start (and always kill), temp folders,
- * a slow corpus, polling with a bound, the job servers' admin status, and reading a committed
- * output (part files merged by key) and its `_SUCCESS` manifest.
+ * What the tests that drive gmr as processes share (reliability, trust, watch, e2e, cli): real
+ * processes they start (and always kill), temp folders, a slow corpus, polling with a bound, the
+ * job servers' admin status, and reading a committed output (part files merged by key) and its
+ * `_SUCCESS` manifest.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -9,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '../../src/client/admin-client.ts';
 import type { FunctionStatus } from '../../src/protocol/admin-text.ts';
-import { writeCorpus } from '../helpers/corpus.ts';
-import { REPO_ROOT, spawnGmr } from '../helpers/gmr-cli.ts';
-import { waitFor } from '../helpers/wait-for.ts';
+import { writeCorpus } from './corpus.ts';
+import { REPO_ROOT, spawnGmr } from './gmr-cli.ts';
+import { waitFor } from './wait-for.ts';
 
 export const SLOW_JOB = join(REPO_ROOT, 'test/fixtures/jobs/slow-wordcount.ts');
 export const HANG_JOB = join(REPO_ROOT, 'test/fixtures/jobs/hang-wordcount.ts');
