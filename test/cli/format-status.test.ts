@@ -4,30 +4,20 @@
  * text view names each running task and its text on one line, --json carries the same fields, and
  * the page lists them escaped (a status is data from anyone's job code).
  */
-import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { renderMain } from '../../src/cli/dashboard/render-page.ts';
 import { formatRun, statusJson } from '../../src/cli/format-status.ts';
 import { watchRun } from '../../src/mapreduce/status/live-status.ts';
 import type { RunStatus } from '../../src/mapreduce/status/run-status.ts';
+import { phaseCounts, runStatus } from '../fixtures/run-status.ts';
 
-const counts = (total: number, done: number, running: number) => ({ total, done, running, failed: 0, bytesDone: 0, bytesTotal: 0, attempts: done + running });
 const now = new Date().toISOString();
-const status: RunStatus = {
-  version: 1,
+const status: RunStatus = runStatus({
   job: 'two-steps',
-  runId: 'r1',
-  output: '/data/out',
-  runDir: '/data/out/_temporary/r1',
-  // This process: a live driver.
-  driver: { pid: process.pid, host: hostname() },
-  servers: [],
-  state: 'running',
   step: 1,
-  phase: 'map',
   steps: [
-    { index: 0, map: counts(4, 4, 0), reduce: counts(2, 2, 0) },
-    { index: 1, map: counts(3, 1, 2), reduce: counts(2, 0, 0) },
+    { index: 0, map: phaseCounts(4, 4, 0), reduce: phaseCounts(2, 2, 0) },
+    { index: 1, map: phaseCounts(3, 1, 2), reduce: phaseCounts(2, 0, 0) },
   ],
   running: [
     { step: 1, phase: 'map', index: 1, attempt: 1, unique: 'gmr:r1:m2:1', bytesDone: 10, status: 'at <b>word</b>\nzebra', statusAt: now },
@@ -36,13 +26,9 @@ const status: RunStatus = {
   messages: [],
   startedAt: now,
   updatedAt: now,
-  finishedAt: null,
-  exitCode: null,
-  error: null,
-  counters: {},
   command: null,
   noWorker: { since: '2026-12-01T10:00:00.000Z', functions: ['gmr.map.two-steps', 'gmr.reduce.two-steps'], timeoutMs: 60_000 },
-};
+});
 
 describe('running task status and no worker, as shown', () => {
   it('gmr status: one line per running task with a status, and the no-worker state', async () => {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'gmr';
 import { Cleanup, uniqueName } from '../helpers/cleanup.ts';
 import { useGearmand } from '../helpers/gearmand.ts';
+import { runStatus } from '../fixtures/run-status.ts';
 import { runGmr } from '../helpers/gmr-cli.ts';
 
 const gearmand = useGearmand();
@@ -21,43 +22,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const counts = (total: number, done: number, running: number, bytesDone: number, bytesTotal: number, attempts: number): object => ({
-  total,
-  done,
-  running,
-  failed: 0,
-  bytesDone,
-  bytesTotal,
-  attempts,
-});
-
-/** A status file as the format in docs/WATCHING.md describes it, written by hand. */
-function statusFile(over: Record<string, unknown>): Record<string, unknown> {
-  return {
-    version: 1,
-    job: 'wordcount',
-    runId: 'r1',
-    output: '/data/out',
-    runDir: '/data/out/_temporary/r1',
-    driver: { pid: process.pid, host: hostname() },
-    servers: [],
-    state: 'running',
-    step: 0,
-    phase: 'map',
-    steps: [{ index: 0, map: counts(4, 1, 2, 3000, 8000, 3), reduce: counts(2, 0, 0, 0, 0, 0) }],
-    running: [],
-    messages: [{ at: '2026-12-01T10:00:01.000Z', task: 'map 2', text: 'attempt 1: worker went away' }],
-    startedAt: '2026-12-01T10:00:00.000Z',
-    updatedAt: new Date().toISOString(),
-    finishedAt: null,
-    exitCode: null,
-    error: null,
-    counters: {},
-    command: ['gmr', 'run', 'wordcount', '--input', 'logs/', '--output', '/data/out'],
-    ...over,
-  };
-}
-
 function put(path: string, value: unknown): void {
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, JSON.stringify(value));
@@ -66,7 +30,7 @@ function put(path: string, value: unknown): void {
 describe('gmr status DIR', () => {
   it('a live run: job, run id, phase, tasks, bytes, attempts and messages; --json has the same facts', async () => {
     const out = join(dir, 'live');
-    put(join(out, '_temporary', 'r1', 'status.json'), statusFile({ output: out }));
+    put(join(out, '_temporary', 'r1', 'status.json'), runStatus({ output: out }));
     const text = await runGmr(['status', out]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain(`wordcount  run r1  running  ${out}`);
@@ -81,7 +45,7 @@ describe('gmr status DIR', () => {
   it('a killed driver: "abandoned", says so, and prints the command that resumes it; --watch exits 1', async () => {
     const out = join(dir, 'killed');
     // pid 2^22+1 is above Linux's pid_max default: no such process.
-    put(join(out, '_temporary', 'r2', 'status.json'), statusFile({ runId: 'r2', output: out, driver: { pid: 4194305, host: hostname() } }));
+    put(join(out, '_temporary', 'r2', 'status.json'), runStatus({ runId: 'r2', output: out, driver: { pid: 4194305, host: hostname() } }));
     const r = await runGmr(['status', out]);
     expect(r.stdout).toContain('wordcount  run r2  abandoned');
     expect(r.stdout).toContain(`driver pid 4194305 on ${hostname()} is gone (killed?)`);
@@ -93,18 +57,18 @@ describe('gmr status DIR', () => {
 
   it('a driver on another host: running while it rewrites the file, abandoned once the file is a minute old', async () => {
     const fresh = join(dir, 'remote-fresh');
-    put(join(fresh, '_temporary', 'r3', 'status.json'), statusFile({ runId: 'r3', output: fresh, driver: { pid: 1, host: 'some-other-host' } }));
+    put(join(fresh, '_temporary', 'r3', 'status.json'), runStatus({ runId: 'r3', output: fresh, driver: { pid: 1, host: 'some-other-host' } }));
     expect(JSON.parse((await runGmr(['status', fresh, '--json'])).stdout)).toMatchObject({ outcome: 'running', driver: { host: 'some-other-host', gone: false } });
     const stale = join(dir, 'remote-stale');
     const old = new Date(Date.now() - 120_000).toISOString();
-    put(join(stale, '_temporary', 'r4', 'status.json'), statusFile({ runId: 'r4', output: stale, updatedAt: old, driver: { pid: 1, host: 'some-other-host' } }));
+    put(join(stale, '_temporary', 'r4', 'status.json'), runStatus({ runId: 'r4', output: stale, updatedAt: old, driver: { pid: 1, host: 'some-other-host' } }));
     expect(JSON.parse((await runGmr(['status', stale, '--json'])).stdout)).toMatchObject({ outcome: 'abandoned', driver: { gone: true } });
   });
 
   it('--all lists committed and failed runs from _history, oldest first; --watch on an ended run exits with its code', async () => {
     const out = join(dir, 'history');
-    put(join(out, '_history', 'a.json'), statusFile({ runId: 'a', state: 'committed', phase: 'done', exitCode: 0, startedAt: '2026-11-30T01:00:00.000Z', finishedAt: '2026-11-30T01:05:00.000Z', counters: { words: 12 } }));
-    put(join(out, '_history', 'b.json'), statusFile({ runId: 'b', state: 'failed', exitCode: 1, error: 'map task 3 (x.txt@0+10) failed after 3 attempts: boom', startedAt: '2026-12-01T01:00:00.000Z', finishedAt: '2026-12-01T01:01:00.000Z' }));
+    put(join(out, '_history', 'a.json'), runStatus({ runId: 'a', state: 'committed', phase: 'done', exitCode: 0, startedAt: '2026-11-30T01:00:00.000Z', finishedAt: '2026-11-30T01:05:00.000Z', counters: { words: 12 } }));
+    put(join(out, '_history', 'b.json'), runStatus({ runId: 'b', state: 'failed', exitCode: 1, error: 'map task 3 (x.txt@0+10) failed after 3 attempts: boom', startedAt: '2026-12-01T01:00:00.000Z', finishedAt: '2026-12-01T01:01:00.000Z' }));
     put(join(out, '_history', 'junk.json'), { not: 'a status' });
     const all = await runGmr(['status', out, '--all']);
     expect(all.code).toBe(0);
