@@ -1,14 +1,8 @@
 /** What `onProgress` receives while a run goes: per phase, tasks and bytes done out of total. */
+import type { PhaseProgress } from '../status/run-status.ts';
 import type { TaskRecord } from './task-runner.ts';
 
-export interface PhaseProgress {
-  total: number;
-  done: number;
-  running: number;
-  failed: number;
-  bytesDone: number;
-  bytesTotal: number;
-}
+export type { PhaseProgress };
 
 export interface RunProgress {
   phase: 'map' | 'reduce' | 'commit';

@@ -16,6 +16,7 @@ import {
   type RunningTask,
   type StatusMessage,
 } from '../status/run-status.ts';
+import { phaseProgress } from './run-progress.ts';
 import type { TaskRecord } from './task-runner.ts';
 
 export interface TrackedStep {
@@ -41,18 +42,14 @@ export interface StatusTrackerOptions {
   onWrite?: (status: RunStatus) => void;
 }
 
+/** phaseProgress's counts, and the attempts started. */
 function counts(records: TaskRecord[]): PhaseCounts {
-  const c: PhaseCounts = { total: records.length, done: 0, running: 0, failed: 0, bytesDone: 0, bytesTotal: 0, attempts: 0 };
+  let attempts = 0;
   for (const r of records) {
-    if (r.state === 'done') c.done++;
-    else if (r.state === 'running') c.running++;
-    else if (r.state === 'failed') c.failed++;
-    c.bytesDone += r.bytesDone;
-    c.bytesTotal += r.bytesTotal;
     // A restart (the job server ran the attempt again after its worker died) counts as an attempt.
-    c.attempts += r.attempts.reduce((n, a) => n + 1 + (a.restarts ?? 0), 0) + (r.state === 'running' ? 1 : 0);
+    attempts += r.attempts.reduce((n, a) => n + 1 + (a.restarts ?? 0), 0) + (r.state === 'running' ? 1 : 0);
   }
-  return c;
+  return { ...phaseProgress(records), attempts };
 }
 
 function messagesOf(steps: TrackedStep[]): StatusMessage[] {

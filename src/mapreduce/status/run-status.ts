@@ -10,14 +10,18 @@ import { join } from 'node:path';
 export const STATUS_FILE = 'status.json';
 export const HISTORY_FOLDER = '_history';
 
-/** Task counts and bytes of one phase of one step. */
-export interface PhaseCounts {
+/** Task counts by state and bytes of one phase of one step (what `onProgress` receives per phase). */
+export interface PhaseProgress {
   total: number;
   done: number;
   running: number;
   failed: number;
   bytesDone: number;
   bytesTotal: number;
+}
+
+/** PhaseProgress as the status file keeps it, with the attempts. */
+export interface PhaseCounts extends PhaseProgress {
   /** Attempts started so far (a task that ran once counts 1). */
   attempts: number;
 }
