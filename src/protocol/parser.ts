@@ -56,25 +56,116 @@ const SHORT_FORMS: Partial<Record<PacketType, { present: number; missing: string
 };
 
 export function decodeBody(info: PacketInfo, body: Buffer): Packet {
-  const fields: Record<string, string | Buffer> = { type: info.type };
+  return decodeRange(info, body, 0, body.length);
+}
+
+/** Packets without arguments carry nothing but their type: one frozen object per type serves them all. */
+const ARGLESS = new Map<PacketType, Packet>();
+
+/**
+ * The argument layouts of the packets every job passes through (submits, assignments, results),
+ * decoded into object literals: all packets of a layout then share one shape, which keeps the
+ * property reads of whoever handles them fast. Other types take the generic path.
+ */
+const FN = 1;
+const HANDLE = 2;
+const HANDLE_DATA = 3;
+const FN_UNIQUE_DATA = 4;
+const HANDLE_FN_UNIQUE_DATA = 5;
+const LAYOUT_BY_ARGS: Record<string, number> = {
+  fn: FN,
+  handle: HANDLE,
+  'handle+data': HANDLE_DATA,
+  'fn,unique+data': FN_UNIQUE_DATA,
+  'handle,fn,unique+data': HANDLE_FN_UNIQUE_DATA,
+};
+const LAYOUTS: (number | undefined)[] = [];
+for (let code = 0; code < 64; code++) {
+  const info = packetInfoByCode(code);
+  if (info) LAYOUTS[code] = LAYOUT_BY_ARGS[`${info.args.join(',')}${info.data ? '+data' : ''}`];
+}
+
+/** The first NUL from `start` before `to`, or -1. Text arguments are short: a loop beats a call. */
+function nul(buf: Buffer, start: number, to: number): number {
+  for (let i = start; i < to; i++) if (buf[i] === 0) return i;
+  return -1;
+}
+
+/** A hot layout's packet, or undefined when a separator is missing (the generic path says why, or reads a short form). */
+function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: number, to: number): Packet | undefined {
+  let packet: object;
+  switch (layout) {
+    case FN:
+      packet = { type, fn: buf.toString('utf8', from, to) };
+      break;
+    case HANDLE:
+      packet = { type, handle: buf.toString('utf8', from, to) };
+      break;
+    case HANDLE_DATA: {
+      const a = nul(buf, from, to);
+      if (a < 0) return undefined;
+      packet = { type, handle: buf.toString('utf8', from, a), data: buf.subarray(a + 1, to) };
+      break;
+    }
+    case FN_UNIQUE_DATA: {
+      const a = nul(buf, from, to);
+      const b = a < 0 ? -1 : nul(buf, a + 1, to);
+      if (b < 0) return undefined;
+      packet = { type, fn: buf.toString('utf8', from, a), unique: buf.toString('utf8', a + 1, b), data: buf.subarray(b + 1, to) };
+      break;
+    }
+    case HANDLE_FN_UNIQUE_DATA: {
+      const a = nul(buf, from, to);
+      const b = a < 0 ? -1 : nul(buf, a + 1, to);
+      const c = b < 0 ? -1 : nul(buf, b + 1, to);
+      if (c < 0) return undefined;
+      packet = { type, handle: buf.toString('utf8', from, a), fn: buf.toString('utf8', a + 1, b), unique: buf.toString('utf8', b + 1, c), data: buf.subarray(c + 1, to) };
+      break;
+    }
+    default:
+      return undefined;
+  }
+  return packet as Packet;
+}
+
+/**
+ * Decodes the body that lies in `buf` from `from` to `to`, without a view of the body itself: the
+ * payload is the only Buffer made (a view), the text arguments are decoded in place.
+ */
+function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number): Packet {
   const count = info.fieldCount;
-  let start = 0;
+  if (count === 0) {
+    let packet = ARGLESS.get(info.type);
+    if (!packet) {
+      packet = Object.freeze({ type: info.type }) as Packet;
+      ARGLESS.set(info.type, packet);
+    }
+    return packet;
+  }
+  const layout = LAYOUTS[info.code];
+  if (layout !== undefined) {
+    const packet = decodeLayout(layout, info.type, buf, from, to);
+    if (packet) return packet;
+  }
+  const fields: Record<string, string | Buffer> = { type: info.type };
+  let start = from;
   for (let i = 0; i < count; i++) {
     const last = i === count - 1;
-    let end = body.length;
+    let end = to;
     if (!last) {
-      end = body.indexOf(0, start);
+      end = buf.indexOf(0, start);
+      if (end >= to) end = -1;
       const short = end < 0 ? SHORT_FORMS[info.type] : undefined;
-      if (short && i + 1 >= short.present) return decodeShort(info, fields, body.toString('utf8', start), i, short.missing);
+      if (short && i + 1 >= short.present) return decodeShort(info, fields, buf.toString('utf8', start, to), i, short.missing);
       if (end < 0) {
         throw new ProtocolError(
-          `${info.type} expects ${count} arguments separated by NUL bytes, received ${i + 1} in ${body.length} bytes`,
+          `${info.type} expects ${count} arguments separated by NUL bytes, received ${i + 1} in ${to - from} bytes`,
           { fault: 'arguments' },
         );
       }
     }
-    if (info.data && last) fields['data'] = body.subarray(start, end);
-    else fields[info.args[i] as string] = body.toString('utf8', start, end);
+    if (info.data && last) fields['data'] = buf.subarray(start, end);
+    else fields[info.args[i] as string] = buf.toString('utf8', start, end);
     start = end + 1;
   }
   return fields as unknown as Packet;
@@ -155,7 +246,7 @@ export class PacketParser {
         if (this.#headerFilled === HEADER_LENGTH) {
           this.#headerFilled = 0;
           const { info, size, magic } = this.#readHeader(this.#header, 0);
-          if (size === 0) this.#emit(info, magic, this.#header.subarray(0, 0));
+          if (size === 0) this.#emit(info, magic, this.#header, 0, 0);
           else {
             this.#header.copy(this.#startFrame(HEADER_LENGTH + size), 0);
             this.#filled = HEADER_LENGTH;
@@ -177,7 +268,7 @@ export class PacketParser {
       const { info, size, magic } = this.#readHeader(chunk, pos);
       const end = pos + HEADER_LENGTH + size;
       if (end <= length) {
-        this.#emit(info, magic, chunk.subarray(pos + HEADER_LENGTH, end));
+        this.#emit(info, magic, chunk, pos + HEADER_LENGTH, end);
         pos = end;
       } else {
         this.#startFrame(HEADER_LENGTH + size);
@@ -218,7 +309,7 @@ export class PacketParser {
       this.#frame = undefined;
       this.#filled = 0;
       const { info, magic } = this.#readHeader(frame, 0);
-      this.#emit(info, magic, frame.subarray(HEADER_LENGTH, this.#frameLength));
+      this.#emit(info, magic, frame, HEADER_LENGTH, this.#frameLength);
     }
     return pos + take;
   }
@@ -295,7 +386,7 @@ export class PacketParser {
     );
   }
 
-  #emit(info: PacketInfo, magic: Magic, body: Buffer): void {
-    this.#onPacket(decodeBody(info, body), magic);
+  #emit(info: PacketInfo, magic: Magic, buf: Buffer, from: number, to: number): void {
+    this.#onPacket(decodeRange(info, buf, from, to), magic);
   }
 }

@@ -19,10 +19,22 @@ export function functionNameProblem(name: string): Refusal | undefined {
 export function submitProblem(fn: string, unique: string): Refusal | undefined {
   // gearmand's own words for a long unique (its clients match on them).
   if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) return ['ARGUMENT_TOO_LARGE', 'Unique value too large'];
-  const fnProblem = functionNameProblem(fn);
-  if (fnProblem) return fnProblem;
-  const uniqueProblem = nameProblem('Unique', unique, MAX_UNIQUE_BYTES);
-  return uniqueProblem === undefined ? undefined : ['INVALID_ARGUMENT', uniqueProblem];
+  return functionNameProblem(fn) ?? uniqueProblem(unique);
+}
+
+/**
+ * A SUBMIT_*'s unique alone, for a function already known (its name was checked when its record
+ * was made): the same refusals, in the same order, as submitProblem.
+ */
+export function knownFunctionSubmitProblem(unique: string): Refusal | undefined {
+  if (unique === '') return undefined;
+  if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) return ['ARGUMENT_TOO_LARGE', 'Unique value too large'];
+  return uniqueProblem(unique);
+}
+
+function uniqueProblem(unique: string): Refusal | undefined {
+  const problem = nameProblem('Unique', unique, MAX_UNIQUE_BYTES);
+  return problem === undefined ? undefined : ['INVALID_ARGUMENT', problem];
 }
 
 /** A new job of `bytes` when jobs already hold `held` bytes; a budget of 0 is no limit. */

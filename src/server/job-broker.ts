@@ -10,7 +10,7 @@
 import { PACKETS, type Packet } from '../protocol/index.ts';
 import type { AdminBroker } from './admin-commands.ts';
 import { AdminView } from './admin-view.ts';
-import { memoryProblem, submitProblem, type Refusal } from './admission.ts';
+import { knownFunctionSubmitProblem, memoryProblem, submitProblem, type Refusal } from './admission.ts';
 import { FunctionTable } from './functions.ts';
 import type { Peer } from './peer.ts';
 import { JobStore } from './queue/job-store.ts';
@@ -85,10 +85,12 @@ export class JobBroker {
   }
 
   submit(session: Session, p: SubmitPacket): void {
-    const refused = submitProblem(p.fn, p.unique);
+    // Every record's name was checked when it was made (CAN_DO, submit, `create function`, replay).
+    const known = this.functions.get(p.fn);
+    const refused = known === undefined ? submitProblem(p.fn, p.unique) : knownFunctionSubmitProblem(p.unique);
     if (refused) return session.peer.sendError(refused[0], refused[1]);
     const { priority, background } = submitKind(p.type);
-    const fn = this.functions.getOrCreate(p.fn);
+    const fn = known ?? this.functions.getOrCreate(p.fn);
     const key = coalescingKey(p.unique, p.data);
     const existing = key === undefined ? undefined : fn.uniques.get(key);
     if (existing) {
@@ -276,7 +278,7 @@ export class JobBroker {
       this.running--;
     }
     for (const client of job.clients) client.attached.delete(job);
-    job.clients = [];
+    job.clients.length = 0;
     this.jobs.delete(job.handle);
     this.store?.finished(job);
     this.#heldBytes -= job.data.length;

@@ -9,6 +9,27 @@
 import { HEADER_LENGTH, MAGIC_RES } from '../protocol/index.ts';
 
 const SLAB_BYTES = 16 * 1024;
+/** Strings up to this length are tried as ASCII in JavaScript first (handles, names, uniques). */
+const ASCII_LOOP_MAX = 64;
+
+/**
+ * Writes `text` at `pos` and returns the bytes written. Short ASCII strings (every handle and
+ * nearly every function name) are copied by a loop: a call into Buffer#write's UTF-8 encoder
+ * costs more than the copy itself for a dozen bytes, and a job's handle is written three times.
+ */
+function writeText(slab: Buffer, text: string, pos: number): number {
+  const length = text.length;
+  if (length <= ASCII_LOOP_MAX) {
+    let i = 0;
+    for (; i < length; i++) {
+      const unit = text.charCodeAt(i);
+      if (unit > 0x7f) break;
+      slab[pos + i] = unit;
+    }
+    if (i === length) return length;
+  }
+  return slab.write(text, pos);
+}
 /** Payloads at least this big are queued by reference instead of copied into the slab. */
 const COPY_LIMIT = 8 * 1024;
 
@@ -54,16 +75,16 @@ export class Outbox {
     const head = this.#pos;
     let pos = head + HEADER_LENGTH;
     if (a !== undefined) {
-      pos += slab.write(a, pos);
+      pos += writeText(slab, a, pos);
       if (b !== undefined) {
         slab[pos++] = 0;
-        pos += slab.write(b, pos);
+        pos += writeText(slab, b, pos);
         if (c !== undefined) {
           slab[pos++] = 0;
-          pos += slab.write(c, pos);
+          pos += writeText(slab, c, pos);
           if (d !== undefined) {
             slab[pos++] = 0;
-            pos += slab.write(d, pos);
+            pos += writeText(slab, d, pos);
           }
         }
       }

@@ -22,24 +22,37 @@ export type SubmitPacket = Extract<
   }
 >;
 
+export interface SubmitKind {
+  readonly priority: Priority;
+  readonly background: boolean;
+}
+
+const kind = (priority: Priority, background: boolean): SubmitKind => Object.freeze({ priority, background });
+const NORMAL = kind(PRIORITY_NORMAL, false);
+const NORMAL_BG = kind(PRIORITY_NORMAL, true);
+const HIGH = kind(PRIORITY_HIGH, false);
+const HIGH_BG = kind(PRIORITY_HIGH, true);
+const LOW = kind(PRIORITY_LOW, false);
+const LOW_BG = kind(PRIORITY_LOW, true);
+
 /** HIGH: SUBMIT_JOB_HIGH*; LOW: SUBMIT_JOB_LOW*; NORMAL: the rest (EPOCH and REDUCE included). */
-export function submitKind(type: SubmitPacket['type']): { priority: Priority; background: boolean } {
+export function submitKind(type: SubmitPacket['type']): SubmitKind {
   switch (type) {
     case 'SUBMIT_JOB':
     case 'SUBMIT_REDUCE_JOB':
-      return { priority: PRIORITY_NORMAL, background: false };
+      return NORMAL;
     case 'SUBMIT_JOB_BG':
     case 'SUBMIT_JOB_EPOCH':
     case 'SUBMIT_REDUCE_JOB_BACKGROUND':
-      return { priority: PRIORITY_NORMAL, background: true };
+      return NORMAL_BG;
     case 'SUBMIT_JOB_HIGH':
-      return { priority: PRIORITY_HIGH, background: false };
+      return HIGH;
     case 'SUBMIT_JOB_HIGH_BG':
-      return { priority: PRIORITY_HIGH, background: true };
+      return HIGH_BG;
     case 'SUBMIT_JOB_LOW':
-      return { priority: PRIORITY_LOW, background: false };
+      return LOW;
     case 'SUBMIT_JOB_LOW_BG':
-      return { priority: PRIORITY_LOW, background: true };
+      return LOW_BG;
     default: {
       const exhaustive: never = type;
       throw new Error(`not a submit: ${String(exhaustive)}`);
