@@ -20,6 +20,15 @@ export interface TaskLimits {
 
 export const DEFAULT_LIMITS: TaskLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxInflatedBytes: DEFAULT_MAX_INFLATED_BYTES };
 
+/**
+ * The read buffer of each of a reduce task's `runs` files. A read stream allocates highWaterMark
+ * bytes per read whatever the file's size, and the merge reads from every run at once: 2,500 runs
+ * at 1 MiB each were 2.5 GB. They share a 64 MiB budget (16 KiB to 1 MiB each).
+ */
+export function runReadBuffer(runs: number): number {
+  return Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, runs))));
+}
+
 /** Opens a file a task named; throws InputError when the task may not read it. */
 export type InputOpener = (file: string) => Promise<FileHandle>;
 

@@ -7,7 +7,7 @@ import type { WorkerJob } from '../../worker/worker-job.ts';
 import { decodeReduceHeader } from '../shuffle/task-headers.ts';
 import { keysFrame, outputFrame, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 import { withAttemptOutput } from './attempt-output.ts';
-import { runFileOpener } from './input-guard.ts';
+import { runFileOpener, runReadBuffer } from './input-guard.ts';
 import { runReduceTask } from './reduce-task.ts';
 import type { StatusSender } from './status-sender.ts';
 import { beginAttempt, checkedTask, completeAttempt, taskSpec, withFailureReport, type JobCode, type TaskContext } from './task-attempt.ts';
@@ -38,10 +38,8 @@ async function openRuns(header: ReduceTaskHeader, body: Buffer): Promise<{ runs:
     }
     return { runs, total: pos };
   }
-  // A read stream allocates highWaterMark bytes per read whatever the file's size, and the merge
-  // reads from every run at once: 2,500 runs at 1 MiB each were 2.5 GB. Share a 64 MiB budget.
   const paths = header.runs ?? [];
-  const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, paths.length))));
+  const highWaterMark = runReadBuffer(paths.length);
   // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
   const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
   const handles = await Promise.all(paths.map((path) => openRun(path)));

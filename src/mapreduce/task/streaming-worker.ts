@@ -16,7 +16,7 @@ import { decodeStreamField, type StreamTaskField } from '../shuffle/streaming-he
 import { decodeMapHeader, decodeReduceHeader } from '../shuffle/task-headers.ts';
 import { failureFrame, mapFunctionName, moduleFunctionName, outputFrame, partialFrame, reduceFunctionName, type FailureStage, type TaskHeaderBase } from '../shuffle/task-protocol.ts';
 import { withAttemptOutput } from './attempt-output.ts';
-import { DEFAULT_LIMITS, runFileOpener, type InputOpener, type TaskLimits } from './input-guard.ts';
+import { DEFAULT_LIMITS, runFileOpener, runReadBuffer, type InputOpener, type TaskLimits } from './input-guard.ts';
 import { CommandFailure } from './streaming-child.ts';
 import { runStreamingMap, type CommandSetting } from './streaming-map.ts';
 import { runStreamingReduce } from './streaming-reduce.ts';
@@ -194,7 +194,7 @@ export function registerStreaming(worker: Worker, options: StreamingWorkerOption
           }
         } else {
           const paths = header.runs ?? [];
-          const highWaterMark = Math.max(16 * 1024, Math.min(1 << 20, Math.floor((64 << 20) / Math.max(1, paths.length))));
+          const highWaterMark = runReadBuffer(paths.length);
           // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
           const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
           try {
