@@ -17,6 +17,9 @@
  * median and the min–max of the rounds. The server comparison keeps a worker and a client warm on
  * each server and runs `pairs` pairs of rounds, alternating which server goes first; it reports
  * each server's median and min–max, the median of the per-pair ratios, and the load average.
+ * Before the pairs, each server gets one untimed round of `jobs` jobs, reported on its own: a new
+ * JobServer process spends its first few thousand jobs compiling (V8), which a long-running server pays
+ * once, not per job; gearmand gets the same round so the sides stay alike.
  * CPU per job is read from /proc for the worker and server and from process.cpuUsage() in the
  * client, to show which process is the bottleneck on a small machine. A round still running after
  * --limit-s stops submitting and reports the rate of the jobs it did (flagged in the table), which
@@ -133,17 +136,35 @@ async function startSide(target: Target, inflight: number): Promise<Side> {
   return { worker, client, target };
 }
 
-async function round(side: Side): Promise<{ rate: number; serverUs: number }> {
+interface Round {
+  rate: number;
+  serverUs: number;
+  clientUs: number;
+  workerUs: number;
+}
+
+async function round(side: Side): Promise<Round> {
   const server0 = cpuMs(side.target.pid);
+  const worker0 = cpuMs(side.worker.pid);
   side.client.send('go');
   const r = await side.client.next<{ jobs: number; ms: number; cpuMs: number }>(TIMEOUT_MS, `${JOBS} gmr jobs on ${side.target.name}`);
-  return { rate: r.jobs / (r.ms / 1000), serverUs: ((cpuMs(side.target.pid) - server0) * 1000) / r.jobs };
+  const perJob = (ms: number): number => (ms * 1000) / r.jobs;
+  return {
+    rate: r.jobs / (r.ms / 1000),
+    serverUs: perJob(cpuMs(side.target.pid) - server0),
+    clientUs: perJob(r.cpuMs),
+    workerUs: perJob(cpuMs(side.worker.pid) - worker0),
+  };
 }
 
 interface Alternating {
   inflight: number;
   rates: Record<string, number[]>;
   serverUs: Record<string, number[]>;
+  clientUs: Record<string, number[]>;
+  workerUs: Record<string, number[]>;
+  /** The untimed first round on each server (a Node server compiles its hot code in it). */
+  first: Record<string, Round>;
   /** JobServer / gearmand per pair. */
   ratios: number[];
   loads: number[];
@@ -152,11 +173,25 @@ interface Alternating {
 
 /** gmr Client + Worker on gearmand (A) and JobServer (B), rounds A B, B A, A B, …. */
 async function alternate(a: Target, b: Target, inflight: number): Promise<Alternating> {
-  const result: Alternating = { inflight, rates: { [a.name]: [], [b.name]: [] }, serverUs: { [a.name]: [], [b.name]: [] }, ratios: [], loads: [] };
+  const perServer = (): Record<string, number[]> => ({ [a.name]: [], [b.name]: [] });
+  const result: Alternating = {
+    inflight,
+    rates: perServer(),
+    serverUs: perServer(),
+    clientUs: perServer(),
+    workerUs: perServer(),
+    first: {},
+    ratios: [],
+    loads: [],
+  };
   const sides: Side[] = [];
   try {
     sides.push(await startSide(a, inflight));
     sides.push(await startSide(b, inflight));
+    // One untimed round on each server first: the client's warm-up warms the client and the
+    // worker, but a fresh JobServer process is still compiling its hot code (V8) for its first
+    // few thousand jobs, a one-off cost a long-running server does not pay per job. It is reported.
+    for (const side of sides) result.first[side.target.name] = await round(side);
     for (let pair = 0; pair < PAIRS; pair++) {
       const order = pair % 2 === 0 ? [0, 1] : [1, 0];
       const got: number[] = [0, 0];
@@ -166,6 +201,8 @@ async function alternate(a: Target, b: Target, inflight: number): Promise<Altern
         got[i] = r.rate;
         result.rates[side.target.name]?.push(r.rate);
         result.serverUs[side.target.name]?.push(r.serverUs);
+        result.clientUs[side.target.name]?.push(r.clientUs);
+        result.workerUs[side.target.name]?.push(r.workerUs);
       }
       result.ratios.push((got[1] as number) / (got[0] as number));
       result.loads.push(loadavg()[0] ?? 0);
@@ -243,8 +280,8 @@ async function main(): Promise<void> {
       '',
       `### gmr Client + Worker: JobServer vs gearmand, ${PAIRS} alternating pairs of rounds`,
       '',
-      '| In flight | gearmand jobs/s median (min–max) | JobServer jobs/s median (min–max) | JobServer / gearmand, median of pairs (min–max) | server CPU µs/job gearmand / JobServer (medians) | load average during |',
-      '|---:|---:|---:|---:|---:|---:|',
+      '| In flight | gearmand jobs/s median (min–max) | JobServer jobs/s median (min–max) | JobServer / gearmand, median of pairs (min–max) | server CPU µs/job gearmand / JobServer (medians) | client CPU µs/job | worker CPU µs/job | load average during |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const alt of alternating) {
       if (alt.error) {
@@ -255,8 +292,16 @@ async function main(): Promise<void> {
         xs === undefined || xs.length === 0 ? '–' : `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
       const g = alt.rates['gearmand'];
       const j = alt.rates['JobServer'];
-      const cpu = `${fmt(median(alt.serverUs['gearmand'] ?? [0]), 1)} / ${fmt(median(alt.serverUs['JobServer'] ?? [0]), 1)}`;
-      out.push(`| ${alt.inflight} | ${span(g)} | ${span(j)} | ${span(alt.ratios, 2)}× | ${cpu} | ${fmt(Math.min(...alt.loads), 2)}–${fmt(Math.max(...alt.loads), 2)} |`);
+      const both = (us: Record<string, number[]>): string => `${fmt(median(us['gearmand'] ?? [0]), 1)} / ${fmt(median(us['JobServer'] ?? [0]), 1)}`;
+      out.push(
+        `| ${alt.inflight} | ${span(g)} | ${span(j)} | ${span(alt.ratios, 2)}× | ${both(alt.serverUs)} | ${both(alt.clientUs)} | ${both(alt.workerUs)} | ` +
+          `${fmt(Math.min(...alt.loads), 2)}–${fmt(Math.max(...alt.loads), 2)} |`,
+      );
+    }
+    out.push('', 'CPU columns are gearmand / JobServer. The untimed first round on each server, before the pairs (not in the figures above):', '');
+    for (const alt of alternating) {
+      const line = Object.entries(alt.first).map(([name, r]) => `${name} ${fmt(r.rate)} jobs/s, server ${fmt(r.serverUs, 1)} µs/job`);
+      if (line.length > 0) out.push(`- ${alt.inflight} in flight: ${line.join('; ')}`);
     }
     out.push('');
     for (const inflight of INFLIGHT) {
