@@ -26,6 +26,12 @@ export interface LocalClusterOptions {
   secret: string | undefined;
   /** What the workers may read (--input-root): the run's inputs. */
   inputRoots: string[];
+  /**
+   * Workers started in place of ones that exit, up to this many in all (default 0): a run that
+   * starts fewer than --workers (run-cluster.ts) keeps the lives of the others, so a task whose
+   * worker died is still retried on a fresh process.
+   */
+  spares?: number;
 }
 
 export interface LocalCluster {
@@ -68,7 +74,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   });
   allWorkersDead.catch(() => {});
   let closing = false;
-  for (let i = 0; i < options.workers; i++) {
+  let spares = options.spares ?? 0;
+  let started = 0;
+  const startWorker = (): void => {
+    const i = started++;
     const child = spawn(
       process.execPath,
       // A larger young generation: a map task makes many short-lived strings (measured ~20% faster).
@@ -95,6 +104,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     child.once('exit', (code, signal) => {
       alive--;
+      if (!closing && spares > 0) {
+        spares--;
+        startWorker();
+      }
       if (!closing && alive === 0) {
         rejectDead(
           new RunError(
@@ -103,7 +116,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         );
       }
     });
-  }
+  };
+  for (let n = 0; n < options.workers; n++) startWorker();
   return {
     servers: [address],
     allWorkersDead,

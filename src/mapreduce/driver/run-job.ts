@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { Client } from '../../client/client.ts';
 import { RunError, UsageError } from '../../errors.ts';
-import { isBuiltinName, loadJob, resolveParams, type LoadedJob } from '../job/load-job.ts';
+import { loadJob, resolveParams, type LoadedJob } from '../job/load-job.ts';
 import type { Params } from '../job/params.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
@@ -19,10 +19,10 @@ import { gmrVersion } from '../job/module-identity.ts';
 import { commandText, streamingJob, streamingWorkerArgs } from '../job/streaming-job.ts';
 import { inputRoots, resolveInputs, type InputFile } from './input-files.ts';
 import { checkInputsUnchanged, identityOf } from './input-identity.ts';
-import { startLocalCluster, type LocalCluster } from './local-cluster.ts';
+import type { LocalCluster } from './local-cluster.ts';
 import { commitOutput, streamParts } from './output-commit.ts';
 import { checkOutputDir } from './output-guard.ts';
-import { runTrust, type RunTrust } from './run-trust.ts';
+import { runTrust } from './run-trust.ts';
 import { checkServersHaveWorkers } from './preflight.ts';
 import type { PhaseRunner } from './run-phase.ts';
 import { checkRunOptions, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_TASK_TIMEOUT_MS, type RunOptions } from './run-options.ts';
@@ -34,7 +34,7 @@ import { RunWorkspace } from './run-workspace.ts';
 import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { runSteps, type StepRun } from './run-steps.ts';
 import { defaultSplitSize, planSplits } from './splits.ts';
-import { workersToStart } from './early-workers.ts';
+import { startRunCluster, workersToStart } from './run-cluster.ts';
 import { BadRecordBudget, KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
 import { DEFAULT_NO_WORKER_TIMEOUT_MS, watchWorkers } from './worker-watch.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
@@ -54,7 +54,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   const embedded = !options.servers?.length;
   const earlyRoots = embedded ? await inputRoots(options.input, [], cwd) : [];
   const localWorkers = embedded ? await workersToStart(options, workers, cwd) : 0;
-  let cluster = embedded ? startCluster(options, localWorkers, cwd, trust, earlyRoots) : undefined;
+  let cluster = embedded ? startRunCluster(options, localWorkers, workers - localWorkers, cwd, trust, earlyRoots) : undefined;
   let workspace: RunWorkspace;
   let loaded: LoadedJob;
   let params: Params;
@@ -78,7 +78,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       const roots = await inputRoots(options.input, files, cwd);
       if (roots.length > earlyRoots.length) {
         await cluster.then((c) => c.close(), () => {});
-        cluster = startCluster(options, localWorkers, cwd, trust, roots);
+        cluster = startRunCluster(options, localWorkers, workers - localWorkers, cwd, trust, roots);
       }
     }
     plan = await planRun(options, { loaded, params, files, output, workers, started });
@@ -344,24 +344,6 @@ interface Engine {
   mode: 'embedded' | 'servers';
   /** Rejects when the run cannot go on (every local worker died); never settles with --servers. */
   guard: Promise<never>;
-}
-
-/** The embedded server and local workers, started before the job is loaded and the run planned. */
-function startCluster(options: RunOptions, workers: number, cwd: string, trust: RunTrust, roots: string[]): Promise<LocalCluster> {
-  const cluster = startLocalCluster({
-    workers,
-    // Workers load the same module: built-ins by name, user modules by absolute path (as loadJob
-    // resolves it); for a streaming job, its commands.
-    serve: options.streaming ? streamingWorkerArgs(options.streaming) : ['--jobs', isBuiltinName(options.job as string) ? (options.job as string) : resolve(cwd, options.job as string)],
-    cwd,
-    secret: trust.text,
-    // The local workers read the run's inputs and nothing else; reduce runs come from the run folder.
-    inputRoots: roots,
-    ...(options.onLog ? { onWorkerLog: options.onLog } : {}),
-  });
-  // A failure to start is reported when the run needs the cluster, or not at all if planning failed first.
-  cluster.catch(() => {});
-  return cluster;
 }
 
 /** The job servers the run submits to: the given ones (checked for workers), or the local cluster. */

@@ -1,20 +1,22 @@
 /**
- * workersToStart: a run whose input is one file within its split starts one local worker (the
- * plan is one map task), any other input starts --workers; the reducers stay --workers.
+ * run-cluster: a run whose input is one file within its split starts one local worker (the
+ * plan is one map task), any other input starts --workers; the reducers stay --workers, and a
+ * worker that dies is replaced by a spare, so its task is retried as with two workers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workersToStart } from '../../../src/mapreduce/driver/early-workers.ts';
-import { outcomeOf, REPO_ROOT, spawnGmr } from '../../helpers/gmr-cli.ts';
+import { workersToStart } from '../../../src/mapreduce/driver/run-cluster.ts';
+import { outcomeOf, REPO_ROOT, runGmr, spawnGmr } from '../../helpers/gmr-cli.ts';
 
 const SLOW_JOB = join(REPO_ROOT, 'test/fixtures/jobs/slow-wordcount.ts');
+const CRASH_ONCE = join(REPO_ROOT, 'test/fixtures/jobs/crash-once-wordcount.ts');
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'gmr-early-workers-'));
+  dir = mkdtempSync(join(tmpdir(), 'gmr-run-cluster-'));
   writeFileSync(join(dir, 'tiny.txt'), 'the quick brown fox\n'); // 20 bytes
   writeFileSync(join(dir, 'other.txt'), 'jumps over the lazy dog\n');
   mkdirSync(join(dir, 'folder'));
@@ -60,6 +62,25 @@ describe('workersToStart', () => {
     expect(parts).toEqual(['part-00000', 'part-00001']);
     const lines = parts.flatMap((p) => readFileSync(join(out, p), 'utf8').split('\n').filter(Boolean)).sort();
     expect(lines).toEqual(['brown\t1', 'fox\t1', 'quick\t1', 'the\t1']);
+  }, 180_000);
+
+  it('a worker SIGKILLed by its task is replaced: the task is retried on a new process and the run commits', async () => {
+    const input = join(dir, 'crash.txt');
+    writeFileSync(input, 'one two\nCRASH two\n');
+    const marker = join(dir, 'crashed.pid');
+    const r = await runGmr(['run', CRASH_ONCE, '--input', input, '--workers', '2', '--reducers', '2', '--param', `marker=${marker}`, '--json'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(['crash\t1', 'one\t1', 'two\t2']);
+    const summary = JSON.parse(r.stderr.trim().split('\n').pop() as string) as { lostAttempts: number; tasks: Array<{ phase: string; attempts: Array<{ restarts?: number; worker?: string }> }> };
+    expect(summary.lostAttempts).toBe(1);
+    const map = summary.tasks.find((t) => t.phase === 'map');
+    // One attempt, restarted once: the process that wrote the marker died, another one finished it.
+    expect(map?.attempts).toHaveLength(1);
+    expect(map?.attempts[0]?.restarts).toBe(1);
+    const died = readFileSync(marker, 'utf8').trim();
+    expect(died).toMatch(/^\d+$/);
+    expect(map?.attempts[0]?.worker, JSON.stringify(map)).toMatch(/:\d+$/);
+    expect(map?.attempts[0]?.worker?.endsWith(`:${died}`), JSON.stringify(map)).toBe(false);
   }, 180_000);
 });
 
