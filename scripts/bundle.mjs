@@ -1,22 +1,57 @@
 // Bundles tsc's dist/ into dist/bundle/ (esbuild, split into shared chunks): a gmr process then loads ~30 files, not ~200 modules.
 // Entries: the CLI (bin/gmr.js loads dist/bundle/cli/main.js), the package's two `exports` and the
-// built-in jobs, whose `import … from 'gmr'` is bound here to the same chunks the CLI holds (one
-// instance of every module in a process). Commands and other lazy `import()`s stay separate chunks,
-// so a worker does not parse the driver. Dependencies stay in node_modules. The layout the running
-// code expects is in src/mapreduce/job/package-root.ts.
-import { readdirSync, rmSync } from 'node:fs';
+// built-in jobs. A job's `import { defineJob } from 'gmr'` is bound here to the very modules that
+// export those names (the chunks the CLI holds too: one instance of every module in a process),
+// not to the whole public entry, which would make a worker load the job server and the client.
+// Commands and other lazy `import()`s stay separate chunks, so a worker does not parse the driver.
+// Dependencies stay in node_modules. The layout the running code expects: src/mapreduce/job/package-root.ts.
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
-rmSync(`${root}dist/bundle`, { recursive: true, force: true });
-const jobs = readdirSync(`${root}dist/jobs`).filter((f) => f.endsWith('.js'));
-/** 'gmr' and 'gmr/protocol' as tsc compiled them, so they share the chunks of the entries below. */
+const entry = (specifier) => path.join(root, 'dist/src', specifier === 'gmr' ? '' : 'protocol', 'index.js');
+
+/** An entry's re-exports, `export { a as b } from './x.js'` (all tsc leaves of src/index.ts): name → that statement, absolute. */
+function reExports(file) {
+  const statements = new Map();
+  for (const [, list, from] of readFileSync(file, 'utf8').matchAll(/export\s*\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
+    for (const spec of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [local, name = local] = spec.split(/\s+as\s+/);
+      statements.set(name, `export { ${local} as ${name} } from ${JSON.stringify(path.resolve(path.dirname(file), from))};`);
+    }
+  }
+  return statements;
+}
+
+/** The names `importer` imports from `specifier` (`import { a, b } from 'gmr'`), or undefined for any other form. */
+function importedNames(importer, specifier) {
+  const text = readFileSync(importer, 'utf8');
+  const forms = [...text.matchAll(new RegExp(`import\\s*([^;]*?)\\s*from\\s*'${specifier}'`, 'g'))].map((m) => m[1]);
+  if (forms.length === 0 || forms.some((f) => !/^\{[^}]*\}$/.test(f))) return undefined;
+  return forms.flatMap((f) => f.slice(1, -1).split(',').map((s) => s.trim().split(/\s+as\s+/)[0]).filter(Boolean));
+}
+
 const self = {
   name: 'gmr-self',
   setup(b) {
-    b.onResolve({ filter: /^gmr(\/protocol)?$/ }, (args) => ({ path: `${root}dist/src/${args.path === 'gmr' ? '' : 'protocol/'}index.js` }));
+    b.onResolve({ filter: /^gmr(\/protocol)?$/ }, (args) => {
+      const names = importedNames(args.importer, args.path);
+      if (names === undefined) return { path: entry(args.path) };
+      return { path: `${args.path}:${[...new Set(names)].sort().join(',')}`, namespace: 'gmr-names' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'gmr-names' }, (args) => {
+      const [specifier, names] = args.path.split(':');
+      const statements = reExports(entry(specifier));
+      const missing = names.split(',').filter((n) => !statements.has(n));
+      if (missing.length > 0) return { errors: [{ text: `'${specifier}' exports no ${missing.join(', ')}` }] };
+      return { contents: names.split(',').map((n) => statements.get(n)).join('\n'), resolveDir: root, loader: 'js' };
+    });
   },
 };
+
+rmSync(path.join(root, 'dist/bundle'), { recursive: true, force: true });
+const jobs = readdirSync(path.join(root, 'dist/jobs')).filter((f) => f.endsWith('.js'));
 await build({
   absWorkingDir: root,
   entryPoints: {
