@@ -1,7 +1,8 @@
 /**
  * Progress on stderr: a live line redrawn on a terminal, a plain line every few seconds otherwise.
  */
-import type { PhaseProgress, RunProgress } from '../mapreduce/driver/run-progress.ts';
+import type { RunProgress } from '../mapreduce/driver/run-progress.ts';
+import type { PhaseProgress } from '../mapreduce/status/run-status.ts';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

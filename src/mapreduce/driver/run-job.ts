@@ -40,7 +40,7 @@ import { DEFAULT_NO_WORKER_TIMEOUT_MS, watchWorkers } from './worker-watch.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 
 export type { RunOptions } from './run-options.ts';
-export type { PhaseProgress, RunProgress } from './run-progress.ts';
+export type { RunProgress } from './run-progress.ts';
 export type { RunSummary } from './run-summary.ts';
 
 export async function runJob(options: RunOptions): Promise<RunSummary> {

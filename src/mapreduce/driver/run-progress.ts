@@ -2,8 +2,6 @@
 import type { PhaseProgress } from '../status/run-status.ts';
 import type { TaskRecord } from './task-runner.ts';
 
-export type { PhaseProgress };
-
 export interface RunProgress {
   phase: 'map' | 'reduce' | 'commit';
   /** The step running (1-based) of the job's `steps`; map and reduce are that step's phases. */
