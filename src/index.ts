@@ -34,7 +34,7 @@ export type { JobServerOptions, JobServerQueueOptions, JobServerTlsOptions } fro
 export type { PemSource, TlsOptions } from './connection/tls-options.ts';
 export { runJob } from './mapreduce/driver/run-job-lazy.ts';
 export type { RunOptions, RunProgress, RunSummary } from './mapreduce/driver/run-job.ts';
-export type { BadRecord } from './mapreduce/driver/task-runner.ts';
+export type { BadRecord } from './mapreduce/driver/bad-records.ts';
 export { listRuns, readStatusFile } from './mapreduce/status/run-status.ts';
 export type { PhaseCounts, PhaseProgress, RunState, RunStatus, RunningTask, StatusMessage, StepStatus } from './mapreduce/status/run-status.ts';
 export { watchRun } from './mapreduce/status/live-status.ts';

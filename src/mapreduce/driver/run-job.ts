@@ -35,7 +35,8 @@ import { StatusTracker, type TrackedStep } from './status-tracker.ts';
 import { runSteps, type StepRun } from './run-steps.ts';
 import { defaultSplitSize, planSplits } from './splits.ts';
 import { startRunCluster, workersToStart } from './run-cluster.ts';
-import { BadRecordBudget, KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
+import { BadRecordBudget } from './bad-records.ts';
+import { KEYS_FILE, OUTPUT_FILE } from './task-runner.ts';
 import { DEFAULT_NO_WORKER_TIMEOUT_MS, watchWorkers } from './worker-watch.ts';
 import { mapFunctionName, reduceFunctionName } from '../shuffle/task-protocol.ts';
 

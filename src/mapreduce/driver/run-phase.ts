@@ -11,7 +11,8 @@ import type { RunLogs } from './run-logs.ts';
 import type { RunWorkspace } from './run-workspace.ts';
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import type { PayloadBuilder } from './task-plan.ts';
-import { runTask, type BadRecordBudget, type TaskRecord } from './task-runner.ts';
+import type { BadRecordBudget } from './bad-records.ts';
+import { runTask, type TaskRecord } from './task-runner.ts';
 
 /** One task as it is about to be submitted. */
 export interface PhaseTask {

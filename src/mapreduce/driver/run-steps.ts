@@ -13,7 +13,8 @@ import type { StreamTaskField } from '../shuffle/streaming-header.ts';
 import { runPhase, taskRecords, type Phase, type PhaseRunner } from './run-phase.ts';
 import { describeSplit, planSplits, type Split } from './splits.ts';
 import { buildMapTasks, buildReduceTask, type TaskSigning } from './task-plan.ts';
-import { OUTPUT_FILE, type BadRecordBudget, type TaskRecord } from './task-runner.ts';
+import type { BadRecordBudget } from './bad-records.ts';
+import { OUTPUT_FILE, type TaskRecord } from './task-runner.ts';
 
 /** What one step did. Times are `Date.now()` values. */
 export interface StepRun {

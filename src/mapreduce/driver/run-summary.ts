@@ -4,7 +4,8 @@
  */
 import type { Params } from '../job/params.ts';
 import type { AttemptLogInfo } from './run-logs.ts';
-import type { BadRecord, TaskRecord } from './task-runner.ts';
+import type { BadRecord } from './bad-records.ts';
+import type { TaskRecord } from './task-runner.ts';
 import type { RunPlan } from './run-state.ts';
 import type { StepRun } from './run-steps.ts';
 import type { InputIdentity } from './input-identity.ts';

@@ -15,24 +15,7 @@ import { decodeFrame, type RecordFailure } from '../shuffle/task-protocol.ts';
 import { partName, TASK_KEYS_NAME } from './part-names.ts';
 import type { PayloadBuilder } from './task-plan.ts';
 import { withAttemptLog, type AttemptLog, type AttemptLogInfo, type RunLogs } from './run-logs.ts';
-
-/** A record skipped with --max-bad-records. */
-export interface BadRecord extends RecordFailure {
-  task: number;
-}
-
-/** The run's allowance of bad records, shared by all map tasks. */
-export class BadRecordBudget {
-  readonly records: BadRecord[] = [];
-
-  constructor(readonly max: number) {}
-
-  /** Records a bad record; false when that exceeds the allowance. */
-  take(record: BadRecord): boolean {
-    this.records.push(record);
-    return this.records.length <= this.max;
-  }
-}
+import type { BadRecordBudget } from './bad-records.ts';
 
 export interface TaskAttempt {
   attempt: number;
