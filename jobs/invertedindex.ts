@@ -47,7 +47,7 @@ export function unionSorted(a: string[], b: string[]): string[] {
 export default defineJob<string, string, string[], string[], string, WordCounts>({
   description: 'For each word, the sorted list of files it appears in; output word<TAB>path1<TAB>path2…',
   // The task's state: its word table (words of this split, each found once).
-  mapSetup: () => new WordCounts(),
+  mapSetup: (ctx) => WordCounts.forBytes(ctx.split.length),
   mapBytes(bytes, start, end, _ctx, table) {
     table.addBytes(bytes, start, end);
   },

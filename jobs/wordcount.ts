@@ -16,7 +16,7 @@ import { WordCounts } from './lib/word-counts.ts';
 export default defineJob<string, string, number, number, string, WordCounts>({
   description: 'Count the occurrences of each word (letters, digits, _ and \'), case-folded; output word<TAB>count',
   mapHooks: 'per-task',
-  mapSetup: () => new WordCounts(),
+  mapSetup: (ctx) => WordCounts.forBytes(ctx.split.length),
   mapBytes(bytes, start, end, _ctx, table) {
     table.addBytes(bytes, start, end);
   },

@@ -120,12 +120,18 @@ export async function runReduceTask(
 
   const heap = new RunHeap();
   for (const r of readers) if (await r.advance()) heap.push(r);
-  /** Moves the top run past its head line. */
-  const pop = async (): Promise<void> => {
-    const r = heap.top();
-    let more = r.advanceSync();
-    if (more === undefined) more = await r.advance();
+  /** Moves the top run past its head line when its next line is buffered; false when a read is needed (then call pop). */
+  const popSync = (): boolean => {
+    const more = heap.top().advanceSync();
+    if (more === undefined) return false;
     if (more) heap.siftTop();
+    else heap.popTop();
+    return true;
+  };
+  /** Moves the top run past its head line, reading when needed (a promise per line costs: try popSync first). */
+  const pop = async (): Promise<void> => {
+    if (popSync()) return;
+    if (await heap.top().advance()) heap.siftTop();
     else heap.popTop();
   };
 
@@ -164,14 +170,14 @@ export async function runReduceTask(
       }
       open = false;
       while (heap.size > 0 && heap.top().key === encKey) {
-        await pop();
+        if (!popSync()) await pop();
         values++;
       }
     } else {
       encValues.length = 0;
       do {
         encValues.push(heap.top().value);
-        await pop();
+        if (!popSync()) await pop();
       } while (heap.size > 0 && heap.top().key === encKey);
       values += encValues.length;
       const vals = new Array<unknown>(encValues.length);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/errors.ts';
-import { readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from '../../../src/mapreduce/task/record-reader.ts';
+import { linesIn, readBufferBlocks, readBufferRecords, readSplit, readSplitBlocks } from '../../../src/mapreduce/task/record-reader.ts';
 import { alignSplit } from '../../../src/mapreduce/shuffle/split.ts';
 import type { RecordPosition } from '../../../src/mapreduce/task/record-reader.ts';
 import type { Split } from '../../../src/mapreduce/shuffle/split.ts';
@@ -352,5 +352,17 @@ describe('readBufferRecords', () => {
 
   it('gives no record for an empty buffer', () => {
     expect(readBufferRecords(Buffer.alloc(0), 0, () => {})).toEqual({ records: 0, bytes: 0 });
+  });
+});
+
+describe('linesIn (the lines of a mapBytes block, for the summary)', () => {
+  it("counts the '\\n's of the range and a last line without one, never a '\\n' outside it", () => {
+    const buf = Buffer.from('x\nab\n\ncd\nef\n\n');
+    expect(linesIn(buf, 0, buf.length)).toBe(6);
+    expect(linesIn(buf, 2, 5)).toBe(1); // 'ab\n'
+    expect(linesIn(buf, 2, 8)).toBe(3); // 'ab\n\ncd', the last without its '\n'
+    expect(linesIn(buf, 3, 4)).toBe(1); // 'b'
+    expect(linesIn(buf, 4, 4)).toBe(0);
+    expect(linesIn(buf, 9, 11)).toBe(1); // 'ef' (the '\n's after it are outside)
   });
 });
