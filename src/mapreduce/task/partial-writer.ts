@@ -4,14 +4,13 @@
  * partition; with sortValues, equal keys' values in natural order too.
  *
  * Fast path for combined string keys (the common case: wordcount, invertedindex): each key has one
- * value, so the whole line `"key" TAB encodedValue` is built once and the lines are sorted as
- * strings, with no per-key object and a plain `<` comparator (measured: about 2x faster than
- * Array#sort's default string order and than compareUtf8 on objects). That is the keys' natural
- * order when no key holds a character that JSON escapes or that sorts at or below the closing
- * quote (U+0000..U+0022, `\`) or a surrogate: the lines then differ first inside both keys, or
- * where one key's closing quote meets a character of the other (> U+0022), so a key that is a
- * prefix of another comes first, and UTF-16 unit order is code point order. Any other key sends
- * the task down the general path.
+ * value, so the keys themselves are sorted (sortedKeys: as numbers by their first five chars, then
+ * `<` among ties; on Brown's 45k words 13 ms against 22 ms for `<` alone) and each line
+ * `"key" TAB encodedValue` is built once, in that order, into its partition's batch, a batch
+ * joined into one chunker write. UTF-16 unit order is the keys' natural order (UTF-8 byte order)
+ * when no key holds a surrogate, and `"key"` is the key's JSON when it holds nothing JSON escapes
+ * (U+0000..U+001F, `"`, `\`); NOT_PLAIN rules out both (and U+0020..U+0021, which the earlier
+ * line sort needed). Any other key sends the task down the general path.
  */
 
 import { encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
@@ -55,6 +54,16 @@ export function encodeValue(value: unknown): string {
 /** UTF-16 unit order for distinct strings. */
 const byUnits = (a: string, b: string): number => (a < b ? -1 : 1);
 
+/** Lines joined into one chunker write (one UTF-8 encode call for many short lines). */
+const LINES_PER_WRITE = 512;
+
+function writeBatch<K>(target: PartialTarget<K>, p: number, batch: string[]): void {
+  if (batch.length === 0) return;
+  (target.chunkers[p] as LineChunker).write(batch.join(''));
+  (target.partitionRecords[p] as number) += batch.length;
+  batch.length = 0;
+}
+
 /** Writes every group (and empties the maps); `fail` wraps an error with its context. */
 export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialTarget<K>, fail: (err: unknown, context: string) => Error): void {
   const { partitions, partition } = target;
@@ -81,21 +90,21 @@ export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialT
   let plain = groups.combined.size > 0 && groups.lists.size === 0 && groups.other.size === 0;
   if (plain) for (const key of groups.combined.keys()) if (NOT_PLAIN.test(key)) plain = false;
   if (plain) {
-    const lines: string[][] = [];
-    for (let p = 0; p < partitions; p++) lines.push([]);
-    for (const [key, box] of groups.combined) {
+    // The keys are sorted once, as they are (flat strings: a built line is a rope that the sort
+    // would flatten), then each line goes to its partition in that order, in batches.
+    const combined = groups.combined;
+    const keys = sortedKeys(Array.from(combined.keys()));
+    const batches: string[][] = [];
+    for (let p = 0; p < partitions; p++) batches.push([]);
+    for (const key of keys) {
       const enc = `"${key}"`;
-      (lines[partitionOfKey(key as K, enc)] as string[]).push(`${enc}\t${valueOf(box.value, enc)}\n`);
+      const p = partitionOfKey(key as K, enc);
+      const batch = batches[p] as string[];
+      batch.push(`${enc}\t${valueOf((combined.get(key) as { value: V }).value, enc)}\n`);
+      if (batch.length === LINES_PER_WRITE) writeBatch(target, p, batch);
     }
-    groups.combined.clear();
-    for (let p = 0; p < partitions; p++) {
-      const part = lines[p] as string[];
-      lines[p] = [];
-      part.sort(byUnits);
-      const out = target.chunkers[p] as LineChunker;
-      for (const line of part) out.write(line);
-      (target.partitionRecords[p] as number) += part.length;
-    }
+    combined.clear();
+    for (let p = 0; p < partitions; p++) writeBatch(target, p, batches[p] as string[]);
     return;
   }
 
@@ -125,4 +134,44 @@ export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialT
       (target.partitionRecords[p] as number) += encValues.length;
     }
   }
+}
+
+/** Prefix sorts give 5 chars of 7 bits (35 bits) and an index of up to 17 bits: exact in a float64. */
+const PREFIX_CHARS = 5;
+const INDEX_SPAN = 1 << 17;
+
+/**
+ * Distinct strings in UTF-16 unit order, sorted as numbers when they can be: each key's first five
+ * chars (when all are ASCII; a missing char counts 0 and sorts first, as a prefix does) and its
+ * index make one float64, sorted natively; keys that share those five chars are then sorted with `<`.
+ * Measured on Brown's 45k words: 22 ms with `<` alone, 13 ms this way.
+ */
+export function sortedKeys(keys: string[]): string[] {
+  const n = keys.length;
+  if (n > INDEX_SPAN) return keys.sort(byUnits);
+  const order = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] as string;
+    let prefix = 0;
+    for (let j = 0; j < PREFIX_CHARS; j++) {
+      const c = j < key.length ? key.charCodeAt(j) : 0;
+      if (c >= 0x80) return keys.sort(byUnits);
+      prefix = prefix * 0x80 + c;
+    }
+    order[i] = prefix * INDEX_SPAN + i;
+  }
+  order.sort();
+  const sorted = new Array<string>(n);
+  for (let i = 0; i < n; i++) sorted[i] = keys[(order[i] as number) % INDEX_SPAN] as string;
+  for (let i = 0; i < n; ) {
+    const prefix = Math.floor((order[i] as number) / INDEX_SPAN);
+    let j = i + 1;
+    while (j < n && Math.floor((order[j] as number) / INDEX_SPAN) === prefix) j++;
+    if (j - i > 1) {
+      const tied = sorted.slice(i, j).sort(byUnits);
+      for (let k = 0; k < tied.length; k++) sorted[i + k] = tied[k] as string;
+    }
+    i = j;
+  }
+  return sorted;
 }
