@@ -8,8 +8,8 @@
  * A module for which this would change what it means is left to the hooks (import-module.ts):
  * one that imports a package (it must resolve from its own folder), uses another `import.meta`
  * member, or imports with a computed `import()`. The entry `<key>.bundle.mjs`, key = SHA-256 of
- * the compiler, the module's path and its bytes, ends with a line naming the key, the SHA-256 of
- * the rest and the SHA-256 of every file it holds; it is used only if it is a regular file of
+ * the compiler, the gmr file URLs it imports, the module's path and its bytes, ends with a line
+ * naming the key, the SHA-256 of the rest and the SHA-256 of every file it holds; it is used only if it is a regular file of
  * this user, mode 0600, and every one of those hashes still matches (an edited `lib/x.ts` makes a
  * new bundle).
  */
@@ -40,7 +40,9 @@ const HEADER = '//gmr-bundle';
 export async function bundledModule(file: string, options: BundleOptions): Promise<string | undefined> {
   if (options.dir === undefined) return undefined;
   const source = readFileSync(file);
-  const key = sha256(`${options.id}\0bundle\0${file}\0${source.toString('latin1')}`);
+  // The gmr URLs are baked into the bundle: a gmr elsewhere (another install, or dist/src/ beside
+  // dist/bundle/) sharing the cache folder must not get this one's modules.
+  const key = sha256(`${options.id}\0bundle\0${JSON.stringify(options.specifiers)}\0${file}\0${source.toString('latin1')}`);
   const entry = path.join(options.dir, `${key}.bundle.mjs`);
   if (validEntry(entry, key)) return entry;
   const built = await build(file, entry, options);
