@@ -10,6 +10,12 @@ import path from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
+/**
+ * What a job module uses of 'gmr' (defineJob, step, compareNatural, the errors), as its own entry,
+ * dist/bundle/job-api.js: a user module that imports nothing else gets it from there
+ * (module-bundle.ts), so a worker does not load the job server, the client and the driver for it.
+ */
+const JOB_API = ['./errors.js', './mapreduce/job/define-job.js', './mapreduce/shuffle/key-order.js'];
 const entry = (specifier) => path.join(root, 'dist/src', specifier === 'gmr' ? '' : 'protocol', 'index.js');
 
 /** An entry's re-exports, `export { a as b } from './x.js'` (all tsc leaves of src/index.ts): name → that statement, absolute. */
@@ -18,7 +24,7 @@ function reExports(file) {
   for (const [, list, from] of readFileSync(file, 'utf8').matchAll(/export\s*\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
     for (const spec of list.split(',').map((s) => s.trim()).filter(Boolean)) {
       const [local, name = local] = spec.split(/\s+as\s+/);
-      statements.set(name, `export { ${local} as ${name} } from ${JSON.stringify(path.resolve(path.dirname(file), from))};`);
+      statements.set(name, { from, text: `export { ${local} as ${name} } from ${JSON.stringify(path.resolve(path.dirname(file), from))};` });
     }
   }
   return statements;
@@ -35,6 +41,10 @@ function importedNames(importer, specifier) {
 const self = {
   name: 'gmr-self',
   setup(b) {
+    b.onResolve({ filter: /^gmr-job-api$/ }, () => {
+      const names = [...reExports(entry('gmr'))].filter(([, { from }]) => JOB_API.includes(from)).map(([name]) => name);
+      return { path: `gmr:${names.sort().join(',')}`, namespace: 'gmr-names' };
+    });
     b.onResolve({ filter: /^gmr(\/protocol)?$/ }, (args) => {
       const names = importedNames(args.importer, args.path);
       if (names === undefined) return { path: entry(args.path) };
@@ -45,7 +55,7 @@ const self = {
       const statements = reExports(entry(specifier));
       const missing = names.split(',').filter((n) => !statements.has(n));
       if (missing.length > 0) return { errors: [{ text: `'${specifier}' exports no ${missing.join(', ')}` }] };
-      return { contents: names.split(',').map((n) => statements.get(n)).join('\n'), resolveDir: root, loader: 'js' };
+      return { contents: names.split(',').map((n) => statements.get(n).text).join('\n'), resolveDir: root, loader: 'js' };
     });
   },
 };
@@ -58,6 +68,7 @@ await build({
     'cli/main': 'dist/src/cli/main.js',
     index: 'dist/src/index.js',
     'protocol/index': 'dist/src/protocol/index.js',
+    'job-api': 'gmr-job-api',
     ...Object.fromEntries(jobs.map((f) => [`jobs/${f.slice(0, -3)}`, `dist/jobs/${f}`])),
   },
   outdir: 'dist/bundle',

@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { privateCacheDir } from './compile-cache.ts';
 import { JOB_MODULE_HOOKS } from './job-module-hooks.ts';
 import { bundledModule } from './module-bundle.ts';
-import { builtinJobsDir, packageRoot, RUNS_FROM_SOURCE, runningEntry } from './package-root.ts';
+import { builtinJobsDir, packageRoot, RUNS_FROM_SOURCE, runningEntry, runsFromBundle } from './package-root.ts';
 
 let mapped = false;
 let tsxRegistered = false;
@@ -43,7 +43,7 @@ export async function importModule(file: string): Promise<unknown> {
     await prepareForUserModules();
     // Most .ts modules load as one bundle that needs no hooks (module-bundle.ts).
     const compile = compileOptions();
-    const bundle = /\.m?ts$/.test(file) && compile ? await bundledModule(file, { ...compile, specifiers: gmrSpecifiers().specifiers }) : undefined;
+    const bundle = /\.m?ts$/.test(file) && compile ? await bundledModule(file, { ...compile, ...gmrEntries() }) : undefined;
     if (bundle !== undefined) return (await import(pathToFileURL(bundle).href)) as unknown;
   }
   mapGmrSpecifiers();
@@ -69,7 +69,8 @@ let prepared = false;
 async function prepareForUserModules(): Promise<void> {
   if (prepared) return;
   prepared = true;
-  await import(gmrSpecifiers().specifiers['gmr'] as string);
+  const { specifiers, jobApi } = gmrEntries();
+  await import(jobApi?.url ?? (specifiers['gmr'] as string));
   process.setSourceMapsEnabled(true);
 }
 
@@ -95,6 +96,20 @@ function gmrSpecifiers(): { root: string; specifiers: Record<string, string> } {
     specifiers[name] = pathToFileURL(path.join(root, file)).href;
   }
   return { root, specifiers };
+}
+
+let jobApi: { url: string; names: string[] } | undefined | null = null;
+
+/** The `'gmr'` URLs for a user module's bundle, and the bundled gmr's job API entry (scripts/bundle.mjs). */
+function gmrEntries(): { specifiers: Record<string, string>; jobApi?: { url: string; names: string[] } } {
+  if (jobApi === null) {
+    jobApi = undefined;
+    const file = path.join(packageRoot(), 'dist', 'bundle', 'job-api.js');
+    // esbuild ends the entry with one `export { a, b as c };`; without the file, the full entry serves.
+    const list = runsFromBundle() ? /export\s*\{([^}]*)\};?\s*$/.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
+    if (list !== undefined) jobApi = { url: pathToFileURL(file).href, names: list.split(',').map((n) => n.trim().split(/\s+as\s+/).at(-1) ?? '').filter((n) => n !== '') };
+  }
+  return { specifiers: gmrSpecifiers().specifiers, ...(jobApi === undefined ? {} : { jobApi }) };
 }
 
 /** Installs the hooks once per process (a worker thread's hooks are the process's). */

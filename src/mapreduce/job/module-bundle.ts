@@ -28,6 +28,12 @@ export interface BundleOptions {
   dir: string | undefined;
   /** `'gmr'`, `'gmr/protocol'`, … → file URLs of the running gmr. */
   specifiers: Record<string, string>;
+  /**
+   * The running gmr's job-authoring entry (dist/bundle/job-api.js) and the names it exports: a
+   * bundle whose `'gmr'` imports are all among them imports them from there, the same modules
+   * without the job server, the client and the driver behind the full entry.
+   */
+  jobApi?: { url: string; names: readonly string[] };
 }
 
 /** Thrown inside the build for a module the hooks must load instead. */
@@ -42,7 +48,7 @@ export async function bundledModule(file: string, options: BundleOptions): Promi
   const source = readFileSync(file);
   // The gmr URLs are baked into the bundle: a gmr elsewhere (another install, or dist/src/ beside
   // dist/bundle/) sharing the cache folder must not get this one's modules.
-  const key = sha256(`${options.id}\0bundle\0${JSON.stringify(options.specifiers)}\0${file}\0${source.toString('latin1')}`);
+  const key = sha256(`${options.id}\0bundle\0${JSON.stringify([options.specifiers, options.jobApi])}\0${file}\0${source.toString('latin1')}`);
   const entry = path.join(options.dir, `${key}.bundle.mjs`);
   if (validEntry(entry, key)) return entry;
   const built = await build(file, entry, options);
@@ -157,9 +163,22 @@ async function build(file: string, entry: string, options: BundleOptions): Promi
       logLevel: 'silent',
       plugins: [plugin],
     });
-    return { code: result.outputFiles[0]?.text ?? '', inputs };
+    return { code: toJobApi(result.outputFiles[0]?.text ?? '', options), inputs };
   } catch {
     // NotBundled, or a module esbuild cannot read: the hooks load it (and report its errors).
     return undefined;
   }
+}
+
+/** The code with its `import { … } from "<gmr>"` statements pointed at the job API entry, when every name is one of its. */
+function toJobApi(code: string, options: BundleOptions): string {
+  const full = options.specifiers['gmr'];
+  const api = options.jobApi;
+  if (full === undefined || api === undefined) return code;
+  const imports = [...code.matchAll(/^import\s*\{([^}]*)\}\s*from\s*"([^"]+)";$/gm)].filter((m) => m[2] === full);
+  const names = imports.flatMap((m) => (m[1] ?? '').split(',').map((n) => n.trim().split(/\s+as\s+/)[0] ?? '').filter((n) => n !== ''));
+  // Any other form (`import * as`, a bare import) keeps the full entry: one instance of each module either way.
+  const everyImport = code.split(JSON.stringify(full)).length - 1;
+  if (imports.length === 0 || imports.length !== everyImport || !names.every((n) => api.names.includes(n))) return code;
+  return code.replaceAll(`from ${JSON.stringify(full)};`, `from ${JSON.stringify(api.url)};`);
 }
