@@ -40,10 +40,10 @@ describe('planSplits', () => {
   });
 
   it('uses the default split size when none is given', () => {
-    // 200 MiB over 2 workers: ceil(200 MiB / 8) = 25 MiB per split.
+    // 200 MiB over 2 workers: ceil(200 MiB / 4) = 50 MiB per split.
     const splits = planSplits([file('/in/big.txt', 200 * MiB)], { workers: 2 });
-    expect(splits).toHaveLength(8);
-    expect(splits.every((s) => s.length === 25 * MiB)).toBe(true);
+    expect(splits).toHaveLength(4);
+    expect(splits.every((s) => s.length === 50 * MiB)).toBe(true);
     expect(planSplits([file('/in/small.txt', 3 * MiB + 1)], { workers: 4 }).map((s) => s.length)).toEqual([MiB, MiB, MiB, 1]);
   });
 
@@ -59,13 +59,13 @@ describe('planSplits', () => {
 });
 
 describe('defaultSplitSize', () => {
-  it('aims at 4 splits per worker for large inputs', () => {
-    expect(defaultSplitSize(400 * MiB, 5)).toBe(20 * MiB);
-    expect(defaultSplitSize(40 * MiB + 1, 1)).toBe(10 * MiB + 1);
+  it('aims at 2 splits per worker for large inputs', () => {
+    expect(defaultSplitSize(400 * MiB, 5)).toBe(40 * MiB);
+    expect(defaultSplitSize(40 * MiB + 1, 1)).toBe(20 * MiB + 1);
   });
 
   it('cuts a small input into no more splits than workers, and none under 1 MiB', () => {
-    expect(defaultSplitSize(100 * MiB, 5)).toBe(8 * MiB); // 4 per worker would be 5 MiB each
+    expect(defaultSplitSize(60 * MiB, 5)).toBe(8 * MiB); // 2 per worker would be 6 MiB each
     expect(defaultSplitSize(10 * MiB, 2)).toBe(5 * MiB);
     expect(defaultSplitSize(4 * MiB - 1, 1)).toBe(4 * MiB - 1);
     expect(defaultSplitSize(3 * MiB, 4)).toBe(MiB);
