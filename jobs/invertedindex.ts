@@ -13,9 +13,32 @@ import { displayPath } from './lib/display-path.ts';
 import { mergeSorted } from './lib/merge-sorted.ts';
 import { WordCounts } from './lib/word-counts.ts';
 
-/** Union of two sorted, de-duplicated lists; returns `a` itself when `b` adds nothing. */
+/**
+ * Lists that unionSorted made itself. Only the combiner holds them (it replaces its value with
+ * the union), so appending to one in place is safe; a list a job emitted (the one shared by every
+ * word of a file) is never in here and never changed.
+ */
+const owned = new WeakSet<string[]>();
+
+/** A list unionSorted made: later unions may append to it in place. */
+function own(list: string[]): string[] {
+  owned.add(list);
+  return list;
+}
+
+/**
+ * Union of two sorted, de-duplicated lists; returns `a` itself when `b` adds nothing. When all of
+ * `b` sorts after all of `a` (a task's files come in path order, so this is the usual case), a
+ * list of its own making grows in place: a word in k files of a task costs O(k), not O(k^2).
+ */
 export function unionSorted(a: string[], b: string[]): string[] {
-  if (a === b) return a;
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  if ((a[a.length - 1] as string) < (b[0] as string)) {
+    if (!owned.has(a)) return own(a.concat(b));
+    for (const x of b) a.push(x);
+    return a;
+  }
   let i = 0;
   let j = 0;
   const out: string[] = [];
@@ -41,7 +64,7 @@ export function unionSorted(a: string[], b: string[]): string[] {
     out.push(b[j++] as string);
     added = true;
   }
-  return added ? out : a;
+  return added ? own(out) : a;
 }
 
 export default defineJob<string, string, string[], string[], string, WordCounts>({

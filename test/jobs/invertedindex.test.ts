@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import invertedindex from '../../jobs/invertedindex.ts';
+import invertedindex, { unionSorted } from '../../jobs/invertedindex.ts';
 import { parseTsv, runLocal } from '../helpers/run-local.ts';
 import { generateText, tempFiles } from '../helpers/corpus.ts';
 
@@ -41,5 +41,28 @@ describe('invertedindex', () => {
     const combined = await runLocal(invertedindex, paths, { partitions: 2 });
     const uncombined = await runLocal({ ...invertedindex, combine: undefined }, paths, { partitions: 2 });
     expect(uncombined.output).toBe(combined.output);
+  });
+});
+
+describe('unionSorted (the combiner)', () => {
+  it('unions sorted lists, appends in place only to lists it made, and never changes an emitted list', () => {
+    const shared = ['b.txt'];
+    const first = unionSorted(['a.txt'], shared);
+    expect(first).toEqual(['a.txt', 'b.txt']);
+    // `first` is its own: a later file appends to it; `shared` (emitted for many words) stays as it was.
+    const grown = unionSorted(first, ['c.txt']);
+    expect(grown).toBe(first);
+    expect(grown).toEqual(['a.txt', 'b.txt', 'c.txt']);
+    expect(shared).toEqual(['b.txt']);
+    // An emitted list as the left side is copied, not grown.
+    const left = ['a.txt'];
+    expect(unionSorted(left, ['z.txt'])).toEqual(['a.txt', 'z.txt']);
+    expect(left).toEqual(['a.txt']);
+    // Interleaved and overlapping lists merge; nothing new gives back `a` itself.
+    expect(unionSorted(['a', 'c', 'e'], ['b', 'c', 'f'])).toEqual(['a', 'b', 'c', 'e', 'f']);
+    const same = ['a', 'c'];
+    expect(unionSorted(same, ['c'])).toBe(same);
+    expect(unionSorted(same, [])).toBe(same);
+    expect(unionSorted([], same)).toBe(same);
   });
 });
