@@ -3,7 +3,7 @@
  * reduce runs only inside the task's own run folder, and only regular files on disk (never /dev,
  * /proc, /sys or a FIFO). A payload is data from anyone; a path in it is a request, not a fact.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { constants, fstatSync, promises as fsp, realpathSync, statSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, UsageError } from '../../errors.ts';
@@ -49,6 +49,28 @@ function fileKind(stats: import('node:fs').Stats): string {
 }
 
 /**
+ * The real path of `file` (symlinks resolved), or an InputError naming it. Synchronous, as are the
+ * stats below: a worker runs one task at a time by default, and on a local disk these calls take
+ * microseconds, while each asynchronous one costs a thread-pool round trip (500 small files:
+ * about 230 CPU-ms through the pool against 70 with these in-thread).
+ */
+function realPathOf(file: string, what: string, shown: string): string {
+  try {
+    return realpathSync.native(file);
+  } catch (error) {
+    throw new InputError(`Cannot read ${what} ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function statOf(real: string, shown: string): Stats {
+  try {
+    return statSync(real);
+  } catch (error) {
+    throw new InputError(`Cannot read input file ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
  * Opens `real` (a resolved path) if it is a regular file on disk; O_NONBLOCK so that a FIFO that
  * appeared meanwhile cannot block the worker, and the open file must be the one that was checked.
  */
@@ -56,14 +78,12 @@ async function openRegular(shown: string, real: string): Promise<FileHandle> {
   if (VIRTUAL.some((v) => inside(real, v))) {
     throw new InputError(`Refused input ${shown}: expected a regular file on disk, received a file of ${real.split(path.sep)[1] ?? '?'} (virtual filesystem)`);
   }
-  const before = await fsp.stat(real).catch((error: unknown) => {
-    throw new InputError(`Cannot read input file ${shown}: ${(error as Error).message}`, { cause: error });
-  });
+  const before = statOf(real, shown);
   if (!before.isFile()) throw new InputError(`Refused input ${shown}: expected a regular file, received ${fileKind(before)}`);
   const handle = await fsp.open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((error: unknown) => {
     throw new InputError(`Cannot read input file ${shown}: ${(error as Error).message}`, { cause: error });
   });
-  const after = await handle.stat();
+  const after = fstatSync(handle.fd);
   if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
     await handle.close();
     throw new InputError(`Refused input ${shown}: the file changed while it was being opened`);
@@ -104,9 +124,7 @@ export class InputGuard {
     const refuse = (why: string): InputError =>
       new InputError(`Refused input ${shown}: ${why} (this worker reads only below its input roots: --input-root)`);
     if (!this.roots.some((r) => inside(lexical, r.given) || inside(lexical, r.real))) throw refuse('outside the input roots');
-    const real = await fsp.realpath(lexical).catch((error: unknown) => {
-      throw new InputError(`Cannot read input file ${shown}: ${(error as Error).message}`, { cause: error });
-    });
+    const real = realPathOf(lexical, 'input file', shown);
     if (!this.roots.some((r) => inside(real, r.real))) throw refuse(`it resolves to ${real}, outside the input roots`);
     return openRegular(shown, real);
   };
@@ -136,9 +154,7 @@ export function runFileOpener(runId: string, what: 'runs' | 'pairs', step = 0): 
     const refuse = (why: string): InputError =>
       new InputError(`Refused ${kind} ${shown}: ${why}; ${rule}`);
     if (!path.isAbsolute(given)) throw refuse('expected an absolute path');
-    const real = await fsp.realpath(given).catch((error: unknown) => {
-      throw new InputError(`Cannot read ${kind} ${shown}: ${(error as Error).message}`, { cause: error });
-    });
+    const real = realPathOf(given, kind, shown);
     const parts = real.split(path.sep);
     const name = parts.at(-1) ?? '';
     const folder = parts.at(-2) ?? '';
