@@ -5,7 +5,7 @@
  * its one task with a clear message that reveals no file content, and the worker keeps serving.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,34 @@ describe('a task worker with a run secret and an input root', () => {
       const u = await submit(mapFunctionName('topwords'), unsigned.unique, encodeTask(unsigned));
       expect(u.ok).toBe(false);
       expect(u.text).toMatch(/^Refused an unsigned task/);
+    } finally {
+      rmSync(runFolder, { recursive: true, force: true });
+    }
+    await stillServes();
+  });
+
+  it('closes the runs it opened when one run of a reduce is refused (no descriptor left behind)', async () => {
+    // The worker runs in this process: its open files are this process's /proc/self/fd.
+    const run = `fds${process.pid}x${Date.now().toString(36)}`;
+    const runFolder = join(tmpdir(), `gmr-run-${run}`);
+    const part = join(runFolder, 'map-00000', 'part-00000');
+    mkdirSync(join(runFolder, 'map-00000'), { recursive: true });
+    writeFileSync(part, '"hello"\t3\n');
+    const openOnPart = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === part;
+        } catch {
+          return false;
+        }
+      }).length;
+    try {
+      serial++;
+      const header = { v: WIRE_VERSION, unique: `probe-${serial}`, run, job: 'wordcount', task: 0, partitions: 1, params: {}, runs: [part, part, part, '/etc/passwd'] };
+      const r = await submit(reduceFunctionName('wordcount'), header.unique, encodeTask(header, undefined, SECRET));
+      expect(r.ok).toBe(false);
+      expect(r.text).toMatch(/^Refused reduce input \/etc\/passwd: expected <run folder of fds\w+>\/map-NNNNN\/part-NNNNN/);
+      expect(openOnPart()).toBe(0);
     } finally {
       rmSync(runFolder, { recursive: true, force: true });
     }

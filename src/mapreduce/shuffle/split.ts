@@ -3,9 +3,23 @@
  * file, and it owns every line whose first byte lies in [offset, offset+length) (Hadoop's
  * LineRecordReader rule). The driver cuts splits and ships aligned ranges; the task reads them.
  */
-import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { promises as fsp, type ReadStream } from 'node:fs';
 import { InputError } from '../../errors.ts';
+
+/** What reading an input file needs: a FileHandle is one, and so is a task's checked descriptor. */
+export interface InputFile {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  close(): Promise<void>;
+  /** A stream of the file (it closes the file at its end). */
+  createReadStream(options?: InputStreamOptions): ReadStream;
+}
+
+export interface InputStreamOptions {
+  start?: number;
+  end?: number;
+  highWaterMark?: number;
+}
 
 export interface Split {
   /** Position in the list planSplits returned. */
@@ -31,7 +45,7 @@ const PROBE_SIZE = 64 * 1024;
  * A split that owns no line gives start === end. For a compressed split the range is the whole
  * compressed file, which the receiver must gunzip before readBufferRecords.
  */
-export async function alignSplit(split: Split, open: (path: string) => Promise<FileHandle> = openInput): Promise<{ start: number; end: number }> {
+export async function alignSplit(split: Split, open: (path: string) => Promise<InputFile> = openInput): Promise<{ start: number; end: number }> {
   const fh = await open(split.path);
   try {
     const fileSize = (await fh.stat()).size;
@@ -47,7 +61,7 @@ export async function alignSplit(split: Split, open: (path: string) => Promise<F
 }
 
 /** Offset of the first line that starts at or after `from` (fileSize if none). */
-async function nextLineStart(fh: FileHandle, split: Split, from: number, fileSize: number): Promise<number> {
+async function nextLineStart(fh: InputFile, split: Split, from: number, fileSize: number): Promise<number> {
   if (from <= 0) return 0;
   if (from >= fileSize) return fileSize;
   const buf = Buffer.allocUnsafe(PROBE_SIZE);
@@ -68,7 +82,7 @@ async function nextLineStart(fh: FileHandle, split: Split, from: number, fileSiz
 }
 
 /** Opens an input file for reading; a failure is an InputError naming the path. */
-export async function openInput(path: string): Promise<FileHandle> {
+export async function openInput(path: string): Promise<InputFile> {
   try {
     return await fsp.open(path, 'r');
   } catch (error) {

@@ -3,10 +3,11 @@
  * reduce runs only inside the task's own run folder, and only regular files on disk (never /dev,
  * /proc, /sys or a FIFO). A payload is data from anyone; a path in it is a request, not a fact.
  */
-import { constants, fstatSync, promises as fsp, realpathSync, statSync, type Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, promises as fsp, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError } from '../../errors.ts';
+import type { InputFile } from '../shuffle/split.ts';
+import { FdInputFile } from './fd-input-file.ts';
 
 /** The longest line a task reads by default; longer fails the task (`--max-line-length`). */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -30,7 +31,7 @@ export function runReadBuffer(runs: number): number {
 }
 
 /** Opens a file a task named; throws InputError when the task may not read it. */
-export type InputOpener = (file: string) => Promise<FileHandle>;
+export type InputOpener = (file: string) => Promise<InputFile>;
 
 /** Virtual filesystems whose "regular files" are not data (`/proc/self/environ`). */
 const VIRTUAL = ['/proc', '/sys', '/dev'];
@@ -74,21 +75,24 @@ function statOf(real: string, shown: string): Stats {
  * Opens `real` (a resolved path) if it is a regular file on disk; O_NONBLOCK so that a FIFO that
  * appeared meanwhile cannot block the worker, and the open file must be the one that was checked.
  */
-async function openRegular(shown: string, real: string): Promise<FileHandle> {
+async function openRegular(shown: string, real: string): Promise<InputFile> {
   if (VIRTUAL.some((v) => inside(real, v))) {
     throw new InputError(`Refused input ${shown}: expected a regular file on disk, received a file of ${real.split(path.sep)[1] ?? '?'} (virtual filesystem)`);
   }
   const before = statOf(real, shown);
   if (!before.isFile()) throw new InputError(`Refused input ${shown}: expected a regular file, received ${fileKind(before)}`);
-  const handle = await fsp.open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((error: unknown) => {
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (error) {
     throw new InputError(`Cannot read input file ${shown}: ${(error as Error).message}`, { cause: error });
-  });
-  const after = fstatSync(handle.fd);
+  }
+  const after = fstatSync(fd);
   if (!after.isFile() || after.ino !== before.ino || after.dev !== before.dev) {
-    await handle.close();
+    closeSync(fd);
     throw new InputError(`Refused input ${shown}: the file changed while it was being opened`);
   }
-  return handle;
+  return new FdInputFile(fd);
 }
 
 export class InputGuard {

@@ -9,11 +9,10 @@
  * emitter (split-emitters.ts) delivers them as strings (`map`) or as byte ranges (`mapBytes`).
  */
 
-import type { FileHandle } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../../errors.ts';
-import { openInput, readError, type Split } from '../shuffle/split.ts';
+import { openInput, readError, type InputFile, type Split } from '../shuffle/split.ts';
 import { DEFAULT_LIMITS, type InputOpener, type TaskLimits } from './input-guard.ts';
 import { BlockEmitter, LineEmitter, type BlockCallback, type RecordCallback, type SplitEmitter } from './split-emitters.ts';
 
@@ -126,7 +125,7 @@ class ChunkReader {
   filled = 0;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: InputFile,
     private readonly path: string,
     filePos: number,
     size: number,

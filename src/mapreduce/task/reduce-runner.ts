@@ -5,6 +5,7 @@
  */
 import type { WorkerJob } from '../../worker/worker-job.ts';
 import { decodeReduceHeader } from '../shuffle/task-headers.ts';
+import type { InputFile } from '../shuffle/split.ts';
 import { keysFrame, outputFrame, type ReduceTaskHeader } from '../shuffle/task-protocol.ts';
 import { withAttemptOutput } from './attempt-output.ts';
 import { runFileOpener, runReadBuffer } from './input-guard.ts';
@@ -42,7 +43,17 @@ async function openRuns(header: ReduceTaskHeader, body: Buffer): Promise<{ runs:
   const highWaterMark = runReadBuffer(paths.length);
   // Only map output inside the task's own run folder (input-guard.ts), never a path from anywhere.
   const openRun = runFileOpener(header.run, 'runs', header.step ?? 0);
-  const handles = await Promise.all(paths.map((path) => openRun(path)));
+  const handles: InputFile[] = [];
+  const refused: unknown[] = [];
+  for (const opened of await Promise.allSettled(paths.map((path) => openRun(path)))) {
+    if (opened.status === 'fulfilled') handles.push(opened.value);
+    else refused.push(opened.reason);
+  }
+  if (refused.length > 0) {
+    // Close the runs that did open: a worker serves many tasks, and each would leak descriptors.
+    await Promise.all(handles.map((fh) => fh.close()));
+    throw refused[0];
+  }
   return { runs: handles.map((fh) => fh.createReadStream({ highWaterMark })), total: 0 };
 }
 

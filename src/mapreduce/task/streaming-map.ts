@@ -6,13 +6,12 @@
  * the combiner (fed sorted, grouped lines), and written as partials like any map task's
  * (string keys and values as JSON strings, partitioned and sorted by encoding.ts's rules).
  */
-import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { StreamingSpec } from '../job/streaming-job.ts';
 import { compareUtf8, LineChunker, partitionOf } from '../shuffle/encoding.ts';
 import { InputError } from '../../errors.ts';
-import { alignSplit, openInput, readError } from '../shuffle/split.ts';
+import { alignSplit, openInput, readError, type InputFile } from '../shuffle/split.ts';
 import type { MapTaskHeader } from '../shuffle/task-protocol.ts';
 import type { MapTaskSummary } from './map-task.ts';
 import { bufferChunks, runCommand, type CommandOptions } from './streaming-child.ts';
@@ -57,7 +56,7 @@ export function pairLine(key: string, value: string, separator: string): string 
 
 /** Where a map task's input comes from: the worker's input roots, and how far a .gz may inflate. */
 export interface InputAccess {
-  openInput?: (path: string) => Promise<FileHandle>;
+  openInput?: (path: string) => Promise<InputFile>;
   maxInflatedBytes?: number;
 }
 
