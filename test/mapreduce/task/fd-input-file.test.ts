@@ -43,7 +43,7 @@ describe('FdInputFile', () => {
   it('streams a byte range and closes the descriptor at its end; close afterwards leaves a reused number alone', async () => {
     const file = new FdInputFile(openSync(a, 'r'));
     const stream = file.createReadStream({ start: 4, end: 7 });
-    const closed = new Promise((resolve) => stream.once('close', resolve));
+    const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
     expect(await text(stream)).toBe('two\n');
     await closed;
     // The number may now belong to another file: closing `file` again must not touch it.
