@@ -17,9 +17,7 @@ export function functionNameProblem(name: string): Refusal | undefined {
 
 /** A SUBMIT_*'s function and unique. */
 export function submitProblem(fn: string, unique: string): Refusal | undefined {
-  // gearmand's own words for a long unique (its clients match on them).
-  if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) return ['ARGUMENT_TOO_LARGE', 'Unique value too large'];
-  return functionNameProblem(fn) ?? uniqueProblem(unique);
+  return uniqueTooLarge(unique) ?? functionNameProblem(fn) ?? uniqueProblem(unique);
 }
 
 /**
@@ -28,8 +26,12 @@ export function submitProblem(fn: string, unique: string): Refusal | undefined {
  */
 export function knownFunctionSubmitProblem(unique: string): Refusal | undefined {
   if (unique === '') return undefined;
-  if (Buffer.byteLength(unique) > MAX_UNIQUE_BYTES) return ['ARGUMENT_TOO_LARGE', 'Unique value too large'];
-  return uniqueProblem(unique);
+  return uniqueTooLarge(unique) ?? uniqueProblem(unique);
+}
+
+/** gearmand's own words for a long unique (its clients match on them). */
+function uniqueTooLarge(unique: string): Refusal | undefined {
+  return Buffer.byteLength(unique) > MAX_UNIQUE_BYTES ? ['ARGUMENT_TOO_LARGE', 'Unique value too large'] : undefined;
 }
 
 function uniqueProblem(unique: string): Refusal | undefined {

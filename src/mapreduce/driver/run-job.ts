@@ -15,7 +15,7 @@ import { loadJob, resolveParams, type LoadedJob } from '../job/load-job.ts';
 import type { Params } from '../job/params.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
 import { stepReduces } from '../job/job-steps.ts';
-import { gmrVersion } from '../job/module-identity.ts';
+import { packageVersion } from '../job/package-root.ts';
 import { commandText, streamingJob, streamingWorkerArgs } from '../job/streaming-job.ts';
 import { inputRoots, resolveInputs, type InputFile } from './input-files.ts';
 import { checkInputsUnchanged, identityOf } from './input-identity.ts';
@@ -130,7 +130,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
     tracker.setServers(engine.servers);
     // Unique keys differ per driver, so a resumed driver never joins a job of the dead one halfway.
     const uniqueRun = plan.resumes > 0 ? `${plan.runId}.${plan.resumes}` : plan.runId;
-    const signing = { secret: trust.key, module: { sha256: loaded.sha256, gmr: gmrVersion() } };
+    const signing = { secret: trust.key, module: { sha256: loaded.sha256, gmr: packageVersion() } };
     const badRecords = options.maxBadRecords === undefined ? undefined : new BadRecordBudget(options.maxBadRecords);
     const stepCount = loaded.definition.steps.length;
     let current: RunProgress['phase'] = 'map';

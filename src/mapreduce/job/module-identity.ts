@@ -7,14 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { packageVersion } from './package-root.ts';
 
-/** gmr's package version. */
-export function gmrVersion(): string {
-  return packageVersion();
-}
-
 export async function moduleHash(source: string, builtin: string | undefined): Promise<string> {
   const hash = createHash('sha256');
-  if (builtin !== undefined) hash.update(`gmr built-in job ${builtin} ${gmrVersion()}`);
+  if (builtin !== undefined) hash.update(`gmr built-in job ${builtin} ${packageVersion()}`);
   else hash.update(await readFile(source));
   return hash.digest('hex');
 }

@@ -128,9 +128,8 @@ export async function runReduceTask(
     else heap.popTop();
     return true;
   };
-  /** Moves the top run past its head line, reading when needed (a promise per line costs: try popSync first). */
-  const pop = async (): Promise<void> => {
-    if (popSync()) return;
+  /** After popSync returned false: reads the top run's next line, then moves past its head line. */
+  const popAfterRead = async (): Promise<void> => {
     if (await heap.top().advance()) heap.siftTop();
     else heap.popTop();
   };
@@ -154,7 +153,7 @@ export async function runReduceTask(
           let value: unknown;
           try {
             value = parsePart(encValue, encKey, encValue, prefix);
-            await pop();
+            if (!popSync()) await popAfterRead();
           } catch (err) {
             runError = err;
             throw err;
@@ -170,14 +169,14 @@ export async function runReduceTask(
       }
       open = false;
       while (heap.size > 0 && heap.top().key === encKey) {
-        if (!popSync()) await pop();
+        if (!popSync()) await popAfterRead();
         values++;
       }
     } else {
       encValues.length = 0;
       do {
         encValues.push(heap.top().value);
-        if (!popSync()) await pop();
+        if (!popSync()) await popAfterRead();
       } while (heap.size > 0 && heap.top().key === encKey);
       values += encValues.length;
       const vals = new Array<unknown>(encValues.length);

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { TaskError } from '../../errors.ts';
 import type { WorkerJob } from '../../worker/worker-job.ts';
 import type { LoadedJobDefinition } from '../job/define-job.ts';
-import { gmrVersion, shortHash } from '../job/module-identity.ts';
+import { shortHash } from '../job/module-identity.ts';
+import { packageVersion } from '../job/package-root.ts';
 import type { LoadedJob } from '../job/load-job.ts';
 import type { RunSecret } from '../shuffle/task-auth.ts';
 import { beginFrame, decodeTask, failureFrame, type TaskHeaderBase } from '../shuffle/task-protocol.ts';
@@ -50,7 +51,7 @@ export function checkedTask(job: LoadedJob, wjob: WorkerJob, context: TaskContex
   const module = decoded.header['module'] as { sha256?: unknown; gmr?: unknown } | undefined;
   if (module !== undefined && module.sha256 !== job.sha256) {
     throw new TaskError(
-      `Refused a task for another version of ${job.builtin ? `built-in job ${job.name}` : job.source}: the driver's module has sha256 ${shortHash(String(module.sha256))} (gmr ${String(module.gmr)}), this worker's ${shortHash(job.sha256)} (gmr ${gmrVersion()}); start the workers with the driver's module`,
+      `Refused a task for another version of ${job.builtin ? `built-in job ${job.name}` : job.source}: the driver's module has sha256 ${shortHash(String(module.sha256))} (gmr ${String(module.gmr)}), this worker's ${shortHash(job.sha256)} (gmr ${packageVersion()}); start the workers with the driver's module`,
     );
   }
   return decoded;
