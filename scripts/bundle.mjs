@@ -5,7 +5,7 @@
 // not to the whole public entry, which would make a worker load the job server and the client.
 // Commands and other lazy `import()`s stay separate chunks, so a worker does not parse the driver.
 // Dependencies stay in node_modules. The layout the running code expects: src/mapreduce/job/package-root.ts.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -38,13 +38,13 @@ function importedNames(importer, specifier) {
   return forms.flatMap((f) => f.slice(1, -1).split(',').map((s) => s.trim().split(/\s+as\s+/)[0]).filter(Boolean));
 }
 
+/** The job API entry's names; written next to it as job-api.json, which the running gmr reads (import-module.ts). */
+const jobApiNames = [...reExports(entry('gmr'))].filter(([, { from }]) => JOB_API.includes(from)).map(([name]) => name).sort();
+
 const self = {
   name: 'gmr-self',
   setup(b) {
-    b.onResolve({ filter: /^gmr-job-api$/ }, () => {
-      const names = [...reExports(entry('gmr'))].filter(([, { from }]) => JOB_API.includes(from)).map(([name]) => name);
-      return { path: `gmr:${names.sort().join(',')}`, namespace: 'gmr-names' };
-    });
+    b.onResolve({ filter: /^gmr-job-api$/ }, () => ({ path: `gmr:${jobApiNames.join(',')}`, namespace: 'gmr-names' }));
     b.onResolve({ filter: /^gmr(\/protocol)?$/ }, (args) => {
       const names = importedNames(args.importer, args.path);
       if (names === undefined) return { path: entry(args.path) };
@@ -82,3 +82,4 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
 });
+writeFileSync(path.join(root, 'dist/bundle/job-api.json'), `${JSON.stringify(jobApiNames)}\n`);

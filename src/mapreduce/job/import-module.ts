@@ -105,9 +105,11 @@ function gmrEntries(): { specifiers: Record<string, string>; jobApi?: { url: str
   if (jobApi === null) {
     jobApi = undefined;
     const file = path.join(packageRoot(), 'dist', 'bundle', 'job-api.js');
-    // esbuild ends the entry with one `export { a, b as c };`; without the file, the full entry serves.
-    const list = runsFromBundle() ? /export\s*\{([^}]*)\};?\s*$/.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
-    if (list !== undefined) jobApi = { url: pathToFileURL(file).href, names: list.split(',').map((n) => n.trim().split(/\s+as\s+/).at(-1) ?? '').filter((n) => n !== '') };
+    // Its names, as scripts/bundle.mjs wrote them; without them, the full entry serves.
+    if (runsFromBundle()) {
+      const names: unknown = JSON.parse(readFileSync(path.join(packageRoot(), 'dist', 'bundle', 'job-api.json'), 'utf8'));
+      if (Array.isArray(names) && names.every((n) => typeof n === 'string')) jobApi = { url: pathToFileURL(file).href, names };
+    }
   }
   return { specifiers: gmrSpecifiers().specifiers, ...(jobApi === undefined ? {} : { jobApi }) };
 }
