@@ -5,12 +5,13 @@
  * folder can be used as input. A file named explicitly is always taken.
  */
 
-import { constants, promises as fsp } from 'node:fs';
+import { accessSync, constants, promises as fsp, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import type FastGlob from 'fast-glob';
 import { InputError } from '../../errors.ts';
 import type { InputIdentity } from './input-identity.ts';
+import { inBatches } from './sync-batches.ts';
 
 /** A file of the run's input: its identity (absolute path, size, mtime, device, inode, ctime) and how to read it. */
 export interface InputFile extends InputIdentity {
@@ -57,10 +58,20 @@ export async function inputRoots(patterns: string[], files: readonly InputFile[]
   }
   const real = await Promise.all([...roots].map((root) => fsp.realpath(root).catch(() => root)));
   const inside = (file: string): boolean => real.some((root) => file === root || file.startsWith(`${root}${path.sep}`));
-  for (const file of files) {
-    if (!inside(await fsp.realpath(file.path).catch(() => file.path))) roots.add(file.path);
-  }
+  const outside = await inBatches(files, (file) => !inside(realPathOr(file.path)));
+  files.forEach((file, i) => {
+    if (outside[i]) roots.add(file.path);
+  });
   return [...roots];
+}
+
+/** The real path of a file, or the path itself when it cannot be resolved (gone since). */
+function realPathOr(file: string): string {
+  try {
+    return realpathSync.native(file);
+  } catch {
+    return file;
+  }
 }
 
 /** fast-glob, loaded when a run's input is a glob: every other run (and every worker) skips its ~20 modules. */
@@ -78,7 +89,7 @@ async function resolvePattern(pattern: string, cwd: string): Promise<InputFile[]
     throw new InputError(`Input path not found: ${pattern}`);
   }
   if (stats.isDirectory()) return walkFolder(absolute);
-  if (stats.isFile()) return [await toInputFile(absolute, stats)];
+  if (stats.isFile()) return [toInputFile(absolute, stats)];
   throw new InputError(`Input path is neither a file nor a folder: ${pattern}`);
 }
 
@@ -104,7 +115,7 @@ async function resolveGlob(pattern: string, cwd: string): Promise<InputFile[]> {
     files.push(file);
   }
   if (files.length === 0) throw new InputError(`Input glob matched no files: ${pattern}`);
-  return Promise.all(files.map(async (file) => toInputFile(file, await statInput(file))));
+  return inBatches(files, (file) => toInputFile(file, statInput(file)));
 }
 
 /** Every file below `root`, skipping hidden and `_` names; symlinks are followed, loops broken. */
@@ -121,25 +132,26 @@ async function walkFolder(root: string): Promise<InputFile[]> {
     } catch (error) {
       throw new InputError(`Cannot read input folder ${folder}: ${errorMessage(error)}`, { cause: error });
     }
-    await Promise.all(
-      names
-        .filter((name) => !name.startsWith('.') && !name.startsWith('_'))
-        .map(async (name) => {
-          const child = path.join(folder, name);
-          const childStats = await statInput(child);
-          if (childStats.isDirectory()) await visit(child, childStats);
-          else if (childStats.isFile()) files.push(await toInputFile(child, childStats));
-          // Sockets, FIFOs and devices inside a folder are not input.
-        }),
+    const folders: Array<[string, Stats]> = [];
+    await inBatches(
+      names.filter((name) => !name.startsWith('.') && !name.startsWith('_')),
+      (name) => {
+        const child = path.join(folder, name);
+        const childStats = statInput(child);
+        if (childStats.isDirectory()) folders.push([child, childStats]);
+        else if (childStats.isFile()) files.push(toInputFile(child, childStats));
+        // Sockets, FIFOs and devices inside a folder are not input.
+      },
     );
+    for (const [child, childStats] of folders) await visit(child, childStats);
   };
-  await visit(root, await statInput(root));
+  await visit(root, statInput(root));
   return files;
 }
 
-async function toInputFile(file: string, stats: Stats): Promise<InputFile> {
+function toInputFile(file: string, stats: Stats): InputFile {
   try {
-    await fsp.access(file, constants.R_OK);
+    accessSync(file, constants.R_OK);
   } catch (error) {
     throw new InputError(`Input file is not readable: ${file}: ${errorMessage(error)}`, { cause: error });
   }
@@ -163,9 +175,9 @@ async function statOrNull(file: string, shownAs: string): Promise<Stats | null> 
   }
 }
 
-async function statInput(file: string): Promise<Stats> {
+function statInput(file: string): Stats {
   try {
-    return await fsp.stat(file);
+    return statSync(file);
   } catch (error) {
     throw new InputError(`Cannot read input path ${file}: ${errorMessage(error)}`, { cause: error });
   }

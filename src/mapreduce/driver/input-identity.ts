@@ -4,8 +4,9 @@
  * during the run fails it) and before --resume reuses finished map tasks (a file replaced with
  * one of the same size and restored mtime, as `cp -p` or `rsync -a` do, still has a new ctime).
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
+import { inBatches } from './sync-batches.ts';
 
 export interface InputIdentity {
   path: string;
@@ -31,9 +32,9 @@ export function describeChange(was: InputIdentity, now: InputIdentity | undefine
   return changes.join(', ');
 }
 
-async function current(path: string): Promise<InputIdentity | undefined> {
+function current(path: string): InputIdentity | undefined {
   try {
-    const s = await stat(path);
+    const s = statSync(path);
     return { path, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino, ctimeMs: s.ctimeMs };
   } catch {
     return undefined;
@@ -42,12 +43,8 @@ async function current(path: string): Promise<InputIdentity | undefined> {
 
 /** The recorded inputs that changed since, with what changed. */
 export async function changedInputs(inputs: readonly InputIdentity[]): Promise<Array<{ path: string; change: string }>> {
-  const changed: Array<{ path: string; change: string }> = [];
-  for (const input of inputs) {
-    const change = describeChange(input, await current(input.path));
-    if (change !== '') changed.push({ path: input.path, change });
-  }
-  return changed;
+  const changes = await inBatches(inputs, (input) => ({ path: input.path, change: describeChange(input, current(input.path)) }));
+  return changes.filter((c) => c.change !== '');
 }
 
 /** Fails loudly, naming the files, when an input changed during the run: its output would mix two versions. */

@@ -4,10 +4,12 @@
  * an existing non-empty folder is replaced only when it is a previous gmr output: nothing in it
  * but part files and gmr's `_` names, with a `_SUCCESS` or a `_temporary` of gmr's.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputError, UsageError } from '../../errors.ts';
 import { RUN_FOLDERS } from './output-commit.ts';
+import { inBatches } from './sync-batches.ts';
 
 const GMR_ENTRY = /^(part-\d{5,}|_.*)$/;
 
@@ -16,12 +18,12 @@ function inside(child: string, parent: string): boolean {
 }
 
 /** The path with symlinks resolved, as far as it exists (an output folder may not exist yet). */
-async function resolved(file: string): Promise<string> {
+function resolved(file: string): string {
   try {
-    return await realpath(file);
+    return realpathSync.native(file);
   } catch {
     const parent = path.dirname(file);
-    return parent === file ? file : path.join(await resolved(parent), path.basename(file));
+    return parent === file ? file : path.join(resolved(parent), path.basename(file));
   }
 }
 
@@ -34,9 +36,11 @@ function listed(entries: string[]): string {
  * non-empty folder without --overwrite, and with --overwrite a folder gmr did not write.
  */
 export async function checkOutputDir(dir: string, overwrite: boolean, inputs: readonly string[] = []): Promise<void> {
-  const out = await resolved(dir);
-  for (const input of inputs) {
-    const real = await resolved(input);
+  const out = resolved(dir);
+  // Every input file as well as every argument: a symlink in an input folder may lead anywhere.
+  const reals = await inBatches(inputs, resolved);
+  for (const [i, input] of inputs.entries()) {
+    const real = reals[i] as string;
     // Nothing lies inside a file: an output below an input file cannot be created (and says so later).
     const inInput = out !== real && inside(out, real) && (await stat(real).then((s) => s.isDirectory()).catch(() => false));
     if (out === real || inInput || inside(real, out)) {

@@ -14,8 +14,8 @@ export interface SplitPlanOptions {
   splitSize?: number;
   workers: number;
   /**
-   * Group whole files no larger than the split size into one map task, up to the split size
-   * (consecutive files in path order; a larger file ends the group). Default false.
+   * Group whole files no larger than the split size into map tasks of about the split size
+   * (consecutive files in path order, balanced; a larger file ends the group). Default false.
    */
   groupSmallFiles?: boolean;
 }
@@ -54,7 +54,8 @@ export function defaultSplitSize(totalBytes: number, workers: number): number {
  * Uncompressed files are cut into consecutive ranges of splitSize bytes (the last one shorter);
  * a 0-byte file gives no split; a compressed file is one split covering the whole file, since
  * gzip cannot be entered in the middle. With groupSmallFiles, consecutive files that each fit in
- * a split share one, up to splitSize bytes in all: 500 files of 20 kB are a few tasks, not 500.
+ * a split share one (balancedGroups): 500 files of 20 kB are as many tasks as their bytes in one
+ * file would be, not 500.
  */
 export function planSplits(files: InputFile[], options: SplitPlanOptions): Split[] {
   const totalBytes = files.reduce((sum, file) => sum + file.size, 0);
@@ -66,28 +67,28 @@ export function planSplits(files: InputFile[], options: SplitPlanOptions): Split
   const add = (file: InputFile, offset: number, length: number): void => {
     splits.push({ index: splits.length, path: file.path, offset, length, compressed: file.compressed, fileSize: file.size });
   };
-  let group: InputFile[] = [];
-  let groupBytes = 0;
-  const closeGroup = (): void => {
-    const first = group[0];
-    if (group.length === 1 && first) add(first, 0, first.size);
-    else if (first) {
+  let run: InputFile[] = [];
+  const closeRun = (): void => {
+    for (const group of balancedGroups(run, splitSize)) {
+      const first = group[0] as InputFile;
+      if (group.length === 1) {
+        add(first, 0, first.size);
+        continue;
+      }
       const whole = group.map((f) => ({ path: f.path, offset: 0, length: f.size, compressed: f.compressed, fileSize: f.size }));
-      splits.push({ index: splits.length, path: first.path, offset: 0, length: groupBytes, compressed: first.compressed, fileSize: first.size, files: whole });
+      const length = group.reduce((sum, f) => sum + f.size, 0);
+      splits.push({ index: splits.length, path: first.path, offset: 0, length, compressed: first.compressed, fileSize: first.size, files: whole });
     }
-    group = [];
-    groupBytes = 0;
+    run = [];
   };
   for (const file of files) {
     if (file.size === 0) continue;
     if (options.groupSmallFiles && file.size <= splitSize) {
-      if (groupBytes + file.size > splitSize) closeGroup();
-      group.push(file);
-      groupBytes += file.size;
+      run.push(file);
       continue;
     }
     // A file of its own splits keeps the order of the input: map-only output follows it.
-    closeGroup();
+    closeRun();
     if (file.compressed) {
       add(file, 0, file.size);
       continue;
@@ -96,8 +97,37 @@ export function planSplits(files: InputFile[], options: SplitPlanOptions): Split
       add(file, offset, Math.min(splitSize, file.size - offset));
     }
   }
-  closeGroup();
+  closeRun();
   return splits;
+}
+
+/**
+ * A run of consecutive small files (each <= splitSize, T bytes in all) as n = ceil(T / splitSize)
+ * groups of about T / n bytes, the number of splits the same bytes as one file would make: each
+ * file joins the group its middle byte falls in. Filling each group up to splitSize instead left
+ * a remainder task (Brown's 500 files on 2 workers: 2 tasks of 5 MB and a third of one 20 kB file,
+ * run after them and re-emitting its vocabulary). A group may pass T / n by half of each of its
+ * two end files, so it can exceed splitSize by less than one file.
+ */
+function balancedGroups(run: readonly InputFile[], splitSize: number): InputFile[][] {
+  const total = run.reduce((sum, file) => sum + file.size, 0);
+  const count = Math.ceil(total / splitSize);
+  const groups: InputFile[][] = [];
+  let current: InputFile[] = [];
+  let currentIndex = 0;
+  let before = 0;
+  for (const file of run) {
+    const index = Math.min(count - 1, Math.floor(((before + file.size / 2) * count) / total));
+    before += file.size;
+    if (index !== currentIndex && current.length > 0) {
+      groups.push(current);
+      current = [];
+    }
+    currentIndex = index;
+    current.push(file);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 /** "path@offset+length", as used in error reports; a group of files adds how many more it reads. */

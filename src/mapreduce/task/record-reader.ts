@@ -116,6 +116,25 @@ function readBufferWith(buf: Buffer, baseOffset: number, emitter: SplitEmitter):
   return { records: emitter.records, bytes: buf.length };
 }
 
+/**
+ * The read buffer of the last plain split read to its end, taken by the next one: a task over 250
+ * small files reads them all through one buffer instead of allocating 64 KiB for each (a buffer
+ * is handed to the job only during a callback, documented as reused after it). One at a time: a
+ * reader owns the buffer it took until it gives it back, so concurrent tasks never share one.
+ */
+let spare: Buffer | undefined;
+
+function takeBuffer(size: number): Buffer {
+  const buf = spare !== undefined && spare.length >= size ? spare : Buffer.allocUnsafe(size);
+  if (buf === spare) spare = undefined;
+  return buf;
+}
+
+function giveBack(buf: Buffer): void {
+  // A buffer grown for a long line is not kept.
+  if (buf.length <= READ_SIZE && (spare === undefined || spare.length < buf.length)) spare = buf;
+}
+
 /** A reused read buffer over a file: buf[0, filled) holds the file bytes from filePos on. */
 class ChunkReader {
   buf: Buffer;
@@ -131,7 +150,7 @@ class ChunkReader {
     size: number,
     private readonly maxLineBytes: number,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = takeBuffer(size);
     this.view = this.buf.subarray(0, 0);
     this.filePos = filePos;
   }
@@ -181,9 +200,9 @@ async function readPlain(split: Split, emitter: SplitEmitter, onProgress: Progre
   };
 
   const fh = await open(split.path);
+  // Start one byte early: a line starts at `offset` only if the byte before it is '\n'.
+  const reader = new ChunkReader(fh, split.path, offset > 0 ? offset - 1 : 0, Math.min(READ_SIZE, Math.max(MIN_READ_SIZE, length + 1)), maxLineBytes);
   try {
-    // Start one byte early: a line starts at `offset` only if the byte before it is '\n'.
-    const reader = new ChunkReader(fh, split.path, offset > 0 ? offset - 1 : 0, Math.min(READ_SIZE, Math.max(MIN_READ_SIZE, length + 1)), maxLineBytes);
     let start = 0; // index in reader.buf of the next line's first byte
     if (offset > 0) {
       // Skip to the first '\n' at or after offset-1; the line after it is ours if it starts before splitEnd.
@@ -221,6 +240,7 @@ async function readPlain(split: Split, emitter: SplitEmitter, onProgress: Progre
     }
   } finally {
     await fh.close();
+    giveBack(reader.buf);
   }
 }
 

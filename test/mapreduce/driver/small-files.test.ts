@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../../src/mapreduce/job/job-steps.ts';
-import { planSplits } from '../../../src/mapreduce/driver/splits.ts';
+import { defaultSplitSize, planSplits } from '../../../src/mapreduce/driver/splits.ts';
 import { decodeMapHeader } from '../../../src/mapreduce/shuffle/task-headers.ts';
 import type { InputFile } from '../../../src/mapreduce/driver/input-files.ts';
 import { AdminClient } from '../../../src/client/admin-client.ts';
 import { generateText } from '../../helpers/corpus.ts';
+import { mulberry32 } from '../../helpers/random.ts';
 import { startGearmand } from '../../helpers/gearmand.ts';
 import { REPO_ROOT, runGmr, spawnGmr, userEnv } from '../../helpers/gmr-cli.ts';
 
@@ -24,17 +25,54 @@ const file = (path: string, size: number): InputFile => ({ path, size, mtimeMs: 
 describe('planSplits with groupSmallFiles', () => {
   const files = [file('/a', 10), file('/b', 10), file('/c', 10), file('/big', 60), file('/d', 5), file('/e', 0), file('/f.gz', 20)];
 
-  it('puts consecutive files that fit into one split up to the split size; a larger file is cut as before and ends the group', () => {
+  it('shares consecutive files that fit among as many splits as their bytes need, balanced; a larger file is cut as before and ends the group', () => {
     const splits = planSplits(files, { splitSize: 25, workers: 2, groupSmallFiles: true });
     const whole = (path: string, size: number): object => ({ path, offset: 0, length: size, compressed: path.endsWith('.gz'), fileSize: size });
+    // /a /b /c: 30 bytes need 2 splits of 15; each file goes where its middle byte falls (5, 15, 25).
     expect(splits).toEqual([
-      { index: 0, path: '/a', offset: 0, length: 20, compressed: false, fileSize: 10, files: [whole('/a', 10), whole('/b', 10)] },
-      { index: 1, path: '/c', offset: 0, length: 10, compressed: false, fileSize: 10 },
+      { index: 0, path: '/a', offset: 0, length: 10, compressed: false, fileSize: 10 },
+      { index: 1, path: '/b', offset: 0, length: 20, compressed: false, fileSize: 10, files: [whole('/b', 10), whole('/c', 10)] },
       { index: 2, path: '/big', offset: 0, length: 25, compressed: false, fileSize: 60 },
       { index: 3, path: '/big', offset: 25, length: 25, compressed: false, fileSize: 60 },
       { index: 4, path: '/big', offset: 50, length: 10, compressed: false, fileSize: 60 },
       { index: 5, path: '/d', offset: 0, length: 25, compressed: false, fileSize: 5, files: [whole('/d', 5), whole('/f.gz', 20)] },
     ]);
+  });
+
+  it('gives many small files as many map tasks as the same bytes in one file, of about equal size (Brown: 500 files of ~20 kB)', () => {
+    const rand = mulberry32(15);
+    const many = Array.from({ length: 500 }, (_, i) => file(`/brown/c${String(i).padStart(3, '0')}`, 15_000 + Math.floor(rand() * 10_000)));
+    const total = many.reduce((sum, f) => sum + f.size, 0);
+    const largest = Math.max(...many.map((f) => f.size));
+    for (const workers of [2, 3, 4]) {
+      const splitSize = defaultSplitSize(total, workers);
+      const one = planSplits([file('/one', total)], { splitSize, workers, groupSmallFiles: true });
+      const grouped = planSplits(many, { splitSize, workers, groupSmallFiles: true });
+      expect(grouped.length).toBe(one.length);
+      // Every file once, in path order; every task within one file of an equal share.
+      expect(grouped.flatMap((s) => (s.files ?? [s]).map((f) => f.path))).toEqual(many.map((f) => f.path));
+      for (const s of grouped) expect(Math.abs(s.length - total / one.length)).toBeLessThan(largest);
+    }
+  });
+
+  it('never makes more groups of a run than its bytes need, nor a group past its share by more than half of each end file', () => {
+    const rand = mulberry32(16);
+    for (let trial = 0; trial < 200; trial++) {
+      const sizes = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => 1 + Math.floor(rand() * 100));
+      const splitSize = Math.max(...sizes) + Math.floor(rand() * 200);
+      const run = sizes.map((size, i) => file(`/f${String(i).padStart(2, '0')}`, size));
+      const splits = planSplits(run, { splitSize, workers: 2, groupSmallFiles: true });
+      const total = sizes.reduce((a, b) => a + b, 0);
+      expect(splits.length).toBeLessThanOrEqual(Math.ceil(total / splitSize));
+      expect(splits.flatMap((s) => (s.files ?? [s]).map((f) => f.path))).toEqual(run.map((f) => f.path));
+      // A group holds the files whose middle byte falls in its share: it passes the share by at
+      // most half of each end file (so the split size by less than one file).
+      const share = total / Math.ceil(total / splitSize);
+      for (const s of splits) {
+        const ends = s.files ? ((s.files[0]?.length ?? 0) + (s.files.at(-1)?.length ?? 0)) / 2 : s.length;
+        expect(s.length).toBeLessThanOrEqual(share + ends);
+      }
+    }
   });
 
   it('keeps one split per file without it', () => {
