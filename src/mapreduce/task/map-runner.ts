@@ -21,6 +21,7 @@ import {
   readSplit,
   readSplitBlocks,
 } from './record-reader.ts';
+import { ProgressThrottle } from './progress-throttle.ts';
 import type { StatusSender } from './status-sender.ts';
 import { beginAttempt, checkedTask, completeAttempt, taskSpec, withFailureReport, type JobCode, type TaskContext } from './task-attempt.ts';
 import { TaskChannel } from './task-channel.ts';
@@ -108,14 +109,6 @@ async function withFileLine(error: unknown, header: MapTaskHeader): Promise<unkn
   return new TaskFailure(message, { job: error.job, phase: error.phase, index: error.index, path: error.path, offset: error.offset, length: error.length, line, recordOffset: error.recordOffset }, { cause: error.cause });
 }
 
-/**
- * WORK_STATUS of a map task: every 1 MiB read (as the record reader reports) or 200 ms, whichever
- * comes first, not once per file of a grouped task (500 Brown files were 500 packets through the
- * server to the driver for 2 tasks).
- */
-const PROGRESS_BYTES = 1 << 20;
-const PROGRESS_MS = 200;
-
 /** Runs the map task `wjob` carries; a payload that fails its checks is refused before the attempt begins. */
 export async function runMap(job: JobCode, wjob: WorkerJob, context: TaskContext): Promise<Buffer> {
   const channel = new TaskChannel(wjob, context.secret);
@@ -155,8 +148,7 @@ async function runMapAttempt(
         },
       ];
   const total = parts.reduce((n, part) => n + part.split.length, 0);
-  let lastStatus = -1;
-  let lastStatusAt = 0;
+  const progress = new ProgressThrottle(total);
   const step = definition.steps[header.step ?? 0];
   const reduces = step !== undefined && stepReduces(step);
   const summary = await runMapParts(
@@ -170,14 +162,7 @@ async function runMapAttempt(
       onStatus: status.status,
       onProgress: (done) => {
         status.flush();
-        if (done === lastStatus) return;
-        // Each file of a grouped task reports its end: send at most every PROGRESS_BYTES or
-        // PROGRESS_MS (still a heartbeat for --task-timeout), and the task's end.
-        const now = Date.now();
-        if (done < total && done - lastStatus < PROGRESS_BYTES && now - lastStatusAt < PROGRESS_MS) return;
-        lastStatus = done;
-        lastStatusAt = now;
-        wjob.sendStatus(Math.min(done, total), total);
+        if (progress.due(done, Date.now())) wjob.sendStatus(Math.min(done, total), total);
       },
     },
   );
