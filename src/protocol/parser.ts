@@ -24,6 +24,7 @@ import {
   type PacketType,
 } from './packets.ts';
 import { DEFAULT_MAX_PACKET_SIZE, MAX_ARGUMENTS_BYTES, MAX_TEXT_LINE } from './limits.ts';
+import { TextCache } from './text-cache.ts';
 
 /** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
 const INITIAL_FRAME_CAPACITY = 64 * 1024;
@@ -40,7 +41,6 @@ function hex(buf: Buffer, start: number, end: number): string {
   return buf.subarray(start, end).toString('hex').replace(/(..)(?!$)/g, '$1 ');
 }
 
-/** Decodes the body of a packet whose header has been validated. */
 /**
  * Short forms real peers send, read as if the missing trailing fields were empty ('0' for
  * WORK_STATUS's counts). Perl Gearman::Worker 2.004 sends `$v ? join("\0", $handle, $v) : $handle`,
@@ -91,12 +91,15 @@ function nul(buf: Buffer, start: number, to: number): number {
   return -1;
 }
 
-/** A hot layout's packet, or undefined when a separator is missing (the generic path says why, or reads a short form). */
-function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: number, to: number): Packet | undefined {
+/**
+ * A hot layout's packet, or undefined when a separator is missing (the generic path says why, or
+ * reads a short form). Function names go through `names` when given (the parser's TextCache).
+ */
+function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: number, to: number, names: TextCache | undefined): Packet | undefined {
   let packet: object;
   switch (layout) {
     case FN:
-      packet = { type, fn: buf.toString('utf8', from, to) };
+      packet = { type, fn: names ? names.decode(buf, from, to) : buf.toString('utf8', from, to) };
       break;
     case HANDLE:
       packet = { type, handle: buf.toString('utf8', from, to) };
@@ -111,7 +114,8 @@ function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: numbe
       const a = nul(buf, from, to);
       const b = a < 0 ? -1 : nul(buf, a + 1, to);
       if (b < 0) return undefined;
-      packet = { type, fn: buf.toString('utf8', from, a), unique: buf.toString('utf8', a + 1, b), data: buf.subarray(b + 1, to) };
+      const fn = names ? names.decode(buf, from, a) : buf.toString('utf8', from, a);
+      packet = { type, fn, unique: buf.toString('utf8', a + 1, b), data: buf.subarray(b + 1, to) };
       break;
     }
     case HANDLE_FN_UNIQUE_DATA: {
@@ -119,7 +123,9 @@ function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: numbe
       const b = a < 0 ? -1 : nul(buf, a + 1, to);
       const c = b < 0 ? -1 : nul(buf, b + 1, to);
       if (c < 0) return undefined;
-      packet = { type, handle: buf.toString('utf8', from, a), fn: buf.toString('utf8', a + 1, b), unique: buf.toString('utf8', b + 1, c), data: buf.subarray(c + 1, to) };
+      const handle = buf.toString('utf8', from, a);
+      const fn = names ? names.decode(buf, a + 1, b) : buf.toString('utf8', a + 1, b);
+      packet = { type, handle, fn, unique: buf.toString('utf8', b + 1, c), data: buf.subarray(c + 1, to) };
       break;
     }
     default:
@@ -132,7 +138,7 @@ function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: numbe
  * Decodes the body that lies in `buf` from `from` to `to`, without a view of the body itself: the
  * payload is the only Buffer made (a view), the text arguments are decoded in place.
  */
-function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number): Packet {
+function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number, names?: TextCache): Packet {
   const count = info.fieldCount;
   if (count === 0) {
     let packet = ARGLESS.get(info.type);
@@ -144,7 +150,7 @@ function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number): P
   }
   const layout = LAYOUTS[info.code];
   if (layout !== undefined) {
-    const packet = decodeLayout(layout, info.type, buf, from, to);
+    const packet = decodeLayout(layout, info.type, buf, from, to, names);
     if (packet) return packet;
   }
   const fields: Record<string, string | Buffer> = { type: info.type };
@@ -202,6 +208,8 @@ export class PacketParser {
   #text: Buffer[] = [];
   #textLength = 0;
   #failed: ProtocolError | undefined;
+  /** The function name of the last hot packet, decoded once while a peer keeps sending it. */
+  readonly #names = new TextCache();
 
   constructor(options: PacketParserOptions) {
     this.#onPacket = options.onPacket;
@@ -387,6 +395,6 @@ export class PacketParser {
   }
 
   #emit(info: PacketInfo, magic: Magic, buf: Buffer, from: number, to: number): void {
-    this.#onPacket(decodeRange(info, buf, from, to), magic);
+    this.#onPacket(decodeRange(info, buf, from, to, this.#names), magic);
   }
 }
