@@ -65,11 +65,14 @@ export class JobBroker {
   readonly #options: BrokerOptions;
   readonly #sessions = new Set<Session>();
   #nextHandle = 0;
+  /** `${jobHandlePrefix}:`, joined once. */
+  readonly #handlePrefix: string;
   /** Stores background jobs as they come (not with storeOnShutdown: that saves at close). */
   readonly store: JobStore | undefined;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#handlePrefix = `${options.jobHandlePrefix}:`;
     if (options.queue && !options.queue.storeOnShutdown) {
       this.store = new JobStore(options.queue, options.scheduleCommit ?? options.flush, (job) => this.#unstored(job));
     }
@@ -120,7 +123,7 @@ export class JobBroker {
   }
 
   nextHandle(): string {
-    return `${this.#options.jobHandlePrefix}:${++this.#nextHandle}`;
+    return this.#handlePrefix + String(++this.#nextHandle);
   }
 
   #register(job: Job): void {
@@ -130,7 +133,7 @@ export class JobBroker {
   }
 
   #start(job: Job): void {
-    if (job.when > Date.now()) this.#schedule(job);
+    if (job.when > 0 && job.when > Date.now()) this.#schedule(job);
     else this.#enqueue(job);
   }
 
@@ -148,7 +151,8 @@ export class JobBroker {
   }
 
   #attach(job: Job, session: Session): void {
-    job.clients.push(session);
+    if (job.clients.length === 0) job.clients = [session]; // push() onto [] reserves room for 16
+    else job.clients.push(session);
     session.attached.add(job);
   }
 
