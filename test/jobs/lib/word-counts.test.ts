@@ -64,6 +64,24 @@ describe('WordCounts', () => {
     expect(viaTable(lines).get('ktodoetail')).toBe(3);
   });
 
+  it('tells apart words that share their first and last four bytes, whichever path counted them', () => {
+    // A slot holds a key's first and last four bytes and its length; only the bytes between them
+    // are compared in the arena. The second line starts with a non-ASCII word, so all of its words
+    // go through the regex path (addWord) and must meet the same words of the ASCII lines.
+    const lines = ['abcdXefgh abcdYefgh ABCDxEFGH abcdefgh abcdefg abcdeefgh', 'abcd\u00e9fgh abcdyefgh abcd\u00e8fgh abcdefgh ABCDEFG', 'abcdxefgh Abcdyefgh'];
+    expect(viaTable(lines)).toEqual(
+      new Map([
+        ['abcdxefgh', 3],
+        ['abcdyefgh', 3],
+        ['abcdefgh', 2],
+        ['abcdefg', 2],
+        ['abcdeefgh', 1],
+        ['abcd\u00e9fgh', 1],
+        ['abcd\u00e8fgh', 1],
+      ]),
+    );
+  });
+
   it("keeps '_' apart from every other byte (the table stores it as 0x7F)", () => {
     const lines = ['__init__ a_b A_B _ a\x7fb __ \'_\' don\'t', 'x_ _x x\x7f_ café_x CAFÉ_X _é'];
     expect(viaTable(lines)).toEqual(viaTokenizer(lines));
