@@ -82,6 +82,28 @@ describe('WordCounts', () => {
     );
   });
 
+  it('stops at the end of a range that ends inside a word, in ASCII and non-ASCII lines', () => {
+    // The bytes after `end` are word bytes: a scan that ran past the end would count 'threefour'.
+    const bytes = Buffer.from('one Two three\ncaf\u00e9 d\u00e9j\u00e0 threefour\u00e9', 'utf8');
+    const table = new WordCounts(16);
+    table.addBytes(bytes, 0, 'one Two thr'.length);
+    table.addBytes(bytes, 'one Two thr'.length, 'one Two three'.length);
+    table.addBytes(bytes, 'one Two three\n'.length, bytes.indexOf('four'));
+    const counts = new Map<string, number>();
+    table.forEach((w, n) => counts.set(w, n));
+    expect(counts).toEqual(
+      new Map([
+        ['one', 1],
+        ['two', 1],
+        ['thr', 1],
+        ['ee', 1],
+        ['caf\u00e9', 1],
+        ['d\u00e9j\u00e0', 1],
+        ['three', 1],
+      ]),
+    );
+  });
+
   it("keeps '_' apart from every other byte (the table stores it as 0x7F)", () => {
     const lines = ['__init__ a_b A_B _ a\x7fb __ \'_\' don\'t', 'x_ _x x\x7f_ café_x CAFÉ_X _é'];
     expect(viaTable(lines)).toEqual(viaTokenizer(lines));
