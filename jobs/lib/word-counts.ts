@@ -6,9 +6,10 @@
  * digits, '_' and "'", lower-cased with toLowerCase(). ASCII is scanned byte by byte with a class
  * table, with no end check inside a word (a block of whole lines ends with '\n', which stops the
  * word; a range that ends otherwise has its last bytes copied and '\n' added: ~15% less CPU per MB
- * of Brown than checking every byte); at the first byte >= 0x80 the rest of its line, from the start of the word in progress,
- * is decoded and goes to tokenize's regex, whose words are encoded back to UTF-8 bytes and counted
- * in the same table, so an ASCII word counts the same whichever path found it.
+ * of Brown than checking every byte); at the first byte >= 0x80 the rest of its line, from the
+ * start of the word in progress, is decoded and goes to tokenize's regex, whose words are encoded
+ * back to UTF-8 bytes and counted in the same table, so an ASCII word counts the same whichever
+ * path found it.
  *
  * A key is stored as its bytes with every ASCII byte OR 0x20: that lower-cases A-Z and leaves
  * a-z, 0-9 and "'" as they are; '_' (0x5F) becomes 0x7F (DEL, never part of a word, so the
