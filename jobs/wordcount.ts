@@ -7,11 +7,14 @@
  * to its own WordCounts table (lib/word-counts.ts, the task's state from `mapSetup`) and emits one
  * (word, count) pair per distinct word at `mapTeardown`, which is what a combiner would leave
  * anyway; no string is made per word. Counts do not depend on where a file ends, so the table
- * spans all the small files a task reads (`mapHooks: 'per-task'`) and is emitted once per task.
+ * spans all the small files a task reads (`mapHooks: 'per-task'`) and is emitted once per task,
+ * as partial records written straight from the table's bytes (lib/word-partials.ts,
+ * `ctx.partials`): no string per word, and no sort of strings.
  */
 
 import { defineJob } from 'gmr';
 import { WordCounts } from './lib/word-counts.ts';
+import { writeWordPartials } from './lib/word-partials.ts';
 
 export default defineJob<string, string, number, number, string, WordCounts>({
   description: 'Count the occurrences of each word (letters, digits, _ and \'), case-folded; output word<TAB>count',
@@ -21,7 +24,8 @@ export default defineJob<string, string, number, number, string, WordCounts>({
     table.addBytes(bytes, start, end);
   },
   mapTeardown(ctx, table) {
-    table.forEach((word, count) => ctx.emit(word, count));
+    if (ctx.partials !== undefined) writeWordPartials(table, ctx.partials);
+    else table.forEach((word, count) => ctx.emit(word, count));
   },
   combine: (a, b) => a + b,
   reduce(_word, counts) {

@@ -54,6 +54,7 @@ export type {
   JobOptions,
   LooseStep,
   MapContext,
+  PartialSink,
   ParamSpec,
   Params,
   RecordLocation,

@@ -200,6 +200,19 @@ export class WordCounts {
     }
   }
 
+  /** Every key as its stored bytes (arena[start, start + length), see the header) and its count, in table order. */
+  forEachKey(onKey: (arena: Buffer, start: number, length: number, count: number) => void): void {
+    const arena = this.#arena;
+    const slots = this.#slots;
+    const starts = this.#starts;
+    const carry = this.#carry;
+    for (let slot = 0, o = 0; o < slots.length; slot++, o += 4) {
+      const length = slots[o + 2] as number;
+      if (length === 0) continue;
+      onKey(arena, starts[slot] as number, length, ((slots[o + 3] as number) >>> 0) + (carry === undefined ? 0 : (carry[slot] as number)));
+    }
+  }
+
   /** Are the arena's key bytes of `slot` after its head and before its tail equal to those of bytes[start, start + length) stored (OR 0x20)? */
   #sameMiddle(slot: number, bytes: Buffer, start: number, length: number): boolean {
     const arena = this.#arena;

@@ -73,6 +73,24 @@ export interface MapContext<K, V> extends TaskContext {
   readonly split: SplitInfo;
   /** Where the current record is (a fresh object per access: read it only when needed). */
   readonly position: RecordLocation;
+  /**
+   * The task's partial records, for a job that combines in its own table and can write them
+   * faster than emit can (README "The byte-level map"). Present in a step with a reduce, no
+   * `partition` and no `sortValues`; a task that writes here must emit nothing.
+   */
+  readonly partials?: PartialSink;
+}
+
+/**
+ * Where a map task can write its partial records itself (docs/WIRE.md "Partial records"): whole lines
+ * `encodedKey TAB encodedValue LF`, each key once in the task, in partition
+ * fnv1a32(encodedKey) mod `partitions`, sorted within a partition in natural key order across
+ * all the task's writes (the reducer refuses a run that is not).
+ */
+export interface PartialSink {
+  readonly partitions: number;
+  /** Appends `lines` (whole partial lines, copied) to `partition`'s run. */
+  write(partition: number, lines: Buffer): void;
 }
 
 /**

@@ -164,6 +164,18 @@ export class LineChunker {
     this.pos += this.buf.write(line, this.pos, 'utf8');
   }
 
+  /** Appends whole lines that are already bytes (copied); more than a chunk's room travels alone. */
+  writeLines(lines: Buffer): void {
+    const size = lines.length;
+    if (size > CHUNK_SIZE - this.pos) this.flush();
+    this.bytes += size;
+    if (size > CHUNK_SIZE) {
+      this.sink(Buffer.from(lines));
+      return;
+    }
+    this.pos += lines.copy(this.buf, this.pos);
+  }
+
   /** Hands the pending bytes to the sink (a copy when the chunk is mostly empty). */
   flush(): void {
     if (this.pos === 0) return;

@@ -19,8 +19,8 @@ import { defaultFormat } from '../job/define-job.ts';
 import { resolveInputFormat } from '../job/input-format.ts';
 import type { InputFormat, MapContext, Params, RecordLocation, SplitInfo } from '../job/define-job.ts';
 import { normalizeJob, stepReduces } from '../job/job-steps.ts';
-import { encodeJson, LineChunker, partialLine } from '../shuffle/encoding.ts';
-import { encodeValue, writePartials, type Group } from './partial-writer.ts';
+import { LineChunker, partialLine } from '../shuffle/encoding.ts';
+import { encodeKey, encodeValue, partialSink, writePartials, type Group } from './partial-writer.ts';
 import { linesIn, type BlockCallback, type ReadResult, type RecordPosition } from './record-reader.ts';
 import { messageOf, TaskFailure } from './task-failure.ts';
 import { TaskState, type TaskHooks } from './task-state.ts';
@@ -199,6 +199,10 @@ export async function runMapParts(
     };
   }
 
+  // A job that combines in its own table may write its partial records itself (MapContext.partials).
+  let wroteLines = false;
+  const ownPartials = reduces && step.partition === undefined && step.sortValues !== true;
+  const partials = ownPartials ? partialSink(chunkers, partitionRecords, () => (wroteLines = true)) : undefined;
   const ctx: MapContext<unknown, unknown> = {
     params: spec.params,
     task: { job: spec.job, phase: 'map', index: spec.index, step: stepIndex, steps: definition.steps.length },
@@ -206,6 +210,7 @@ export async function runMapParts(
       return split; // the part's
     },
     emit,
+    ...(partials === undefined ? {} : { partials }),
     count: (name: string, amount?: number) => state.count(name, amount),
     status: (message: string) => state.setStatus(message),
     get position(): RecordLocation {
@@ -290,7 +295,8 @@ export async function runMapParts(
     }
   }
 
-  if (reduces) {
+  if (wroteLines && emitted > 0) throw fail(new TaskError(`expected a task that writes ctx.partials to emit nothing, but it emitted ${emitted} pair${emitted === 1 ? '' : 's'}`), '', false);
+  if (reduces && !wroteLines) {
     writePartials(
       { combined: stringGroups, lists: stringLists, other: otherGroups },
       { partitions, partition: step.partition, chunkers, partitionRecords, sortValues: step.sortValues === true },
@@ -318,12 +324,6 @@ function linesAsBlocks(lines: RecordSource): BlockSource {
       const bytes = Buffer.from(`${text}\n`, 'utf8');
       onBlock(bytes, 0, bytes.length, pos.offset);
     }, onProgress);
-}
-
-function encodeKey(key: unknown): string {
-  const enc = encodeJson(key);
-  if (enc === undefined) throw new TaskError(`expected a JSON-encodable key, received ${String(key)}`);
-  return enc;
 }
 
 /** Returned by a parser for a line that is not a record (CSV header, blank line). */

@@ -11,10 +11,16 @@
  * when no key holds a surrogate, and `"key"` is the key's JSON when it holds nothing JSON escapes
  * (U+0000..U+001F, `"`, `\`); NOT_PLAIN rules out both (and U+0020..U+0021, which the earlier
  * line sort needed). Any other key sends the task down the general path.
+ *
+ * A job that combines in its own table can skip all of this and write its lines itself
+ * (`partialSink`, MapContext.partials: wordcount's jobs/lib/word-partials.ts).
  */
 
+import { TaskError } from '../../errors.ts';
+import type { PartialSink } from '../job/define-job.ts';
 import { encodeJson, LineChunker, partitionOf } from '../shuffle/encoding.ts';
 import { compareEncoded, compareOrdered } from '../shuffle/key-order.ts';
+import { linesIn } from './split-emitters.ts';
 
 export interface Group<K, V> {
   key: K;
@@ -42,6 +48,13 @@ export interface PartialTarget<K> {
 
 /** Characters that break the fast path's line order (see the header). */
 const NOT_PLAIN = /[\u0000-\u0022\\\uD800-\uDFFF]/;
+
+/** A key's JSON; throws for what JSON cannot carry. */
+export function encodeKey(key: unknown): string {
+  const enc = encodeJson(key);
+  if (enc === undefined) throw new TaskError(`expected a JSON-encodable key, received ${String(key)}`);
+  return enc;
+}
 
 /** A value's JSON; a left-out value (`ctx.emit(key)`) travels as null. Throws for what JSON cannot carry. */
 export function encodeValue(value: unknown): string {
@@ -134,6 +147,22 @@ export function writePartials<K, V>(groups: GroupedPairs<K, V>, target: PartialT
       (target.partitionRecords[p] as number) += encValues.length;
     }
   }
+}
+
+/** MapContext.partials over a task's chunkers: checks the partition, copies the lines, counts them. */
+export function partialSink(chunkers: LineChunker[], partitionRecords: number[], onWrite: () => void): PartialSink {
+  const partitions = chunkers.length;
+  return {
+    partitions,
+    write(p: number, lines: Buffer): void {
+      if (!Number.isInteger(p) || p < 0 || p >= partitions) {
+        throw new TaskError(`expected ctx.partials.write to get a partition in [0, ${partitions}), received ${String(p)}`);
+      }
+      onWrite();
+      (chunkers[p] as LineChunker).writeLines(lines);
+      (partitionRecords[p] as number) += linesIn(lines, 0, lines.length);
+    },
+  };
 }
 
 /** Prefix sorts give 5 chars of 7 bits (35 bits) and an index of up to 17 bits: exact in a float64. */
