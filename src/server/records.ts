@@ -65,6 +65,9 @@ export class Job {
   prev: Job | undefined;
   next: Job | undefined;
   queue: JobQueue | undefined;
+  /** Links in its worker's RunningJobs while it runs. */
+  runPrev: Job | undefined;
+  runNext: Job | undefined;
 
   constructor(init: JobInit) {
     this.handle = init.handle;
@@ -115,6 +118,45 @@ export class JobQueue {
 
   *[Symbol.iterator](): IterableIterator<Job> {
     for (let job = this.#head; job; job = job.next) yield job;
+  }
+}
+
+/**
+ * The jobs one session runs as a worker, oldest first, linked through the jobs (a running job has
+ * one worker): taking and finishing jobs allocates nothing, where a Set grew and shrank its table
+ * as a worker's running count rose and fell.
+ */
+export class RunningJobs {
+  #head: Job | undefined;
+  #tail: Job | undefined;
+  size = 0;
+
+  add(job: Job): void {
+    job.runPrev = this.#tail;
+    job.runNext = undefined;
+    if (this.#tail) this.#tail.runNext = job;
+    else this.#head = job;
+    this.#tail = job;
+    this.size++;
+  }
+
+  /** Unlinks a job that is in this list (a job not in it is left alone). */
+  delete(job: Job): void {
+    if (job.runPrev === undefined ? this.#head !== job : job.runPrev.runNext !== job) return;
+    if (job.runPrev) job.runPrev.runNext = job.runNext;
+    else this.#head = job.runNext;
+    if (job.runNext) job.runNext.runPrev = job.runPrev;
+    else this.#tail = job.runPrev;
+    job.runPrev = undefined;
+    job.runNext = undefined;
+    this.size--;
+  }
+
+  /** A copy, oldest first, for callers that requeue (and so unlink) as they go. */
+  toArray(): Job[] {
+    const out: Job[] = [];
+    for (let job = this.#head; job; job = job.runNext) out.push(job);
+    return out;
   }
 }
 
@@ -176,7 +218,7 @@ export class Session {
   grabOrder: Ability[] = [];
   sleeping = false;
   /** Jobs this session runs as a worker. */
-  readonly jobs = new Set<Job>();
+  readonly jobs = new RunningJobs();
   /** Jobs this session waits for as a foreground client. */
   readonly attached = new Set<Job>();
 

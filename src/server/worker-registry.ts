@@ -46,7 +46,7 @@ export class WorkerRegistry {
     fn.workerCount -= before - session.abilities.length;
     session.grabOrder = session.grabOrder.filter((ability) => ability.fn !== fn);
     fn.sleepers.delete(session);
-    for (const job of [...session.jobs]) if (job.fn === fn) this.#requeue(job);
+    for (const job of session.jobs.toArray()) if (job.fn === fn) this.#requeue(job);
     this.#functions.release(fn);
   }
 
@@ -57,7 +57,7 @@ export class WorkerRegistry {
     const abilities = session.abilities;
     session.abilities = [];
     session.grabOrder = [];
-    for (const job of [...session.jobs]) this.#requeue(job);
+    for (const job of session.jobs.toArray()) this.#requeue(job);
     for (const ability of abilities) this.#functions.release(ability.fn);
   }
 
