@@ -5,8 +5,8 @@
  * Every key's JSON is `"` + its UTF-8 bytes + `"` (a word holds no character JSON escapes), so the
  * partition is FNV-1a over those bytes (docs/WIRE.md rule 4) and natural key order is the order of
  * the key bytes, a prefix first (rule 3; every word byte sorts after the closing quote). The keys
- * are sorted as 64-bit numbers, their first five bytes above a 24-bit index, natively; keys that
- * share the five bytes are then compared byte by byte. '_' is stored as 0x7F and written as 0x5F.
+ * are sorted as 64-bit numbers, their first bytes above an index, natively, then each run of ties
+ * the same way on the next bytes (sortRange). '_' is stored as 0x7F and written as 0x5F.
  */
 
 import type { PartialSink } from 'gmr';
@@ -19,9 +19,10 @@ const UNDERSCORE = 0x5f;
 const UNDERSCORE_STORED = 0x7f;
 const FNV_OFFSET = 2166136261 | 0;
 const FNV_PRIME = 16777619;
-const PREFIX_BYTES = 5;
-const INDEX_BITS = 24;
-const INDEX_MASK = (1 << INDEX_BITS) - 1;
+/** Runs of at most this many keys are insertion-sorted. */
+const SHORT_RUN = 16;
+/** Keys still tied this many bytes in are sorted by comparing bytes (no deeper recursion). */
+const MAX_RADIX_DEPTH = 64;
 /** A partition's lines go to the sink in writes of about this many bytes. */
 const WRITE_SIZE = 1 << 20;
 /** Where a 64-bit number's high 32-bit half sits in a Uint32Array view of it. */
@@ -54,9 +55,7 @@ export function writeWordPartials(table: WordCounts, sink: PartialSink): void {
     const key = order[j] as number;
     const at = starts[key] as number;
     const length = lengths[key] as number;
-    let hash = Math.imul(FNV_OFFSET ^ QUOTE, FNV_PRIME);
-    for (let b = at; b < at + length; b++) hash = Math.imul(hash ^ written(arena[b] as number), FNV_PRIME);
-    const p = (Math.imul(hash ^ QUOTE, FNV_PRIME) >>> 0) % partitions;
+    const p = keyHash(arena, at, length) % partitions;
     // Quotes, tab, at most 16 digits (a count below 2^53) and LF.
     const need = length + 20;
     let out = outs[p] as Buffer;
@@ -66,15 +65,27 @@ export function writeWordPartials(table: WordCounts, sink: PartialSink): void {
       pos = 0;
       if (need > out.length) outs[p] = out = Buffer.allocUnsafe(need);
     }
-    out[pos++] = QUOTE;
-    for (let b = at; b < at + length; b++) out[pos++] = written(arena[b] as number);
-    out[pos++] = QUOTE;
-    out[pos++] = TAB;
-    pos = writeCount(out, pos, counts[key] as number);
-    out[pos++] = LF;
-    used[p] = pos;
+    used[p] = writeLine(out, pos, arena, at, length, counts[key] as number);
   }
   for (let p = 0; p < partitions; p++) if ((used[p] as number) > 0) sink.write(p, (outs[p] as Buffer).subarray(0, used[p]));
+}
+
+/** FNV-1a 32 over the key's JSON: its written bytes in quotes (docs/WIRE.md rule 4). */
+function keyHash(arena: Buffer, at: number, length: number): number {
+  let hash = Math.imul(FNV_OFFSET ^ QUOTE, FNV_PRIME);
+  for (let b = at; b < at + length; b++) hash = Math.imul(hash ^ written(arena[b] as number), FNV_PRIME);
+  return Math.imul(hash ^ QUOTE, FNV_PRIME) >>> 0;
+}
+
+/** `"key" TAB count LF` at out[pos]; returns the end. */
+function writeLine(out: Buffer, pos: number, arena: Buffer, at: number, length: number, count: number): number {
+  out[pos++] = QUOTE;
+  for (let b = at; b < at + length; b++) out[pos++] = written(arena[b] as number);
+  out[pos++] = QUOTE;
+  out[pos++] = TAB;
+  pos = writeCount(out, pos, count);
+  out[pos++] = LF;
+  return pos;
 }
 
 /** The decimal digits of a whole number below 2^53 (its JSON), at buf[pos]; returns the end. */
@@ -92,32 +103,84 @@ function writeCount(buf: Buffer, pos: number, count: number): number {
 /** Key indexes in the order of their written bytes, a prefix first. */
 function sortedKeys(arena: Buffer, starts: Int32Array, lengths: Int32Array): Int32Array {
   const n = starts.length;
-  const byBytes = (a: number, b: number): number => compareKeys(arena, starts[a] as number, lengths[a] as number, starts[b] as number, lengths[b] as number);
-  if (n > INDEX_MASK + 1) return Int32Array.from({ length: n }, (_, i) => i).sort(byBytes);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   const numbers = new BigUint64Array(n);
-  const halves = new Uint32Array(numbers.buffer);
-  for (let i = 0; i < n; i++) {
-    const at = starts[i] as number;
-    const length = lengths[i] as number;
+  sortRange({ arena, starts, lengths, order, numbers, halves: new Uint32Array(numbers.buffer) }, 0, n, 0);
+  return order;
+}
+
+interface Keys {
+  arena: Buffer;
+  starts: Int32Array;
+  lengths: Int32Array;
+  /** Key indexes, sorted in place. */
+  order: Int32Array;
+  /** Scratch: one 64-bit number per key, and the same memory as 32-bit halves. */
+  numbers: BigUint64Array;
+  halves: Uint32Array;
+}
+
+/**
+ * Sorts order[from, to), keys equal in their first `depth` bytes: as 64-bit numbers, the next
+ * bytes above an index into the range (as many bytes as the index leaves room for: 6 for up to
+ * 65,536 keys), natively; then each run of keys equal in those bytes the same way, deeper. Short
+ * runs, and runs still tied 64 bytes in, are sorted by comparing bytes.
+ */
+function sortRange(keys: Keys, from: number, to: number, depth: number): void {
+  const { arena, starts, lengths, order, halves } = keys;
+  const n = to - from;
+  if (n <= SHORT_RUN || depth >= MAX_RADIX_DEPTH) {
+    sortByBytes(keys, from, to, depth);
+    return;
+  }
+  const indexBits = Math.max(1, 32 - Math.clz32(n - 1));
+  const lowBytes = (32 - indexBits) >> 3;
+  for (let k = 0; k < n; k++) {
+    const key = order[from + k] as number;
+    const at = (starts[key] as number) + depth;
+    const length = (lengths[key] as number) - depth;
     let high = 0;
     for (let b = 0; b < 4; b++) high = (high << 8) | (b < length ? written(arena[at + b] as number) : 0);
-    const fifth = PREFIX_BYTES - 1 < length ? written(arena[at + PREFIX_BYTES - 1] as number) : 0;
-    halves[2 * i + HIGH_HALF] = high >>> 0;
-    halves[2 * i + 1 - HIGH_HALF] = ((fifth << INDEX_BITS) | i) >>> 0;
+    let low = 0;
+    for (let b = 4; b < 4 + lowBytes; b++) low = low * 256 + (b < length ? written(arena[at + b] as number) : 0);
+    halves[2 * k + HIGH_HALF] = high >>> 0;
+    halves[2 * k + 1 - HIGH_HALF] = low * 2 ** indexBits + k;
   }
-  numbers.sort();
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = (halves[2 * i + 1 - HIGH_HALF] as number) & INDEX_MASK;
-  // Runs of keys that share their first five bytes: sorted by their bytes.
-  for (let i = 0; i < n; ) {
-    const high = halves[2 * i + HIGH_HALF] as number;
-    const fifth = (halves[2 * i + 1 - HIGH_HALF] as number) >>> INDEX_BITS;
-    let j = i + 1;
-    while (j < n && halves[2 * j + HIGH_HALF] === high && (halves[2 * j + 1 - HIGH_HALF] as number) >>> INDEX_BITS === fifth) j++;
-    if (j - i > 1) order.subarray(i, j).sort(byBytes);
-    i = j;
+  keys.numbers.subarray(0, n).sort();
+  const span = 2 ** indexBits;
+  const local = order.slice(from, to);
+  for (let k = 0; k < n; k++) order[from + k] = local[(halves[2 * k + 1 - HIGH_HALF] as number) % span] as number;
+  // Runs of keys equal in the bytes just compared: read their prefixes before a deeper call reuses the scratch.
+  const runs: number[] = [];
+  for (let k = 0; k < n; ) {
+    const high = halves[2 * k + HIGH_HALF] as number;
+    const low = Math.floor((halves[2 * k + 1 - HIGH_HALF] as number) / span);
+    let j = k + 1;
+    while (j < n && halves[2 * j + HIGH_HALF] === high && Math.floor((halves[2 * j + 1 - HIGH_HALF] as number) / span) === low) j++;
+    if (j - k > 1) runs.push(from + k, from + j);
+    k = j;
   }
-  return order;
+  for (let r = 0; r < runs.length; r += 2) sortRange(keys, runs[r] as number, runs[r + 1] as number, depth + 4 + lowBytes);
+}
+
+/** Insertion sort of a short run (a comparison sort for a long one) by the bytes from `depth` on. */
+function sortByBytes(keys: Keys, from: number, to: number, depth: number): void {
+  const { arena, starts, lengths, order } = keys;
+  const compare = (a: number, b: number): number => compareKeys(arena, (starts[a] as number) + depth, (lengths[a] as number) - depth, (starts[b] as number) + depth, (lengths[b] as number) - depth);
+  if (to - from > SHORT_RUN) {
+    order.subarray(from, to).sort(compare);
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const key = order[i] as number;
+    let j = i - 1;
+    while (j >= from && compare(order[j] as number, key) > 0) {
+      order[j + 1] = order[j] as number;
+      j--;
+    }
+    order[j + 1] = key;
+  }
 }
 
 function compareKeys(arena: Buffer, a: number, aLength: number, b: number, bLength: number): number {

@@ -64,10 +64,13 @@ async function pythonRuns(text: string, partitions: number): Promise<string[]> {
 }
 
 describe('writeWordPartials', () => {
-  it("writes Python's runs: prefixes, shared first five bytes, '_', apostrophes, non-ASCII, 2 and 3 partitions", async () => {
+  it("writes Python's runs: prefixes, long shared prefixes, '_', apostrophes, non-ASCII, 2 and 3 partitions", async () => {
     const text = [
       "The a_b A_B _ __init__ don't 'quoted' '' abcde abcdef abcdea abcdeZ abcd_e abcd'e abcd abc ab a",
       'café CAFÉ naïve 日本語 日本 x1 1x 0 00 ÀB àb zzzzzz zzzzz zzzzzy',
+      // Runs of more than 16 keys tied 9 bytes in (sorted deeper) and 70 bytes in (compared).
+      Array.from({ length: 30 }, (_, i) => `intervalx${String.fromCharCode(0x61 + (i % 26))}${i}`).join(' '),
+      Array.from({ length: 20 }, (_, i) => `${'q'.repeat(70)}${19 - i}_`).join(' '),
       generateText(3, 400),
     ].join('\n');
     for (const partitions of [2, 3]) {
