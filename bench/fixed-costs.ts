@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag, hasFlag } from './lib/args.ts';
 import { brownCorpus, concatenated } from './lib/brown.ts';
-import { loadLine, median, ratios, runPaired, spread, timeCommand, type Series } from './lib/paired.ts';
+import { loadLine, median, ratios, runPaired, spread, timeCommand, type Series, type Timing } from './lib/paired.ts';
 
 const ROUNDS = Number(flag('rounds', '7'));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -93,6 +93,14 @@ async function main(): Promise<void> {
       const many = fileRuns.series[2 * i] as Series;
       const single = fileRuns.series[2 * i + 1] as Series;
       return [row(many, single), row(single, single)];
+    }),
+    '',
+    // CPU of all processes is steadier than wall on a shared machine: the same ratio by CPU.
+    ...variants.map((_, i) => {
+      const many = fileRuns.series[2 * i] as Series;
+      const single = fileRuns.series[2 * i + 1] as Series;
+      const cpuRatios = many.timings.map((t, r) => t.cpu / (single.timings[r] as Timing).cpu);
+      return `${many.name} / one file by CPU, median of rounds (min–max): ${spread(cpuRatios)}×`;
     }),
     '',
     loadLine(fileRuns.loads),
