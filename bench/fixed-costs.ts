@@ -11,7 +11,7 @@
  *
  *   npx tsx bench/fixed-costs.ts [--rounds 7] [--base /path/to/other/gmr] [--keep]
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,11 +111,11 @@ async function main(): Promise<void> {
   if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
-/** The user module imports './lib/word-counts.ts' and its tokenizer: copy them beside it. */
+/** The user module imports from './lib/' (its table, partial writer, tokenizer): copy jobs/lib beside it. */
 function mkdirLib(dir: string): void {
   const lib = join(dir, 'lib');
   mkdirSync(lib, { recursive: true });
-  for (const f of ['word-counts.ts', 'tokenize.ts']) copyFileSync(join(ROOT, 'jobs/lib', f), join(lib, f));
+  for (const f of readdirSync(join(ROOT, 'jobs/lib')).filter((name) => name.endsWith('.ts'))) copyFileSync(join(ROOT, 'jobs/lib', f), join(lib, f));
 }
 
 await main();
