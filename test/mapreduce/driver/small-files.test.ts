@@ -6,9 +6,9 @@
  * a task's files. References from perl, grep and awk; 2 workers, 2 reducers.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeJob } from '../../../src/mapreduce/job/job-steps.ts';
 import { defaultSplitSize, planSplits } from '../../../src/mapreduce/driver/splits.ts';
@@ -150,6 +150,31 @@ describe('a run over many small files', () => {
     const r = await runGmr(['run', 'wordcount', '--input', dir, ...base, '--quiet']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+  });
+
+  it('plans the files as as many map tasks of about equal bytes as their bytes in one file, with the counts perl gives for both (issue 15)', async () => {
+    const script = 'while (/([\\p{L}\\p{Nd}_\\x27]+)/g) { $c{lc $1}++ } END { print "$_\\t$c{$_}\\n" for keys %c }';
+    const reference = execFileSync('perl', ['-CSDA', '-ne', script, ...paths], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const one = join(mkdtempSync(join(tmpdir(), 'gmr-small-files-one-')), 'all.txt');
+    writeFileSync(one, Buffer.concat(paths.map((p) => readFileSync(p))));
+    try {
+      const plans: Array<{ tasks: Array<{ phase: string; input?: string }> }> = [];
+      for (const input of [dir, one]) {
+        const r = await runGmr(['run', 'wordcount', '--input', input, '--workers', '2', '--reducers', '2', '--split-size', '16k', '--json', '--quiet']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual(reference);
+        plans.push(JSON.parse(r.stderr) as (typeof plans)[number]);
+      }
+      const [files, single] = plans.map((p) => p.tasks.filter((t) => t.phase === 'map').map((t) => Number(/@\d+\+(\d+)/.exec(t.input ?? '')?.[1])));
+      // 49 kB at 16 kB a split: 4 tasks of ~12.3 kB both ways (filling tasks up to 16 kB made
+      // 15.7, 16.3, 15.1 and 2.1 kB: a small task that runs after the others).
+      expect(files?.length).toBe(single?.length);
+      expect(files?.length).toBeGreaterThanOrEqual(2);
+      const share = (single ?? []).reduce((a, b) => a + b, 0) / (single?.length ?? 1);
+      for (const bytes of files ?? []) expect(Math.abs(bytes - share)).toBeLessThan(3000);
+    } finally {
+      rmSync(dirname(one), { recursive: true, force: true });
+    }
   });
 
   it('lets the Perl mapper of examples/ serve grouped tasks next to gmr reducers on gearmand', async () => {
