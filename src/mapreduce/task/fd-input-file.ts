@@ -20,7 +20,9 @@ export class FdInputFile implements InputFile {
    * Reads in the thread, as the C counter does: the record reader waits for each read before it
    * scans the bytes, so a pool read overlapped nothing and cost a round trip per read (two per
    * small file: 250 Brown files, ~30 CPU-ms through the pool against ~8 in-thread). A read that
-   * waits on a disk holds the task's thread as scanning its bytes does.
+   * waits on a disk holds the task's thread as scanning its bytes does; with `gmr worker
+   * --concurrency` above 1 it holds the process's other tasks too (one process per core reads in
+   * parallel, as the local workers do).
    */
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
     let bytesRead: number;
