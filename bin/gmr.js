@@ -2,6 +2,7 @@
 // The gmr command: a few lines over main(argv). Only this file ends the process (through exitCode).
 import { existsSync, statSync } from 'node:fs';
 import module from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
 // The esbuild bundle of dist/ (scripts/bundle.mjs, part of `npm run build`): ~30 files to load instead
@@ -9,6 +10,7 @@ const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
 const bundle = new URL('../dist/bundle/cli/main.js', import.meta.url);
 const source = new URL('../src/cli/main.ts', import.meta.url);
 let main;
+let prestart;
 if (existsSync(compiled)) {
   // Node 22.1+ keeps V8's compiled code of every module in a cache folder: put it in the user's
   // private one (src/mapreduce/job/compile-cache.ts), not the shared temporary folder. Node 20: no such API.
@@ -19,6 +21,12 @@ if (existsSync(compiled)) {
   }
   const built = statSync(compiled).mtimeMs;
   const bundled = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  const dist = bundled >= built ? '../dist/bundle/prestart-worker.js' : '../dist/src/mapreduce/driver/prestart-worker.js';
+  // `gmr run`'s first local worker boots now, beside this process loading the driver (issue 15).
+  if (process.argv[2] === 'run') {
+    prestart = await import(new URL(dist, import.meta.url).href);
+    prestart.prestartWorker(fileURLToPath(import.meta.url), process.argv.slice(2));
+  }
   ({ main } = await import((bundled >= built ? bundle : compiled).href));
 } else if (existsSync(source) && existsSync(new URL('../tsconfig.json', import.meta.url))) {
   // A development checkout without a build (`npm run build` makes dist/): run the sources through tsx.
@@ -32,3 +40,5 @@ if (existsSync(compiled)) {
   main = async () => 69;
 }
 process.exitCode = await main(process.argv.slice(2));
+// A run that ended before its local cluster claimed the prestarted worker (a usage error) ends it.
+prestart?.dropPrestartedWorker();

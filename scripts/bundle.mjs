@@ -69,6 +69,8 @@ await build({
     index: 'dist/src/index.js',
     'protocol/index': 'dist/src/protocol/index.js',
     'job-api': 'gmr-job-api',
+    // bin/gmr.js starts `gmr run`'s first worker through it before it loads the CLI: the same module instance the driver's local cluster claims it from.
+    'prestart-worker': 'dist/src/mapreduce/driver/prestart-worker.js',
     ...Object.fromEntries(jobs.map((f) => [`jobs/${f.slice(0, -3)}`, `dist/jobs/${f}`])),
   },
   outdir: 'dist/bundle',

@@ -12,6 +12,7 @@ import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
+import { readWorkerLaunch } from '../../mapreduce/driver/prestart-worker.ts';
 
 export const WORKER_COMMAND = commandTable({
   name: 'worker',
@@ -36,8 +37,24 @@ they are the only commands it runs, and a task naming others is refused.`,
     streaming: { type: 'boolean', help: 'serve the streaming job of --mapper/--combiner/--reducer (run with the same flags)' },
     ...STREAMING_FLAGS,
     ...CLIENT_TLS_FLAGS,
+    'args-on-stdin': {
+      type: 'boolean',
+      help: 'take the other flags as one JSON line on stdin, {"argv": [...], "cwd": DIR, "secret": TEXT or null}\n(gmr run starts its first local worker so, before it has planned)',
+    },
   },
 });
+
+/** `gmr worker --args-on-stdin`: boots, then waits for its arguments (prestart-worker.ts); exits quietly if stdin ends first. */
+async function argsOnStdin(argv: string[], io: CliIO): Promise<number> {
+  if (argv.length > 1) throw new UsageError(`--args-on-stdin takes no other arguments (they come on stdin), received ${argv.filter((a) => a !== '--args-on-stdin').join(' ')}`);
+  const launch = await readWorkerLaunch(process.stdin);
+  if (launch === undefined) return 0;
+  process.chdir(launch.cwd);
+  const env = io.env ?? process.env;
+  if (launch.secret === null) delete env[SECRET_ENV];
+  else env[SECRET_ENV] = launch.secret;
+  return workerCommand(launch.argv, { ...io, env });
+}
 
 export async function workerCommand(argv: string[], io: CliIO): Promise<number> {
   const { values, help } = parseCommand(WORKER_COMMAND, argv);
@@ -45,6 +62,7 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
     io.stdout.write(helpText(WORKER_COMMAND));
     return 0;
   }
+  if (values['args-on-stdin']) return argsOnStdin(argv, io);
   const streaming = streamingSpec(values);
   if (streaming && !values.streaming) throw new UsageError('--mapper on a worker needs --streaming: a worker runs commands only when told so on its own command line');
   if (values.streaming && !streaming) throw new UsageError('--streaming needs --mapper CMD (and --reducer CMD for a job that reduces): the commands this worker may run');

@@ -3,7 +3,8 @@
  * tasks really run in parallel on the cores. Private to the user who runs it: the server listens
  * on a Unix socket in a fresh folder only that user can enter (mode 0700), so another local user
  * can neither serve its tasks nor submit or administer anything; the workers get the run secret
- * in their environment (readable only by the same user) and read only the run's inputs.
+ * in their environment (readable only by the same user), the prestarted one on its stdin pipe
+ * (prestart-worker.ts), and read only the run's inputs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { RunError } from '../../errors.ts';
 import { DEFAULT_MAX_PACKET_SIZE } from '../../protocol/limits.ts';
 import { JobServer } from '../../server/job-server.ts';
 import { packageRoot } from '../job/package-root.ts';
+import { claimPrestartedWorker, WORKER_NODE_FLAGS } from './prestart-worker.ts';
 
 export interface LocalClusterOptions {
   workers: number;
@@ -78,14 +80,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   let started = 0;
   const startWorker = (): void => {
     const i = started++;
-    const child = spawn(
-      process.execPath,
-      // A larger young generation: a map task makes many short-lived strings (measured ~20% faster).
-      ['--max-semi-space-size=32', bin, 'worker', '--servers', address, ...options.serve, '--client-id', `gmr-local-${i}`, ...trust, ...roots, '--quiet'],
-      // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
-      // instead of reconnecting forever to a server that is gone.
-      { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env },
-    );
+    const args = ['--servers', address, ...options.serve, '--client-id', `gmr-local-${i}`, ...trust, ...roots, '--quiet'];
+    // The first one was started by bin/gmr.js while this driver loaded (prestart-worker.ts), if so.
+    const child =
+      claimPrestartedWorker({ argv: args, cwd: options.cwd ?? process.cwd(), secret: options.secret ?? null }) ??
+      spawn(
+        process.execPath,
+        [...WORKER_NODE_FLAGS, bin, 'worker', ...args],
+        // stdin is a pipe the driver never writes: when the driver dies, it closes and the worker exits
+        // instead of reconnecting forever to a server that is gone (the prestarted one's too).
+        { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'], env },
+      );
     alive++;
     children.push(child);
     let buffered = '';
