@@ -12,7 +12,7 @@ import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
-import { readWorkerLaunch } from '../../mapreduce/driver/prestart-worker.ts';
+import { readWorkerLaunch } from '../../mapreduce/driver/worker-launch.ts';
 
 export const WORKER_COMMAND = commandTable({
   name: 'worker',

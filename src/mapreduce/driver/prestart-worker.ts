@@ -9,17 +9,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
-import { UsageError } from '../../errors.ts';
+import type { WorkerLaunch } from './worker-launch.ts';
 
 /** Node flags of a local worker: a larger young generation (a map task makes many short-lived strings; measured ~20% faster). */
 export const WORKER_NODE_FLAGS = ['--max-semi-space-size=32'];
 
-/** What a prestarted worker is told on its stdin: the `gmr worker` arguments, its folder and the run secret (none: --insecure). */
-export interface WorkerLaunch {
-  argv: string[];
-  cwd: string;
-  secret: string | null;
-}
 
 let waiting: ChildProcess | undefined;
 
@@ -83,58 +77,4 @@ function holdsDriver(child: ChildProcess, hold: boolean): void {
     if (hold) pipe.ref();
     else pipe.unref();
   }
-}
-
-/**
- * In the prestarted worker: the launch line on `stdin`, or undefined when stdin ends first (the
- * driver ended without claiming it). stdin is left paused and unreferenced, for GMR_EXIT_WITH_STDIN to watch.
- */
-export function readWorkerLaunch(stdin: NodeJS.ReadableStream): Promise<WorkerLaunch | undefined> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const finish = (launch: WorkerLaunch | undefined, error?: Error): void => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.off('error', onEnd);
-      stdin.pause();
-      // A paused pipe still holds the event loop: a worker that fails on these arguments must exit.
-      if (stdin instanceof Socket) stdin.unref();
-      if (error) reject(error);
-      else resolve(launch);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      text += chunk.toString();
-      const newline = text.indexOf('\n');
-      if (newline < 0) {
-        if (text.length > 1 << 20) finish(undefined, new UsageError('--args-on-stdin expects one JSON line of arguments, received more than 1 MiB without a newline'));
-        return;
-      }
-      try {
-        finish(parseLaunch(text.slice(0, newline)));
-      } catch (error) {
-        finish(undefined, error as Error);
-      }
-    };
-    const onEnd = (): void => finish(undefined);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onEnd);
-    stdin.resume();
-  });
-}
-
-function parseLaunch(line: string): WorkerLaunch {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    value = undefined;
-  }
-  const launch = value as Partial<WorkerLaunch> | undefined;
-  const strings = (list: unknown): list is string[] => Array.isArray(list) && list.every((a) => typeof a === 'string');
-  if (typeof launch !== 'object' || launch === null || !strings(launch.argv) || typeof launch.cwd !== 'string' || (launch.secret !== null && typeof launch.secret !== 'string')) {
-    throw new UsageError(`--args-on-stdin expects a JSON line {"argv": [strings], "cwd": string, "secret": string or null}, received ${JSON.stringify(line.slice(0, 80))}`);
-  }
-  if (launch.argv.includes('--args-on-stdin')) throw new UsageError('--args-on-stdin: the arguments on stdin cannot ask for --args-on-stdin again');
-  return { argv: launch.argv, cwd: launch.cwd, secret: launch.secret };
 }

@@ -16,7 +16,7 @@ import { guardSetup } from './failure-report.ts';
 import { DEFAULT_LIMITS, InputGuard, type TaskLimits } from './input-guard.ts';
 import { runMap } from './map-runner.ts';
 import { runReduce } from './reduce-runner.ts';
-import { registerStreaming, type StreamingWorkerOptions } from './streaming-worker.ts';
+import type { StreamingWorkerOptions } from './streaming-worker.ts';
 import type { JobCode, TaskContext } from './task-attempt.ts';
 import { TaskChannel } from './task-channel.ts';
 
@@ -77,6 +77,8 @@ export async function startTaskWorker(options: TaskWorkerOptions): Promise<TaskW
   }
   const names = loaded.map((j) => j.name);
   if (streaming !== undefined) {
+    // Loaded only by a streaming worker: the others do not pay for child processes and split2 (issue 15, start-up).
+    const { registerStreaming } = await import('./streaming-worker.ts');
     const trust = { ...(context.secret ? { secret: context.secret } : {}), openInput: context.guard.openInput, limits: context.limits };
     names.push(registerStreaming(worker, { ...streaming, phases, ...trust, ...(cwd === undefined ? {} : { cwd }) }));
   }

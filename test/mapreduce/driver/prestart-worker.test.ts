@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../../src/mapreduce/driver/run-job.ts';
-import { claimPrestartedWorker, prestartWorker, readWorkerLaunch, startsLocalWorkers } from '../../../src/mapreduce/driver/prestart-worker.ts';
+import { claimPrestartedWorker, prestartWorker, startsLocalWorkers } from '../../../src/mapreduce/driver/prestart-worker.ts';
+import { readWorkerLaunch } from '../../../src/mapreduce/driver/worker-launch.ts';
 import { GMR_BIN, outcomeOf, runGmr, spawnGmr, userEnv } from '../../helpers/gmr-cli.ts';
 
 let dir: string;
