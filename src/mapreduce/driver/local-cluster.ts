@@ -40,6 +40,8 @@ export interface LocalCluster {
   servers: string[];
   /** Rejects when every worker process has exited (a run would otherwise wait forever). */
   allWorkersDead: Promise<never>;
+  /** Ends the worker processes (SIGTERM: they finish what they run), leaving the server up; close() does it too. */
+  stopWorkers(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -123,10 +125,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
   };
   for (let n = 0; n < options.workers; n++) startWorker();
-  return {
-    servers: [address],
-    allWorkersDead,
-    async close() {
+  // Memoized: the driver stops the workers once the last step is done, the commit still running.
+  let stopping: Promise<void> | undefined;
+  const stopWorkers = (): Promise<void> =>
+    (stopping ??= (async () => {
       closing = true;
       await Promise.all(
         children.map(
@@ -139,6 +141,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
             }),
         ),
       );
+    })());
+  return {
+    servers: [address],
+    allWorkersDead,
+    stopWorkers,
+    async close() {
+      await stopWorkers();
       await server.close();
       await rm(privateDir, { recursive: true, force: true });
     },

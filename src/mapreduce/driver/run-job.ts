@@ -226,6 +226,8 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         report();
       },
     });
+    // The commit needs no worker: the local ones exit while it runs, not after it (issue 15, a small run's end).
+    local?.then((c) => c.stopWorkers()).catch(() => {});
     current = 'commit';
     await tracker.phase(stepCount - 1, 'commit');
     report();
