@@ -9,7 +9,9 @@
  * change) to the same rounds, so before and after are measured under the same load. The user
  * module's compile cache is a fresh folder of the bench (GMR_CACHE_DIR): its first run is cold.
  *
- *   npx tsx bench/fixed-costs.ts [--rounds 7] [--base /path/to/other/gmr] [--keep]
+ * `--only tiny` or `--only files` runs one of the two parts.
+ *
+ *   npx tsx bench/fixed-costs.ts [--rounds 7] [--base /path/to/other/gmr] [--only tiny|files] [--keep]
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,8 @@ const ROUNDS = Number(flag('rounds', '7'));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const GMR = join(ROOT, 'bin/gmr.js');
 const BASE = flag('base', '');
+const ONLY = flag('only', '');
+if (ONLY !== '' && ONLY !== 'tiny' && ONLY !== 'files') throw new Error(`--only takes tiny or files, received ${ONLY}`);
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const normalize = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
@@ -41,7 +45,8 @@ async function main(): Promise<void> {
   const variants: Array<[string, string]> = [['', GMR], ...(BASE ? [[' [base]', join(BASE, 'bin/gmr.js')] as [string, string]] : [])];
   if (BASE) timeCommand({ name: 'user .ts, base, first run', command: `${gmr(join(BASE, 'bin/gmr.js'))} run ${q(user)} --input ${q(tiny)} --quiet` });
 
-  const tinyRuns = runPaired(
+  const none = { series: [], loads: [] };
+  const tinyRuns = ONLY === 'files' ? none : runPaired(
     [
       { name: 'node -e 0', command: 'node -e 0' },
       ...variants.flatMap(([label, bin]) => [
@@ -52,10 +57,10 @@ async function main(): Promise<void> {
     ROUNDS,
   );
 
-  const brown = brownCorpus(dir);
-  const one = concatenated(brown, join(dir, 'brown1.txt'), 1);
+  const brown = ONLY === 'tiny' ? undefined : brownCorpus(dir);
+  const one = brown === undefined ? '' : concatenated(brown, join(dir, 'brown1.txt'), 1);
   const outputs = new Map<string, string>();
-  const fileRuns = runPaired(
+  const fileRuns = brown === undefined ? none : runPaired(
     variants.flatMap(([label, bin]) => [
       { name: `gmr run wordcount, ${brown.files.length} files${label}`, command: `${gmr(bin)} run wordcount --input ${q(brown.dir)} --quiet` },
       { name: `gmr run wordcount, the same bytes as 1 file${label}`, command: `${gmr(bin)} run wordcount --input ${q(one)} --quiet` },
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
   const cpu = (s: Series): string => spread(s.timings.map((t) => t.cpu));
   const row = (s: Series, base: Series): string => `| ${s.name} | ${spread(s.timings.map((t) => t.wall))} | ${cpu(s)} | ${spread(ratios(s, base))}× |`;
   const [node, ...tiny2] = tinyRuns.series as Series[];
-  const out = [
+  const tinyTable = (): string[] => [
     `A user .ts module's first run (cold compile cache): ${first.wall.toFixed(2)} s.`,
     '',
     '| command | wall s, median (min–max) | CPU s (all processes) | ratio to node -e 0, median of rounds (min–max) |',
@@ -87,6 +92,15 @@ async function main(): Promise<void> {
     '',
     loadLine(tinyRuns.loads),
     '',
+    // The ratio of the medians, next to the median of the per-round ratios above.
+    ...variants.map(([label], i) => {
+      const builtin = tiny2[2 * i] as Series;
+      const wall = (x: Series): number => median(x.timings.map((t) => t.wall));
+      return `medians: gmr 20 bytes${label} / node -e 0 = ${(wall(builtin) / wall(node as Series)).toFixed(2)}`;
+    }),
+    '',
+  ];
+  const filesTable = (): string[] => [
     '| input | wall s, median (min–max) | CPU s (all processes) | ratio to one file, median of rounds (min–max) |',
     '|---|---|---|---|',
     ...variants.flatMap((_, i) => {
@@ -104,10 +118,8 @@ async function main(): Promise<void> {
     }),
     '',
     loadLine(fileRuns.loads),
-  ].join('\n');
-  console.log(`\n${out}`);
-  const builtin = tiny2[0] as Series;
-  console.log(`\nmedians: gmr 20 bytes / node -e 0 = ${(median(builtin.timings.map((t) => t.wall)) / median((node as Series).timings.map((t) => t.wall))).toFixed(2)}`);
+  ];
+  console.log(`\n${[...(ONLY === 'files' ? [] : tinyTable()), ...(ONLY === 'tiny' ? [] : filesTable())].join('\n')}`);
   if (!hasFlag('keep')) rmSync(dir, { recursive: true, force: true });
 }
 
