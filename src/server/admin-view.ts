@@ -7,16 +7,17 @@ import type { AdminBroker } from './admin-commands.ts';
 import type { FunctionTable } from './functions.ts';
 import type { Ability, Job, Session } from './records.ts';
 import { functionNameProblem } from './admission.ts';
+import type { JobTable } from './job-table.ts';
 
 export class AdminView implements AdminBroker {
   readonly #functions: FunctionTable;
-  readonly #jobs: ReadonlyMap<string, Job>;
+  readonly #jobs: Pick<JobTable, 'values'>;
   readonly #sessions: ReadonlySet<Session>;
   readonly cancel: (handle: string) => boolean;
 
   constructor(
     functions: FunctionTable,
-    jobs: ReadonlyMap<string, Job>,
+    jobs: Pick<JobTable, 'values'>,
     sessions: ReadonlySet<Session>,
     cancel: (handle: string) => boolean,
   ) {

@@ -12,6 +12,7 @@ import type { AdminBroker } from './admin-commands.ts';
 import { AdminView } from './admin-view.ts';
 import { knownFunctionSubmitProblem, memoryProblem, submitProblem, type Refusal } from './admission.ts';
 import { FunctionTable } from './functions.ts';
+import { JobTable } from './job-table.ts';
 import type { Peer } from './peer.ts';
 import { JobStore } from './queue/job-store.ts';
 import { rowUnique } from './queue/stored-jobs.ts';
@@ -47,7 +48,7 @@ const WORK_FAIL = PACKETS.WORK_FAIL.code;
 export class JobBroker {
   readonly functions = new FunctionTable();
   /** Every live job by handle: queued, scheduled and running. */
-  readonly jobs = new Map<string, Job>();
+  readonly jobs = new JobTable();
   readonly registry: WorkerRegistry;
   /** What admin commands see and change. */
   readonly admin: AdminBroker;
@@ -65,8 +66,7 @@ export class JobBroker {
   readonly #options: BrokerOptions;
   readonly #sessions = new Set<Session>();
   #nextHandle = 0;
-  /** `${jobHandlePrefix}:`, joined once. */
-  readonly #handlePrefix: string;
+  readonly #handlePrefix: string; // `${jobHandlePrefix}:`, joined once
   /** Stores background jobs as they come (not with storeOnShutdown: that saves at close). */
   readonly store: JobStore | undefined;
 
@@ -127,7 +127,7 @@ export class JobBroker {
   }
 
   #register(job: Job): void {
-    this.jobs.set(job.handle, job);
+    this.jobs.add(job);
     this.#heldBytes += job.data.length;
     if (job.key !== undefined) job.fn.uniques.set(job.key, job);
   }
@@ -283,7 +283,7 @@ export class JobBroker {
     }
     for (const client of job.clients) client.attached.delete(job);
     job.clients.length = 0;
-    this.jobs.delete(job.handle);
+    this.jobs.delete(job);
     this.store?.finished(job);
     this.#heldBytes -= job.data.length;
     if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);

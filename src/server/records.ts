@@ -65,6 +65,9 @@ export class Job {
   prev: Job | undefined;
   next: Job | undefined;
   queue: JobQueue | undefined;
+  /** JobTable: the next job in its hash bucket, and when it was added (creation order). */
+  hashNext: Job | undefined;
+  created = 0;
   /** Links in its worker's RunningJobs while it runs. */
   runPrev: Job | undefined;
   runNext: Job | undefined;
