@@ -19,7 +19,8 @@ import { writeWordPartials } from './lib/word-partials.ts';
 export default defineJob<string, string, number, number, string, WordCounts>({
   description: 'Count the occurrences of each word (letters, digits, _ and \'), case-folded; output word<TAB>count',
   mapHooks: 'per-task',
-  mapSetup: (ctx) => WordCounts.forBytes(ctx.split.length),
+  // The task's bytes, all of its files' when small files share it (an older gmr has only ctx.split).
+  mapSetup: (ctx) => WordCounts.forBytes(ctx.taskBytes ?? ctx.split.length),
   mapBytes(bytes, start, end, _ctx, table) {
     table.addBytes(bytes, start, end);
   },

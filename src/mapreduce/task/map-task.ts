@@ -209,6 +209,7 @@ export async function runMapParts(
     get split(): SplitInfo {
       return split; // the part's
     },
+    taskBytes: parts.reduce((n, part) => n + part.split.length, 0),
     emit,
     ...(partials === undefined ? {} : { partials }),
     count: (name: string, amount?: number) => state.count(name, amount),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineJob } from 'gmr';
 import type { JobDefinition } from 'gmr';
 import { CHUNK_SIZE } from '../../../src/mapreduce/shuffle/encoding.ts';
-import { runMapTask } from '../../../src/mapreduce/task/map-task.ts';
+import { runMapParts, runMapTask } from '../../../src/mapreduce/task/map-task.ts';
 import type { MapTaskSpec, RecordSource } from '../../../src/mapreduce/task/map-task.ts';
 import { TaskFailure } from '../../../src/mapreduce/task/task-failure.ts';
 import { JobDefinitionError, TaskError } from '../../../src/errors.ts';
@@ -299,5 +299,35 @@ describe('mapBytes (the byte-level map)', () => {
 
   it('a definition with neither map, mapBytes nor reduce is a JobDefinitionError', async () => {
     await expect(run({} as JobDefinition, ['a'])).rejects.toThrow(JobDefinitionError);
+  });
+});
+
+describe('ctx.taskBytes', () => {
+  it('is every part\'s bytes for a grouped task, and the split\'s for a task of one', async () => {
+    const seen: Array<[string, string, number]> = [];
+    const job = defineJob<string, string, number>({
+      mapHooks: 'per-task',
+      mapSetup: (ctx) => {
+        seen.push(['setup', ctx.split.path, ctx.taskBytes]);
+      },
+      map: (line, ctx) => ctx.emit(line, 1),
+      mapTeardown: (ctx) => {
+        seen.push(['teardown', ctx.split.path, ctx.taskBytes]);
+      },
+      combine: (a, b) => a + b,
+      reduce: (_k, vs) => vs.reduce((a, b) => a + b, 0),
+    });
+    const part = (path: string, length: number, lines: string[]) => ({ split: { path, offset: 0, length }, source: arraySource(lines) });
+    await runMapParts(job, { job: 'j', index: 0, partitions: 2, params: {} }, [part('/a', 4, ['one']), part('/b', 6, ['three']), part('/c', 3, ['ab'])], () => {});
+    expect(seen).toEqual([
+      ['setup', '/a', 13],
+      ['teardown', '/c', 13],
+    ]);
+    seen.length = 0;
+    await run(job, ['x'], spec({ split: { path: 'in/a.txt', offset: 0, length: 1000 } }));
+    expect(seen).toEqual([
+      ['setup', 'in/a.txt', 1000],
+      ['teardown', 'in/a.txt', 1000],
+    ]);
   });
 });
