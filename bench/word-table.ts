@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './lib/args.ts';
 import { brownCorpus, concatenated } from './lib/brown.ts';
@@ -40,7 +40,7 @@ const cpu = (since: NodeJS.CpuUsage): number => {
 };
 
 async function load(dir: string): Promise<Tree> {
-  const lib = join(dir, 'dist/jobs/lib');
+  const lib = resolve(dir, 'dist/jobs/lib');
   const { WordCounts } = (await import(join(lib, 'word-counts.js'))) as { WordCounts: { forBytes(length: number): Table } };
   const partials = join(lib, 'word-partials.js');
   const write = existsSync(partials) ? ((await import(partials)) as { writeWordPartials: Tree['write'] }).writeWordPartials : undefined;

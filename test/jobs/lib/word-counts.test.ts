@@ -104,6 +104,29 @@ describe('WordCounts', () => {
     );
   });
 
+  it('counts words of 1 and 2 bytes the same whichever path found them', () => {
+    // The second line goes through the regex path (it starts with a non-ASCII word): its short
+    // keys (decided by head, tail and length alone) must meet those of the ASCII lines.
+    const lines = ["a I _ ' '' a_ _a x' 'x 0 00 Ab ab", "\u00e9 a I _ ' '' a_ _a x' 'x 0 00 Ab ab", 'AB'];
+    expect(viaTable(lines)).toEqual(
+      new Map([
+        ['a', 2],
+        ['i', 2],
+        ['_', 2],
+        ["'", 2],
+        ["''", 2],
+        ['a_', 2],
+        ['_a', 2],
+        ["x'", 2],
+        ["'x", 2],
+        ['0', 2],
+        ['00', 2],
+        ['ab', 5],
+        ['\u00e9', 1],
+      ]),
+    );
+  });
+
   it("keeps '_' apart from every other byte (the table stores it as 0x7F)", () => {
     const lines = ['__init__ a_b A_B _ a\x7fb __ \'_\' don\'t', 'x_ _x x\x7f_ café_x CAFÉ_X _é'];
     expect(viaTable(lines)).toEqual(viaTokenizer(lines));
