@@ -153,7 +153,7 @@ export class JobBroker {
   #attach(job: Job, session: Session): void {
     if (job.clients.length === 0) job.clients = [session]; // push() onto [] reserves room for 16
     else job.clients.push(session);
-    session.attached.add(job);
+    session.attached.add(job, session);
   }
 
   #enqueue(job: Job): void {
@@ -281,7 +281,7 @@ export class JobBroker {
       job.fn.running--;
       this.running--;
     }
-    for (const client of job.clients) client.attached.delete(job);
+    for (const client of job.clients) client.attached.released();
     job.clients.length = 0;
     this.jobs.delete(job);
     this.store?.finished(job);
@@ -332,14 +332,14 @@ export class JobBroker {
     this.#sessions.delete(session);
     if (this.closed) return;
     this.registry.disconnect(session);
-    for (const job of session.attached) {
+    for (const job of session.attached.take()) {
+      if (!job.clients.includes(session)) continue; // finished, cancelled, or listed twice
       job.clients = job.clients.filter((client) => client !== session);
       if (job.clients.length > 0 || job.background) continue;
       // "a queued foreground job whose clients all left is dropped"; a running one finishes unseen.
       if (job.state === 'running') job.ignored = true;
       else this.#finish(job);
     }
-    session.attached.clear();
   }
 
   /** Admin `cancel job`: WORK_FAIL to its clients; a queued job is dropped, a running one ignored. */
@@ -351,7 +351,7 @@ export class JobBroker {
       this.#finish(job);
       return true;
     }
-    for (const client of job.clients) client.attached.delete(job);
+    for (const client of job.clients) client.attached.released();
     job.clients = [];
     job.ignored = true;
     // A new submit with this unique starts a new job instead of joining the cancelled one.

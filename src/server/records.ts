@@ -164,6 +164,37 @@ export class RunningJobs {
 }
 
 /**
+ * The jobs one session waits for as a foreground client. A job drops out by itself when its
+ * `clients` no longer name the session, so a job's end costs a count, not a Set deletion (a Set
+ * re-allocated its table as jobs came and went); stale entries are dropped once they are more than
+ * half of the list. A job the session submitted twice is listed twice.
+ */
+export class AttachedJobs {
+  #jobs: Job[] = [];
+  /** Entries whose job still lists the session (one per attachment). */
+  #live = 0;
+
+  add(job: Job, session: Session): void {
+    this.#jobs.push(job);
+    this.#live++;
+    if (this.#jobs.length > 2 * this.#live + 32) this.#jobs = this.#jobs.filter((j) => j.clients.includes(session));
+  }
+
+  /** One attachment ended (its job finished or was cancelled). */
+  released(): void {
+    this.#live--;
+  }
+
+  /** Every entry, stale ones too (callers check `job.clients`), and the list starts empty. */
+  take(): Job[] {
+    const jobs = this.#jobs;
+    this.#jobs = [];
+    this.#live = 0;
+    return jobs;
+  }
+}
+
+/**
  * Per function: three priority FIFOs, the coalescing map, counters for the admin `status` lines,
  * and the sessions that can run it.
  */
@@ -223,7 +254,7 @@ export class Session {
   /** Jobs this session runs as a worker. */
   readonly jobs = new RunningJobs();
   /** Jobs this session waits for as a foreground client. */
-  readonly attached = new Set<Job>();
+  readonly attached = new AttachedJobs();
 
   constructor(peer: Peer) {
     this.peer = peer;

@@ -214,4 +214,52 @@ describe('JobBroker with fake peers', () => {
     expect(broker.admin.cancel('H:t:1')).toBe(false);
     expect([...broker.admin.uniques()]).toEqual([]);
   });
+
+  it('a client that ran hundreds of jobs and left: exactly its still-waiting jobs are dropped, a shared one stays', () => {
+    const { broker, connect } = setup();
+    const [, sc] = connect();
+    const [c2, s2] = connect();
+    const [w, sw] = connect();
+    broker.registry.canDo(sw, 'f');
+    // 40 jobs of a function nobody runs wait the whole time, while 300 jobs run to the end (the
+    // client's list of attachments is compacted on the way, and must keep the 40).
+    for (let i = 1; i <= 40; i++) broker.submit(sc, submit('g', `q${i}`));
+    for (let i = 41; i <= 340; i++) {
+      broker.submit(sc, submit('f', `p${i}`));
+      broker.grab(sw, 'GRAB_JOB');
+      broker.work(sw, { type: 'WORK_COMPLETE', handle: `H:t:${i}`, data: Buffer.from('ok') });
+    }
+    // Then: H:t:341 shared with client 2, H:t:342 background.
+    broker.submit(sc, submit('f', 'b', 'shared'));
+    broker.submit(s2, submit('f', 'b', 'shared'));
+    broker.submit(sc, submit('f', 'd', '', 'SUBMIT_JOB_BG'));
+    expect([...broker.admin.jobs()]).toHaveLength(42);
+    broker.disconnect(sc);
+    expect([...broker.admin.jobs()].map((j) => j.handle)).toEqual(['H:t:341', 'H:t:342']);
+    w.take();
+    broker.grab(sw, 'GRAB_JOB');
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:341', data: Buffer.from('B') });
+    expect(c2.take()).toEqual(['JOB_CREATED H:t:341', 'WORK_COMPLETE H:t:341 [B]']);
+  });
+
+  it('a job listed twice for one client, or already cancelled, is dropped once when the client leaves (memory budget exact)', () => {
+    const broker = new JobBroker({ jobHandlePrefix: 'H:t', jobRetries: 0, maxMemory: 4, flush: () => {}, log: () => {} });
+    const client = new FakePeer(1);
+    const sc = broker.open(client);
+    broker.submit(sc, submit('f', 'x', 'twice'));
+    broker.submit(sc, submit('f', 'x', 'twice'));
+    broker.submit(sc, submit('f', 'y'));
+    expect(broker.admin.cancel('H:t:2')).toBe(true);
+    broker.disconnect(sc);
+    expect([...broker.admin.jobs()]).toEqual([]);
+    // Nothing is held now: 4 bytes fit the budget of 4, 5 do not.
+    const other = new FakePeer(2);
+    const so = broker.open(other);
+    broker.submit(so, submit('f', '12345'));
+    broker.submit(so, submit('f', '1234'));
+    expect(other.take()).toEqual([
+      'ERROR QUEUE_ERROR Server memory budget full: jobs hold 0 of 4 bytes (maxMemory, gmr server --max-memory); a job of 5 bytes is refused',
+      'JOB_CREATED H:t:3',
+    ]);
+  });
 });
