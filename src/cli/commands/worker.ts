@@ -47,7 +47,7 @@ they are the only commands it runs, and a task naming others is refused.`,
 /** `gmr worker --args-on-stdin`: boots, then waits for its arguments (prestart-worker.ts); exits quietly if stdin ends first. */
 async function argsOnStdin(argv: string[], io: CliIO): Promise<number> {
   if (argv.length > 1) throw new UsageError(`--args-on-stdin takes no other arguments (they come on stdin), received ${argv.filter((a) => a !== '--args-on-stdin').join(' ')}`);
-  const launch = await readWorkerLaunch(process.stdin);
+  const launch = await readWorkerLaunch(0);
   if (launch === undefined) return 0;
   process.chdir(launch.cwd);
   const env = io.env ?? process.env;

@@ -3,7 +3,7 @@
  * arguments, its folder and the run secret, as one JSON object. Read in the worker, without the
  * modules that start processes, so a worker does not load them for it.
  */
-import { Socket } from 'node:net';
+import { readSync } from 'node:fs';
 import { UsageError } from '../../errors.ts';
 
 /** What a prestarted worker is told on its stdin: the `gmr worker` arguments, its folder and the run secret (null: --insecure). */
@@ -13,42 +13,37 @@ export interface WorkerLaunch {
   secret: string | null;
 }
 
+/** The longest launch line read (the arguments of a worker are a few hundred bytes). */
+const MAX_LINE_BYTES = 1 << 20;
+
 /**
- * In the prestarted worker: the launch line on `stdin`, or undefined when stdin ends first (the
- * driver ended without claiming it). stdin is left paused and unreferenced, for GMR_EXIT_WITH_STDIN to watch.
+ * In the prestarted worker: the launch line on descriptor `fd` (its stdin), or undefined when it
+ * ends first (the driver ended without claiming it). Read with blocking reads: the worker has
+ * nothing else to do until it comes, and the stream machinery of process.stdin plus an event-loop
+ * turn cost more than the wait (issue 15); a non-blocking descriptor is polled. Nothing follows
+ * the line on the driver's side: stdin is then only watched for its end (GMR_EXIT_WITH_STDIN).
  */
-export function readWorkerLaunch(stdin: NodeJS.ReadableStream): Promise<WorkerLaunch | undefined> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const finish = (launch: WorkerLaunch | undefined, error?: Error): void => {
-      stdin.off('data', onData);
-      stdin.off('end', onEnd);
-      stdin.off('error', onEnd);
-      stdin.pause();
-      // A paused pipe still holds the event loop: a worker that fails on these arguments must exit.
-      if (stdin instanceof Socket) stdin.unref();
-      if (error) reject(error);
-      else resolve(launch);
-    };
-    const onData = (chunk: Buffer | string): void => {
-      text += chunk.toString();
-      const newline = text.indexOf('\n');
-      if (newline < 0) {
-        if (text.length > 1 << 20) finish(undefined, new UsageError('--args-on-stdin expects one JSON line of arguments, received more than 1 MiB without a newline'));
-        return;
-      }
-      try {
-        finish(parseLaunch(text.slice(0, newline)));
-      } catch (error) {
-        finish(undefined, error as Error);
-      }
-    };
-    const onEnd = (): void => finish(undefined);
-    stdin.on('data', onData);
-    stdin.once('end', onEnd);
-    stdin.once('error', onEnd);
-    stdin.resume();
-  });
+export async function readWorkerLaunch(fd: number): Promise<WorkerLaunch | undefined> {
+  const parts: Buffer[] = [];
+  let bytes = 0;
+  for (;;) {
+    const chunk = Buffer.alloc(64 * 1024);
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunk.length, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    if (n === 0) return undefined;
+    const newline = chunk.subarray(0, n).indexOf(0x0a);
+    parts.push(chunk.subarray(0, newline >= 0 ? newline : n));
+    bytes += n;
+    // Joined as bytes, so a character split between two reads is decoded whole.
+    if (newline >= 0) return parseLaunch(Buffer.concat(parts).toString('utf8'));
+    if (bytes > MAX_LINE_BYTES) throw new UsageError('--args-on-stdin expects one JSON line of arguments, received more than 1 MiB without a newline');
+  }
 }
 
 function parseLaunch(line: string): WorkerLaunch {

@@ -5,10 +5,10 @@
  * worker behind; a bad launch line is a one-line usage error.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../../src/mapreduce/driver/run-job.ts';
 import { claimPrestartedWorker, prestartWorker, startsLocalWorkers } from '../../../src/mapreduce/driver/prestart-worker.ts';
@@ -116,26 +116,33 @@ describe('a prestarted worker', () => {
 });
 
 describe('readWorkerLaunch', () => {
-  const fed = (text: string, end = true): PassThrough => {
-    const stream = new PassThrough();
-    stream.write(text);
-    if (end) stream.end();
-    return stream;
+  /** The launch read from a descriptor of a file holding `text` (a pipe in the CLI test below). */
+  const fed = async (text: string | Buffer): Promise<ReturnType<typeof readWorkerLaunch>> => {
+    const file = join(dir, `launch-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(file, text);
+    const fd = openSync(file, 'r');
+    try {
+      return await readWorkerLaunch(fd);
+    } finally {
+      closeSync(fd);
+    }
   };
 
-  it('reads the first line, leaving the stream open; undefined when the stream ends first', async () => {
-    const stream = fed('{"argv":["--jobs","wordcount"],"cwd":"/tmp","secret":null}\n', false);
-    expect(await readWorkerLaunch(stream)).toEqual({ argv: ['--jobs', 'wordcount'], cwd: '/tmp', secret: null });
-    expect(stream.destroyed).toBe(false);
-    expect(await readWorkerLaunch(fed(''))).toBeUndefined();
-    expect(await readWorkerLaunch(fed('{"argv":[]'))).toBeUndefined();
+  it('reads the first line (a character split across reads whole); undefined when the input ends first', async () => {
+    expect(await fed('{"argv":["--jobs","wordcount"],"cwd":"/tmp","secret":null}\nignored')).toEqual({ argv: ['--jobs', 'wordcount'], cwd: '/tmp', secret: null });
+    // 64 KiB reads: "é" (2 bytes) straddles the first two.
+    const cwd = `/${'a'.repeat(64 * 1024 - 34)}é`;
+    expect((await fed(`{"argv":[],"secret":null,"cwd":"${cwd}"}\n`))?.cwd).toBe(cwd);
+    expect(await fed('')).toBeUndefined();
+    expect(await fed('{"argv":[]')).toBeUndefined();
   });
 
   it('refuses a line that is not the launch object, or asks for --args-on-stdin again', async () => {
-    await expect(readWorkerLaunch(fed('hello\n'))).rejects.toThrow(/--args-on-stdin expects a JSON line .*received "hello"/);
-    await expect(readWorkerLaunch(fed('{"argv":[1],"cwd":"/","secret":null}\n'))).rejects.toThrow(/expects a JSON line/);
-    await expect(readWorkerLaunch(fed('{"argv":[],"cwd":"/","secret":5}\n'))).rejects.toThrow(/expects a JSON line/);
-    await expect(readWorkerLaunch(fed('{"argv":["--args-on-stdin"],"cwd":"/","secret":null}\n'))).rejects.toThrow(/cannot ask for --args-on-stdin again/);
+    await expect(fed('hello\n')).rejects.toThrow(/--args-on-stdin expects a JSON line .*received "hello"/);
+    await expect(fed('{"argv":[1],"cwd":"/","secret":null}\n')).rejects.toThrow(/expects a JSON line/);
+    await expect(fed('{"argv":[],"cwd":"/","secret":5}\n')).rejects.toThrow(/expects a JSON line/);
+    await expect(fed('{"argv":["--args-on-stdin"],"cwd":"/","secret":null}\n')).rejects.toThrow(/cannot ask for --args-on-stdin again/);
+    await expect(fed(Buffer.alloc(2 << 20, 0x20))).rejects.toThrow(/more than 1 MiB without a newline/);
   });
 
   it('gmr worker --args-on-stdin: a bad line is a one-line usage error (exit 64), other flags beside it too', async () => {
