@@ -170,14 +170,18 @@ export class RunningJobs {
  * half of the list. A job the session submitted twice is listed twice.
  */
 export class AttachedJobs {
-  #jobs: Job[] = [];
+  /** Entries 0..count-1 are in use; the array keeps its length, so steady use allocates nothing. */
+  #jobs: (Job | undefined)[] = [];
+  #count = 0;
   /** Entries whose job still lists the session (one per attachment). */
   #live = 0;
 
   add(job: Job, session: Session): void {
-    this.#jobs.push(job);
+    if (this.#count === this.#jobs.length && this.#count > 2 * this.#live + 32) this.#compact(session);
+    if (this.#count === this.#jobs.length) this.#jobs.push(job);
+    else this.#jobs[this.#count] = job;
+    this.#count++;
     this.#live++;
-    if (this.#jobs.length > 2 * this.#live + 32) this.#jobs = this.#jobs.filter((j) => j.clients.includes(session));
   }
 
   /** One attachment ended (its job finished or was cancelled). */
@@ -187,10 +191,24 @@ export class AttachedJobs {
 
   /** Every entry, stale ones too (callers check `job.clients`), and the list starts empty. */
   take(): Job[] {
-    const jobs = this.#jobs;
+    const jobs = this.#jobs.slice(0, this.#count) as Job[];
     this.#jobs = [];
+    this.#count = 0;
     this.#live = 0;
     return jobs;
+  }
+
+  /** Moves the entries still in use to the front; a list far longer than that is cut back. */
+  #compact(session: Session): void {
+    const jobs = this.#jobs;
+    let kept = 0;
+    for (let i = 0; i < this.#count; i++) {
+      const job = jobs[i] as Job;
+      if (job.clients.includes(session)) jobs[kept++] = job;
+    }
+    jobs.fill(undefined, kept, this.#count);
+    this.#count = kept;
+    if (jobs.length > 1024 && kept * 4 < jobs.length) jobs.length = Math.max(64, kept * 2);
   }
 }
 
