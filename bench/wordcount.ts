@@ -6,7 +6,7 @@
  *   one mawk, a plain Node script, tr | sort | uniq -c, and gmr with one worker (MB/s per core).
  * Every tool's counts must equal the C counter's, or the bench fails.
  *
- *   npx tsx bench/wordcount.ts [--copies 24] [--rounds 5] [--tools gmr,gmr1,parallel,c,mawk,node,sort] [--keep]
+ *   npx tsx bench/wordcount.ts [--copies 24] [--rounds 5] [--tools gmr,gmrbig,gmr1,parallel,c,mawk,node,sort] [--keep]
  *
  * The C counter needs a C compiler (`apt-get install -y --no-install-recommends gcc`): a bench-only
  * tool, not something gmr or CI needs.
@@ -65,6 +65,8 @@ function commands(corpus: string, dir: string, counter: string): Command[] {
   writeFileSync(merge, MAWK_MERGE);
   const all: Record<string, Command> = {
     gmr: { name: `gmr run wordcount (${CORES} workers)`, command: `node ${q(GMR)} run wordcount --input ${q(corpus)} --quiet` },
+    // One split per worker (the default is about 2, capped at 64 MiB): fewer tasks re-emitting the vocabulary.
+    gmrbig: { name: `gmr run wordcount (${CORES} workers, one split each)`, command: `node ${q(GMR)} run wordcount --split-size ${Math.ceil(statSync(corpus).size / CORES)} --input ${q(corpus)} --quiet` },
     gmr1: { name: 'gmr run wordcount --workers 1', command: `node ${q(GMR)} run wordcount --workers 1 --input ${q(corpus)} --quiet` },
     parallel: { name: `parallel --pipepart -j${CORES} + mawk`, command: `parallel --pipepart -a ${q(corpus)} --block -1 -j${CORES} mawk -f ${q(count)} | mawk -f ${q(merge)}` },
     c: { name: 'C counter (1 core)', command: `${q(counter)} ${q(corpus)}` },
