@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import pLimit from 'p-limit';
@@ -53,7 +54,9 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   // The local workers start first: they boot, load the job and register while the driver loads
   // it too and plans (a process start is most of a small run's time). A run that fails to plan stops them.
   const embedded = !options.servers?.length;
-  const earlyRoots = embedded ? await inputRoots(options.input, [], cwd) : [];
+  // Only roots that exist: a worker refuses a missing one, and its error would race the driver's
+  // own one-line "Input path not found" onto stderr.
+  const earlyRoots = embedded ? (await inputRoots(options.input, [], cwd)).filter((root) => existsSync(root)) : [];
   const localWorkers = embedded ? await workersToStart(options, workers, cwd) : 0;
   let cluster = embedded ? startRunCluster(options, localWorkers, workers - localWorkers, cwd, trust, earlyRoots) : undefined;
   let workspace: RunWorkspace;
@@ -317,7 +320,7 @@ async function planRun(options: RunOptions, input: PlanInput): Promise<RunPlan> 
     job: loaded.name,
     inputs,
     params,
-    splitSize: options.splitSize ?? defaultSplitSize(inputBytes, input.workers),
+    splitSize: options.splitSize ?? defaultSplitSize(inputBytes, input.workers, { combines: typeof loaded.definition.steps[0]?.combine === 'function' }),
     ...planReducers(loaded.definition, options.reducers ?? Math.max(1, input.workers)),
     ship: options.ship ?? false,
     startedAt: new Date(input.started).toISOString(),
