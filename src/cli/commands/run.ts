@@ -50,7 +50,7 @@ export const RUN_COMMAND = commandTable({
     'split-size': {
       type: 'string',
       value: 'SIZE',
-      defaultText: 'input / (4 × workers), 1m..64m; small inputs one per worker up to 8m',
+      defaultText: 'input / (2 × workers), 1m..64m (with a combiner input / workers, up to 128m); small inputs one per worker up to 8m',
       section: EXECUTION,
       help: 'bytes per map task, e.g. 64m, 512k',
     },

@@ -22,8 +22,10 @@ export interface SplitPlanOptions {
 
 export const MIN_DEFAULT_SPLIT_SIZE = 1024 * 1024;
 export const MAX_DEFAULT_SPLIT_SIZE = 64 * 1024 * 1024;
+/** The cap for a combining job's splits: Hadoop's default block size. */
+export const MAX_COMBINING_SPLIT_SIZE = 128 * 1024 * 1024;
 /**
- * Below this a split is not cut just to reach SPLITS_PER_WORKER: every map task of a combinable
+ * Below this a split is not cut just to reach the splits per worker: every map task of a combinable
  * job re-emits the split's whole vocabulary and costs a task's round trips, so many tiny tasks
  * cost more than an idle worker (the map path reads about 100 MB/s per core: 8 MiB is ~0.1 s).
  */
@@ -35,19 +37,34 @@ export const SMALL_SPLIT_SIZE = 8 * 1024 * 1024;
  * 6.6-8.3 CPU-s, 2 per worker (60 MB) 3.41-3.57 s and 6.4-6.6 CPU-s.
  */
 const SPLITS_PER_WORKER = 2;
+/**
+ * A job with a combiner gets one split per worker (up to MAX_COMBINING_SPLIT_SIZE): each extra map
+ * task builds its table again and re-emits, sorts and writes the whole vocabulary. Brown x24,
+ * 2 workers, 3 alternating rounds on a quiet machine: 2 per worker 3.60 s wall and 6.33 CPU-s,
+ * 1 per worker 3.26 s and 5.93 CPU-s (docs/BENCHMARKS.md, fourth series).
+ */
+const COMBINING_SPLITS_PER_WORKER = 1;
+
+export interface DefaultSplitOptions {
+  /** The job's first step has a combiner: fewer, larger splits (see COMBINING_SPLITS_PER_WORKER). */
+  combines?: boolean;
+}
 
 /**
- * clamp(ceil(totalBytes / (2 * workers)), floor, 64 MiB), where floor = clamp(ceil(totalBytes /
- * workers), 1 MiB, 8 MiB): large inputs get about 2 splits per worker; small ones as few splits
- * as keep every worker busy, none under 1 MiB.
+ * clamp(ceil(totalBytes / (n * workers)), floor, cap), where floor = clamp(ceil(totalBytes /
+ * workers), 1 MiB, 8 MiB), n is 2 splits per worker (1 for a combining job) and cap 64 MiB
+ * (128 MiB for a combining job): large inputs get about n splits per worker; small ones as few
+ * splits as keep every worker busy, none under 1 MiB.
  */
-export function defaultSplitSize(totalBytes: number, workers: number): number {
+export function defaultSplitSize(totalBytes: number, workers: number, options: DefaultSplitOptions = {}): number {
   if (!Number.isInteger(workers) || workers < 1) {
     throw new UsageError(`workers must be an integer >= 1; received ${workers}`);
   }
-  const even = Math.ceil(totalBytes / (SPLITS_PER_WORKER * workers));
+  const perWorker = options.combines ? COMBINING_SPLITS_PER_WORKER : SPLITS_PER_WORKER;
+  const cap = options.combines ? MAX_COMBINING_SPLIT_SIZE : MAX_DEFAULT_SPLIT_SIZE;
+  const even = Math.ceil(totalBytes / (perWorker * workers));
   const floor = Math.min(SMALL_SPLIT_SIZE, Math.max(MIN_DEFAULT_SPLIT_SIZE, Math.ceil(totalBytes / workers)));
-  return Math.min(MAX_DEFAULT_SPLIT_SIZE, Math.max(floor, even));
+  return Math.min(cap, Math.max(floor, even));
 }
 
 /**

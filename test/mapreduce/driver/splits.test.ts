@@ -78,6 +78,16 @@ describe('defaultSplitSize', () => {
     expect(defaultSplitSize(10_000 * MiB, 1)).toBe(64 * MiB);
   });
 
+  it('gives a combining job one split per worker, up to 128 MiB', () => {
+    expect(defaultSplitSize(240 * MiB, 2, { combines: true })).toBe(120 * MiB);
+    expect(defaultSplitSize(240 * MiB, 2, { combines: false })).toBe(60 * MiB);
+    expect(defaultSplitSize(400 * MiB, 5, { combines: true })).toBe(80 * MiB);
+    expect(defaultSplitSize(1000 * MiB, 2, { combines: true })).toBe(128 * MiB);
+    // Small inputs: the same floor as any job (no split under 1 MiB, no more splits than workers).
+    expect(defaultSplitSize(10 * MiB, 2, { combines: true })).toBe(5 * MiB);
+    expect(defaultSplitSize(10, 4, { combines: true })).toBe(MiB);
+  });
+
   it('rejects a worker count below 1', () => {
     expect(() => defaultSplitSize(10, 0)).toThrow(UsageError);
   });
