@@ -24,6 +24,7 @@ import {
   type PacketType,
 } from './packets.ts';
 import { DEFAULT_MAX_PACKET_SIZE, MAX_ARGUMENTS_BYTES, MAX_TEXT_LINE } from './limits.ts';
+import { LAYOUTS, decodeLayout } from './hot-layouts.ts';
 import { TextCache } from './text-cache.ts';
 
 /** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
@@ -61,78 +62,6 @@ export function decodeBody(info: PacketInfo, body: Buffer): Packet {
 
 /** Packets without arguments carry nothing but their type: one frozen object per type serves them all. */
 const ARGLESS = new Map<PacketType, Packet>();
-
-/**
- * The argument layouts of the packets every job passes through (submits, assignments, results),
- * decoded into object literals: all packets of a layout then share one shape, which keeps the
- * property reads of whoever handles them fast. Other types take the generic path.
- */
-const FN = 1;
-const HANDLE = 2;
-const HANDLE_DATA = 3;
-const FN_UNIQUE_DATA = 4;
-const HANDLE_FN_UNIQUE_DATA = 5;
-const LAYOUT_BY_ARGS: Record<string, number> = {
-  fn: FN,
-  handle: HANDLE,
-  'handle+data': HANDLE_DATA,
-  'fn,unique+data': FN_UNIQUE_DATA,
-  'handle,fn,unique+data': HANDLE_FN_UNIQUE_DATA,
-};
-const LAYOUTS: (number | undefined)[] = [];
-for (let code = 0; code < 64; code++) {
-  const info = packetInfoByCode(code);
-  if (info) LAYOUTS[code] = LAYOUT_BY_ARGS[`${info.args.join(',')}${info.data ? '+data' : ''}`];
-}
-
-/** The first NUL from `start` before `to`, or -1. Text arguments are short: a loop beats a call. */
-function nul(buf: Buffer, start: number, to: number): number {
-  for (let i = start; i < to; i++) if (buf[i] === 0) return i;
-  return -1;
-}
-
-/**
- * A hot layout's packet, or undefined when a separator is missing (the generic path says why, or
- * reads a short form). Function names go through `names` when given (the parser's TextCache).
- */
-function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: number, to: number, names: TextCache | undefined): Packet | undefined {
-  let packet: object;
-  switch (layout) {
-    case FN:
-      packet = { type, fn: names ? names.decode(buf, from, to) : buf.toString('utf8', from, to) };
-      break;
-    case HANDLE:
-      packet = { type, handle: buf.toString('utf8', from, to) };
-      break;
-    case HANDLE_DATA: {
-      const a = nul(buf, from, to);
-      if (a < 0) return undefined;
-      packet = { type, handle: buf.toString('utf8', from, a), data: buf.subarray(a + 1, to) };
-      break;
-    }
-    case FN_UNIQUE_DATA: {
-      const a = nul(buf, from, to);
-      const b = a < 0 ? -1 : nul(buf, a + 1, to);
-      if (b < 0) return undefined;
-      const fn = names ? names.decode(buf, from, a) : buf.toString('utf8', from, a);
-      packet = { type, fn, unique: buf.toString('utf8', a + 1, b), data: buf.subarray(b + 1, to) };
-      break;
-    }
-    case HANDLE_FN_UNIQUE_DATA: {
-      const a = nul(buf, from, to);
-      const b = a < 0 ? -1 : nul(buf, a + 1, to);
-      const c = b < 0 ? -1 : nul(buf, b + 1, to);
-      if (c < 0) return undefined;
-      const handle = buf.toString('utf8', from, a);
-      const fn = names ? names.decode(buf, a + 1, b) : buf.toString('utf8', a + 1, b);
-      packet = { type, handle, fn, unique: buf.toString('utf8', b + 1, c), data: buf.subarray(c + 1, to) };
-      break;
-    }
-    default:
-      return undefined;
-  }
-  return packet as Packet;
-}
 
 /**
  * Decodes the body that lies in `buf` from `from` to `to`, without a view of the body itself: the
@@ -208,6 +137,9 @@ export class PacketParser {
   #text: Buffer[] = [];
   #textLength = 0;
   #failed: ProtocolError | undefined;
+  /** The last header read: its declared size and magic (see #readHeader). */
+  #size = 0;
+  #magic: Magic = 'REQ';
   /** The function name of the last hot packet, decoded once while a peer keeps sending it. */
   readonly #names = new TextCache();
 
@@ -253,8 +185,9 @@ export class PacketParser {
         pos += take;
         if (this.#headerFilled === HEADER_LENGTH) {
           this.#headerFilled = 0;
-          const { info, size, magic } = this.#readHeader(this.#header, 0);
-          if (size === 0) this.#emit(info, magic, this.#header, 0, 0);
+          const info = this.#readHeader(this.#header, 0);
+          const size = this.#size;
+          if (size === 0) this.#emit(info, this.#magic, this.#header, 0, 0);
           else {
             this.#header.copy(this.#startFrame(HEADER_LENGTH + size), 0);
             this.#filled = HEADER_LENGTH;
@@ -273,10 +206,11 @@ export class PacketParser {
         this.#headerFilled = length - pos;
         return;
       }
-      const { info, size, magic } = this.#readHeader(chunk, pos);
+      const info = this.#readHeader(chunk, pos);
+      const size = this.#size;
       const end = pos + HEADER_LENGTH + size;
       if (end <= length) {
-        this.#emit(info, magic, chunk, pos + HEADER_LENGTH, end);
+        this.#emit(info, this.#magic, chunk, pos + HEADER_LENGTH, end);
         pos = end;
       } else {
         this.#startFrame(HEADER_LENGTH + size);
@@ -316,8 +250,8 @@ export class PacketParser {
     if (this.#filled === this.#frameLength) {
       this.#frame = undefined;
       this.#filled = 0;
-      const { info, magic } = this.#readHeader(frame, 0);
-      this.#emit(info, magic, frame, HEADER_LENGTH, this.#frameLength);
+      const info = this.#readHeader(frame, 0);
+      this.#emit(info, this.#magic, frame, HEADER_LENGTH, this.#frameLength);
     }
     return pos + take;
   }
@@ -360,11 +294,14 @@ export class PacketParser {
     this.#textLength = 0;
   }
 
-  #readHeader(buf: Buffer, pos: number): { info: PacketInfo; size: number; magic: Magic } {
+  /**
+   * The header at `pos`: returns its type and leaves its size and magic in #size and #magic (the
+   * header is read for every packet; an object for the three did not stay off the heap).
+   */
+  #readHeader(buf: Buffer, pos: number): PacketInfo {
     const word = buf.readUInt32BE(pos);
-    let magic: Magic;
-    if (word === MAGIC_REQ) magic = 'REQ';
-    else if (word === MAGIC_RES) magic = 'RES';
+    if (word === MAGIC_REQ) this.#magic = 'REQ';
+    else if (word === MAGIC_RES) this.#magic = 'RES';
     else return this.#badMagic(buf, pos, pos + 4);
     const code = buf.readUInt32BE(pos + 4);
     const info = packetInfoByCode(code);
@@ -384,7 +321,8 @@ export class PacketParser {
         { fault: 'size' },
       );
     }
-    return { info, size, magic };
+    this.#size = size;
+    return info;
   }
 
   #badMagic(buf: Buffer, start: number, end: number): never {

@@ -17,7 +17,7 @@ import type { Peer } from './peer.ts';
 import { JobStore } from './queue/job-store.ts';
 import { rowUnique } from './queue/stored-jobs.ts';
 import type { QueueStore } from './queue/queue-store.ts';
-import { Job, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
+import { Job, NO_CLIENTS, PRIORITY_HIGH, PRIORITY_LOW, Session, type Ability, type Priority } from './records.ts';
 import { coalescingKey, epochMs, ownPayload, submitKind, type SubmitPacket } from './submit.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
@@ -151,7 +151,7 @@ export class JobBroker {
   }
 
   #attach(job: Job, session: Session): void {
-    if (job.clients.length === 0) job.clients = [session]; // push() onto [] reserves room for 16
+    if (job.clients.length === 0) job.clients = [session]; // NO_CLIENTS; push() onto [] reserves room for 16
     else job.clients.push(session);
     session.attached.add(job, session);
   }
@@ -233,6 +233,9 @@ export class JobBroker {
     const job = this.jobs.get(p.handle);
     if (!job || job.worker !== session) return session.peer.sendError('JOB_NOT_FOUND', 'Job given in work result not found');
     switch (p.type) {
+      case 'WORK_COMPLETE':
+        this.#toClients(job, PACKETS.WORK_COMPLETE.code, p.data);
+        return this.#finish(job);
       case 'WORK_STATUS':
         job.numerator = p.numerator;
         job.denominator = p.denominator;
@@ -241,9 +244,6 @@ export class JobBroker {
       case 'WORK_DATA':
       case 'WORK_WARNING':
         return this.#toClients(job, PACKETS[p.type].code, p.data);
-      case 'WORK_COMPLETE':
-        this.#toClients(job, PACKETS.WORK_COMPLETE.code, p.data);
-        return this.#finish(job);
       case 'WORK_FAIL':
         this.#toClients(job, WORK_FAIL, undefined);
         return this.#finish(job);
@@ -282,7 +282,7 @@ export class JobBroker {
       this.running--;
     }
     for (const client of job.clients) client.attached.released();
-    job.clients.length = 0;
+    job.clients = NO_CLIENTS; // a later disconnect finds nothing to drop
     this.jobs.delete(job);
     this.store?.finished(job);
     this.#heldBytes -= job.data.length;
@@ -352,7 +352,7 @@ export class JobBroker {
       return true;
     }
     for (const client of job.clients) client.attached.released();
-    job.clients = [];
+    job.clients = NO_CLIENTS;
     job.ignored = true;
     // A new submit with this unique starts a new job instead of joining the cancelled one.
     if (job.key !== undefined && job.fn.uniques.get(job.key) === job) job.fn.uniques.delete(job.key);

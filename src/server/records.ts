@@ -31,6 +31,12 @@ export interface JobInit {
   when: number;
 }
 
+/**
+ * The client list of a job without clients: shared and frozen, so a new job and a finished one
+ * allocate no array, and a push onto it throws instead of leaking a session into other jobs.
+ */
+export const NO_CLIENTS = Object.freeze([] as Session[]) as Session[];
+
 export class Job {
   readonly handle: string;
   readonly fn: FunctionRecord;
@@ -51,8 +57,11 @@ export class Job {
   retries = 0;
   numerator = '0';
   denominator = '0';
-  /** Foreground submitters, one entry per submit (a session that submitted twice is here twice). */
-  clients: Session[] = [];
+  /**
+   * Foreground submitters, one entry per submit (a session that submitted twice is here twice).
+   * NO_CLIENTS (frozen, shared) when there are none: attaching replaces it, never pushes onto it.
+   */
+  clients: Session[] = NO_CLIENTS;
   worker: Session | undefined;
   /** The CAN_DO_TIMEOUT timer while running, the epoch timer while scheduled. */
   timer: NodeJS.Timeout | undefined;

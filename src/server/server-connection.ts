@@ -128,23 +128,8 @@ export class ServerConnection implements Peer, Flushable {
     if (magic !== 'REQ') return this.sendError('INVALID_MAGIC', 'Request magic expected');
     const broker = this.#ctx.broker;
     const session = this.#session;
+    // The packets of every job first: a switch on strings is a chain of comparisons, in this order.
     switch (p.type) {
-      case 'CAN_DO':
-        return broker.registry.canDo(session, p.fn);
-      case 'CAN_DO_TIMEOUT': {
-        const ms = Number.parseInt(p.timeout, 10);
-        return broker.registry.canDo(session, p.fn, Number.isFinite(ms) && ms > 0 ? ms : 0);
-      }
-      case 'CANT_DO':
-        return broker.registry.cantDo(session, p.fn);
-      case 'RESET_ABILITIES':
-        return broker.registry.reset(session);
-      case 'PRE_SLEEP':
-        return broker.registry.preSleep(session);
-      case 'GRAB_JOB':
-      case 'GRAB_JOB_UNIQ':
-      case 'GRAB_JOB_ALL':
-        return broker.grab(session, p.type);
       case 'SUBMIT_JOB':
       case 'SUBMIT_JOB_BG':
       case 'SUBMIT_JOB_HIGH':
@@ -155,13 +140,29 @@ export class ServerConnection implements Peer, Flushable {
       case 'SUBMIT_REDUCE_JOB':
       case 'SUBMIT_REDUCE_JOB_BACKGROUND':
         return broker.submit(session, p);
-      case 'WORK_STATUS':
-      case 'WORK_DATA':
-      case 'WORK_WARNING':
+      case 'GRAB_JOB':
+      case 'GRAB_JOB_UNIQ':
+      case 'GRAB_JOB_ALL':
+        return broker.grab(session, p.type);
       case 'WORK_COMPLETE':
+      case 'WORK_DATA':
+      case 'WORK_STATUS':
+      case 'WORK_WARNING':
       case 'WORK_FAIL':
       case 'WORK_EXCEPTION':
         return broker.work(session, p);
+      case 'PRE_SLEEP':
+        return broker.registry.preSleep(session);
+      case 'CAN_DO':
+        return broker.registry.canDo(session, p.fn);
+      case 'CAN_DO_TIMEOUT': {
+        const ms = Number.parseInt(p.timeout, 10);
+        return broker.registry.canDo(session, p.fn, Number.isFinite(ms) && ms > 0 ? ms : 0);
+      }
+      case 'CANT_DO':
+        return broker.registry.cantDo(session, p.fn);
+      case 'RESET_ABILITIES':
+        return broker.registry.reset(session);
       case 'GET_STATUS':
         return broker.getStatus(session, p.handle);
       case 'GET_STATUS_UNIQUE':

@@ -242,6 +242,53 @@ describe('JobBroker with fake peers', () => {
     expect(c2.take()).toEqual(['JOB_CREATED H:t:341', 'WORK_COMPLETE H:t:341 [B]']);
   });
 
+  it('jobs without clients share no list: a finished, cancelled or background job hands its result to exactly the clients attached since', () => {
+    const { broker, connect } = setup();
+    const [a, sa] = connect();
+    const [b, sb] = connect();
+    const [w, sw] = connect();
+    broker.registry.canDo(sw, 'f');
+    const complete = (handle: string, data: string): void => {
+      broker.grab(sw, 'GRAB_JOB');
+      broker.work(sw, { type: 'WORK_COMPLETE', handle, data: Buffer.from(data) });
+    };
+    // A's job ends; B's job with the same unique is a new job that only B hears of.
+    broker.submit(sa, submit('f', 'x', 'u'));
+    complete('H:t:1', 'one');
+    broker.submit(sb, submit('f', 'x', 'u'));
+    complete('H:t:2', 'two');
+    // A background job (no client yet) that A, then B, join before it runs: both hear, in order.
+    broker.submit(sb, submit('f', 'y', 'bg', 'SUBMIT_JOB_BG'));
+    broker.submit(sa, submit('f', 'y', 'bg'));
+    broker.submit(sb, submit('f', 'y', 'bg'));
+    complete('H:t:3', 'three');
+    // A running job cancelled: its clients are told once; a new submit of its unique is a new job.
+    broker.submit(sa, submit('f', 'z', 'c'));
+    broker.grab(sw, 'GRAB_JOB');
+    expect(broker.admin.cancel('H:t:4')).toBe(true);
+    broker.submit(sb, submit('f', 'z', 'c'));
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:4', data: Buffer.from('lost') });
+    complete('H:t:5', 'five');
+    // A leaves: nothing of B's is dropped.
+    broker.disconnect(sa);
+    broker.submit(sb, submit('f', 'last'));
+    complete('H:t:6', 'six');
+    expect(a.take()).toEqual(['JOB_CREATED H:t:1', 'WORK_COMPLETE H:t:1 [one]', 'JOB_CREATED H:t:3', 'WORK_COMPLETE H:t:3 [three]', 'JOB_CREATED H:t:4', 'WORK_FAIL H:t:4']);
+    expect(b.take()).toEqual([
+      'JOB_CREATED H:t:2',
+      'WORK_COMPLETE H:t:2 [two]',
+      'JOB_CREATED H:t:3',
+      'JOB_CREATED H:t:3',
+      'WORK_COMPLETE H:t:3 [three]',
+      'JOB_CREATED H:t:5',
+      'WORK_COMPLETE H:t:5 [five]',
+      'JOB_CREATED H:t:6',
+      'WORK_COMPLETE H:t:6 [six]',
+    ]);
+    expect(w.take().filter((line) => line.startsWith('JOB_ASSIGN')).map((line) => line.split(' ')[1])).toEqual(['H:t:1', 'H:t:2', 'H:t:3', 'H:t:4', 'H:t:5', 'H:t:6']);
+    expect([...broker.admin.jobs()]).toEqual([]);
+  });
+
   it('a job listed twice for one client, or already cancelled, is dropped once when the client leaves (memory budget exact)', () => {
     const broker = new JobBroker({ jobHandlePrefix: 'H:t', jobRetries: 0, maxMemory: 4, flush: () => {}, log: () => {} });
     const client = new FakePeer(1);
