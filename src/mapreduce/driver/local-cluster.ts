@@ -42,6 +42,7 @@ export interface LocalCluster {
   allWorkersDead: Promise<never>;
   /** Ends the worker processes (SIGTERM: they finish what they run), leaving the server up; close() does it too. */
   stopWorkers(): Promise<void>;
+  /** Stops the workers, the server and removes its private folder. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -142,14 +143,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ),
       );
     })());
+  // Memoized too: the driver closes the cluster beside its client, and again in its last cleanup.
+  let closed: Promise<void> | undefined;
   return {
     servers: [address],
     allWorkersDead,
     stopWorkers,
-    async close() {
-      await stopWorkers();
-      await server.close();
-      await rm(privateDir, { recursive: true, force: true });
-    },
+    close: () =>
+      (closed ??= (async () => {
+        await stopWorkers();
+        await server.close();
+        await rm(privateDir, { recursive: true, force: true });
+      })()),
   };
 }

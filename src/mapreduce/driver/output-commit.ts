@@ -6,8 +6,7 @@
  * Without --output, parts are streamed to stdout: merged by key for reduce jobs (by the key lists
  * reduce tasks send, in natural key order), in task order for map-only jobs.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { OutputError } from '../../errors.ts';
@@ -89,9 +88,28 @@ async function write(out: NodeJS.WritableStream, chunk: Buffer | string): Promis
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
+/**
+ * A file's bytes in chunks of up to 1 MB, each its own buffer (a caller may keep lines of one while
+ * reading the next). Plain reads, not a ReadStream: a small run's driver reads no file through one
+ * before its output, and loading and compiling Node's stream code then cost ~10 ms (issue 15).
+ */
+async function* chunks(path: string): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 async function* lines(path: string): AsyncGenerator<Buffer> {
   let rest: Buffer | undefined;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks(path)) {
     const data = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     let newline = data.indexOf(10, start);
@@ -103,6 +121,24 @@ async function* lines(path: string): AsyncGenerator<Buffer> {
     rest = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
   }
   if (rest && rest.length > 0) yield Buffer.concat([rest, Buffer.from('\n')]);
+}
+
+/**
+ * The iterator with its first read already started, so that every part's files open and read side
+ * by side instead of one after another (issue 15: a small run's output waited on ~4 opens in a row).
+ * A failure of that read reaches whoever calls next(); none is left unhandled meanwhile.
+ */
+function started<T>(iterator: AsyncIterator<T>): AsyncIterator<T> {
+  let first: Promise<IteratorResult<T>> | undefined = iterator.next();
+  first.catch(() => {});
+  return {
+    next: () => {
+      const result = first ?? iterator.next();
+      first = undefined;
+      return result;
+    },
+    return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+  };
 }
 
 /** A part to stream: its output lines and, for a reduce task of the last step, its key list. */
@@ -169,22 +205,32 @@ async function copyParts(parts: StreamedPart[], out: NodeJS.WritableStream, merg
   const present = parts.filter((p): p is StreamedPart & { path: string } => p.path !== undefined);
   if (!merge) {
     for (const { path } of present) {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      for await (const chunk of chunks(path)) {
         await write(out, chunk);
       }
     }
     return;
   }
+  // Every part's files are opened first, then each one's first group is awaited (in part order).
+  const opened: Cursor[] = present.map((part) => ({
+    lines: started(lines(part.path)),
+    keys: part.keys === undefined ? undefined : started(lines(part.keys)),
+    left: Infinity,
+    rank: 2,
+    key: '',
+    order: undefined,
+  }));
+  try {
+    await mergeCursors(opened, out);
+  } finally {
+    // A part read to its last line may not have read its end yet: this closes its file.
+    await Promise.all(opened.flatMap((c) => [c.lines.return?.(), c.keys?.return?.()]));
+  }
+}
+
+async function mergeCursors(opened: Cursor[], out: NodeJS.WritableStream): Promise<void> {
   let cursors: Cursor[] = [];
-  for (const part of present) {
-    const cursor: Cursor = {
-      lines: lines(part.path)[Symbol.asyncIterator](),
-      keys: part.keys === undefined ? undefined : lines(part.keys)[Symbol.asyncIterator](),
-      left: Infinity,
-      rank: 2,
-      key: '',
-      order: undefined,
-    };
+  for (const cursor of opened) {
     if (cursor.keys === undefined || (await nextGroup(cursor))) cursors.push(cursor);
   }
   const pending: Buffer[] = [];

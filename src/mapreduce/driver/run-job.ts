@@ -121,7 +121,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
   // What the run has done so far, for the summary of a failed run (--json on failure).
   let soFar: (() => RunSummary) | undefined;
   try {
-    await tracker.phase(0, 'plan');
+    tracker.phase(0, 'plan');
     // With --servers: while no worker serves the run's functions, progress and the status file say so.
     let noWorker: RunProgress['noWorker'];
     let reportNow = (): void => {};
@@ -217,7 +217,7 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
       logLimit: options.taskLogLimit ?? DEFAULT_TASK_LOG_LIMIT,
       ...(badRecords ? { badRecords } : {}),
       ...(options.streaming ? { stream: { ...options.streaming, ...(runner.timeoutMs === undefined ? {} : { idleMs: runner.timeoutMs }) } } : {}),
-      onPhase: async (step, phase, run) => {
+      onPhase: (step, phase, run) => {
         if (phase === 'map') {
           steps.push({ map: run.map, reduce: run.reduce });
           runsSoFar.push(run);
@@ -225,14 +225,14 @@ export async function runJob(options: RunOptions): Promise<RunSummary> {
         currentStep = step;
         current = phase;
         records = run;
-        await tracker.phase(step, phase);
+        tracker.phase(step, phase);
         report();
       },
     });
     // The commit needs no worker: the local ones exit while it runs, not after it (issue 15, a small run's end).
     local?.then((c) => c.stopWorkers()).catch(() => {});
     current = 'commit';
-    await tracker.phase(stepCount - 1, 'commit');
+    tracker.phase(stepCount - 1, 'commit');
     report();
 
     const summary = buildSummary(summaryInput(stepRuns));
@@ -389,6 +389,8 @@ async function startEngine(
   }
   // The embedded cluster is plain and loopback-only; TLS is for the given servers.
   const client = new Client({ servers, ...(mode === 'servers' && options.tls ? { tls: options.tls } : {}) });
-  workspace.defer(() => client.close());
+  // The embedded cluster closes beside the client, not after it: both wait for their sockets' last
+  // bytes (issue 15, a small run's end). The cluster's own cleanup, registered earlier, awaits the same close.
+  workspace.defer(() => Promise.all([client.close(), cluster?.then((c) => c.close(), () => {})]));
   return { client, servers, mode, guard };
 }

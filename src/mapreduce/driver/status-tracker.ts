@@ -132,10 +132,14 @@ export class StatusTracker {
     void this.#write();
   }
 
-  /** A new step or phase: written at once. */
-  phase(step: number, phase: RunStatus['phase']): Promise<void> {
+  /**
+   * A new step or phase: the write starts at once, queued behind the ones before it; the run does
+   * not wait for it (nothing it does next reads the file; issue 15, a small run's critical path).
+   * finish() waits for every write, so the final status is on disk after them all.
+   */
+  phase(step: number, phase: RunStatus['phase']): void {
     this.#status = { ...this.#status, step, phase };
-    return this.#write();
+    void this.#write();
   }
 
   /** Progress of some task: written within intervalMs. */
@@ -166,8 +170,14 @@ export class StatusTracker {
     };
     const final = this.#status;
     this.#options.onWrite?.(final);
-    await this.#chain(() => writeStatusFile(this.path, final));
-    if (this.#options.output) await writeHistory(this.#options.output, final);
+    // The run folder's copy (after every earlier write) and the history's are written side by side;
+    // both are on disk when this returns (#chain never rejects: a failed status write fails no run).
+    const written = this.#chain(() => writeStatusFile(this.path, final));
+    try {
+      if (this.#options.output) await writeHistory(this.#options.output, final);
+    } finally {
+      await written;
+    }
     return final;
   }
 
