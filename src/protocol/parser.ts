@@ -56,6 +56,11 @@ const SHORT_FORMS: Partial<Record<PacketType, { present: number; missing: string
   WORK_STATUS: { present: 1, missing: '0' },
 };
 
+/** The big-endian word at `pos` (the caller has the 12 header bytes): Buffer#readUInt32BE is two calls. */
+function uint32(buf: Buffer, pos: number): number {
+  return (buf[pos] as number) * 0x1000000 + (((buf[pos + 1] as number) << 16) | ((buf[pos + 2] as number) << 8) | (buf[pos + 3] as number));
+}
+
 export function decodeBody(info: PacketInfo, body: Buffer): Packet {
   return decodeRange(info, body, 0, body.length);
 }
@@ -299,16 +304,16 @@ export class PacketParser {
    * header is read for every packet; an object for the three did not stay off the heap).
    */
   #readHeader(buf: Buffer, pos: number): PacketInfo {
-    const word = buf.readUInt32BE(pos);
+    const word = uint32(buf, pos);
     if (word === MAGIC_REQ) this.#magic = 'REQ';
     else if (word === MAGIC_RES) this.#magic = 'RES';
     else return this.#badMagic(buf, pos, pos + 4);
-    const code = buf.readUInt32BE(pos + 4);
+    const code = uint32(buf, pos + 4);
     const info = packetInfoByCode(code);
     if (!info) {
       throw new ProtocolError(`Unknown packet type ${code}: expected a type between 1 and 42`, { fault: 'type' });
     }
-    const size = buf.readUInt32BE(pos + 8);
+    const size = uint32(buf, pos + 8);
     if (size > this.#maxPacketSize) {
       throw new ProtocolError(
         `${info.type} packet declares ${size} bytes of data, more than the maximum of ${this.#maxPacketSize}`,

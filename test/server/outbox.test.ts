@@ -71,6 +71,15 @@ describe('Outbox', () => {
     expect(got.equals(want)).toBe(true);
   });
 
+  it('writes every byte of a 32-bit size header (a payload of 16,909,056 bytes: size 0x01020304)', () => {
+    const box = new Outbox();
+    const big = Buffer.alloc(0x01020300, 0x62);
+    box.packet(13, big, 'H:w');
+    const [head, payload] = box.take();
+    expect([...(head as Buffer)]).toEqual([0x00, 0x52, 0x45, 0x53, 0, 0, 0, 13, 0x01, 0x02, 0x03, 0x04, 0x48, 0x3a, 0x77, 0]);
+    expect(payload).toBe(big);
+  });
+
   it('bytes already handed out are never overwritten by later packets', () => {
     const box = new Outbox();
     box.packet(8, undefined, 'H:box:1');
