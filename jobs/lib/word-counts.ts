@@ -186,18 +186,10 @@ export class WordCounts {
 
   /** Every word and its count, in table order; the word strings are made here. */
   forEach(onWord: (word: string, count: number) => void): void {
-    const arena = this.#arena;
-    const slots = this.#slots;
-    const starts = this.#starts;
-    const carry = this.#carry;
-    for (let slot = 0, o = 0; o < slots.length; slot++, o += 4) {
-      const length = slots[o + 2] as number;
-      if (length === 0) continue;
-      const start = starts[slot] as number;
+    this.forEachKey((arena, start, length, count) => {
       const stored = arena.toString('utf8', start, start + length);
-      const word = stored.indexOf('\x7f') === -1 ? stored : stored.replaceAll('\x7f', '_');
-      onWord(word, ((slots[o + 3] as number) >>> 0) + (carry === undefined ? 0 : (carry[slot] as number)));
-    }
+      onWord(stored.indexOf('\x7f') === -1 ? stored : stored.replaceAll('\x7f', '_'), count);
+    });
   }
 
   /** Every key as its stored bytes (arena[start, start + length), see the header) and its count, in table order. */
