@@ -4,6 +4,23 @@
  */
 import { execFileSync } from 'node:child_process';
 
+/**
+ * python3 lines that count the words of `text` into `counts` (a Counter) by the documented word
+ * definition, from Python's own Unicode data: a maximal run of letters (str.isalpha: categories
+ * L*), Nd digits, '_' and "'", then str.lower(). A script sets `text` before them.
+ */
+export const PYTHON_WORD_COUNTER = `
+import unicodedata, collections
+isword = lambda ch: ch.isalpha() or unicodedata.category(ch) == 'Nd' or ch in "_'"
+counts, word = collections.Counter(), []
+for ch in text + ' ':
+    if isword(ch):
+        word.append(ch)
+    elif word:
+        counts[''.join(word).lower()] += 1
+        word = []
+`;
+
 /** word<TAB>count lines sorted by the word's UTF-8 bytes, computed by python3. */
 export function referenceWordcount(files: string[]): string {
   const script = `

@@ -13,6 +13,7 @@ import { forEachWord } from '../../../jobs/lib/tokenize.ts';
 import { WordCounts } from '../../../jobs/lib/word-counts.ts';
 import { generateText } from '../../helpers/corpus.ts';
 import { mulberry32 } from '../../helpers/random.ts';
+import { PYTHON_WORD_COUNTER } from '../../helpers/reference.ts';
 
 function viaTokenizer(lines: string[]): Map<string, number> {
   const counts = new Map<string, number>();
@@ -162,21 +163,11 @@ describe('WordCounts', () => {
   });
 });
 
-/**
- * Reference: Python's own Unicode data. Invalid UTF-8 decodes to U+FFFD (as Node does); a word is
- * a maximal run of letters (str.isalpha: categories L*), Nd digits, '_' and "'", then str.lower().
- */
+/** Reference: Python's own Unicode data (PYTHON_WORD_COUNTER); invalid UTF-8 decodes to U+FFFD, as Node does. */
 const PYTHON_COUNTS = `
-import sys, unicodedata, collections
+import sys
 text = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace')
-isword = lambda ch: ch.isalpha() or unicodedata.category(ch) == 'Nd' or ch in "_'"
-counts, word = collections.Counter(), []
-for ch in text + ' ':
-    if isword(ch):
-        word.append(ch)
-    elif word:
-        counts[''.join(word).lower()] += 1
-        word = []
+${PYTHON_WORD_COUNTER}
 for w, n in counts.items():
     print(w + '\\t' + str(n))
 `;

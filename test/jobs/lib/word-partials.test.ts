@@ -12,20 +12,14 @@ import type { PartialSink } from '../../../src/mapreduce/job/define-job.ts';
 import { WordCounts } from '../../../jobs/lib/word-counts.ts';
 import { writeWordPartials } from '../../../jobs/lib/word-partials.ts';
 import { generateText } from '../../helpers/corpus.ts';
+import { PYTHON_WORD_COUNTER } from '../../helpers/reference.ts';
 
 /** Reference: the runs by Python (words as in word-counts.test.ts), one line `partition TAB line` each. */
 const PYTHON_RUNS = `
-import sys, unicodedata, collections
+import sys
 text = open(sys.argv[1], 'rb').read().decode('utf-8')
 partitions = int(sys.argv[2])
-isword = lambda ch: ch.isalpha() or unicodedata.category(ch) == 'Nd' or ch in "_'"
-counts, word = collections.Counter(), []
-for ch in text + ' ':
-    if isword(ch):
-        word.append(ch)
-    elif word:
-        counts[''.join(word).lower()] += 1
-        word = []
+${PYTHON_WORD_COUNTER}
 def fnv(bs):
     h = 2166136261
     for b in bs:
