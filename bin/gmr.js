@@ -21,13 +21,14 @@ if (existsSync(compiled)) {
   }
   const built = statSync(compiled).mtimeMs;
   const bundled = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-  const dist = bundled >= built ? '../dist/bundle/prestart-worker.js' : '../dist/src/mapreduce/driver/prestart-worker.js';
+  const useBundle = bundled >= built;
+  const dist = useBundle ? '../dist/bundle/prestart-worker.js' : '../dist/src/mapreduce/driver/prestart-worker.js';
   // `gmr run`'s first local worker boots now, beside this process loading the driver (issue 15).
   if (process.argv[2] === 'run') {
     prestart = await import(new URL(dist, import.meta.url).href);
     prestart.prestartWorker(fileURLToPath(import.meta.url), process.argv.slice(2));
   }
-  ({ main } = await import((bundled >= built ? bundle : compiled).href));
+  ({ main } = await import((useBundle ? bundle : compiled).href));
 } else if (existsSync(source) && existsSync(new URL('../tsconfig.json', import.meta.url))) {
   // A development checkout without a build (`npm run build` makes dist/): run the sources through tsx.
   const { register } = await import('tsx/esm/api');
