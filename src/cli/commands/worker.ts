@@ -12,7 +12,9 @@ import { commandTable, helpText, parseCommand } from '../option-table.ts';
 import { CLIENT_TLS_FLAGS, clientTls } from '../tls-flags.ts';
 import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
-import { readWorkerLaunch } from '../../mapreduce/driver/worker-launch.ts';
+import { EXIT_JOB_CODE_THREW, readWorkerLaunch } from '../../mapreduce/driver/worker-launch.ts';
+import { installUncaughtGuard } from '../../mapreduce/task/uncaught-guard.ts';
+import type { TaskWorker } from '../../mapreduce/task/task-worker.ts';
 
 export const WORKER_COMMAND = commandTable({
   name: 'worker',
@@ -84,7 +86,23 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
   const log = (line: string): void => {
     if (!values.quiet) io.stderr.write(`gmr worker: ${line}\n`);
   };
-  const tw = await startTaskWorker({
+  let tw: TaskWorker | undefined;
+  let exiting = false;
+  installUncaughtGuard((attempts, error) => {
+    if (exiting) return;
+    exiting = true;
+    // Their failures are sent before the connections close; a stuck close does not keep the process.
+    const closed = tw?.close({ timeoutMs: 5000 }) ?? Promise.resolve();
+    void closed
+      .catch(() => {})
+      .finally(() => {
+        // Written once the attempts are over (not into their logs). The attempts' reports went to
+        // their drivers; with none, this line is all there is, so --quiet does not hide it.
+        if (attempts === 0 || !values.quiet) io.stderr.write(`gmr worker: ${attempts > 0 ? `failed ${attempts} running task${attempts === 1 ? '' : 's'} and exits` : 'exits'}: ${error.message}\n`);
+        process.exit(attempts > 0 ? EXIT_JOB_CODE_THREW : 1);
+      });
+  });
+  tw = await startTaskWorker({
     servers,
     jobs,
     concurrency,

@@ -16,13 +16,14 @@ import { DEFAULT_MAX_PACKET_SIZE } from '../../protocol/limits.ts';
 import { JobServer } from '../../server/job-server.ts';
 import { packageRoot } from '../job/package-root.ts';
 import { claimPrestartedWorker, WORKER_NODE_FLAGS } from './prestart-worker.ts';
+import { EXIT_JOB_CODE_THREW } from './worker-launch.ts';
 
 export interface LocalClusterOptions {
   workers: number;
   /** What the workers serve: `--jobs <built-in name or absolute module path>`, or `--streaming …` flags. */
   serve: string[];
   cwd?: string;
-  /** Called with each line a worker writes to stderr (diagnostics). */
+  /** Called with each line a worker writes to stderr (diagnostics), as `worker N: <line without its gmr prefix>`. */
   onWorkerLog?: (line: string) => void;
   /** The run secret (text) the workers verify tasks with; undefined runs them --insecure. */
   secret: string | undefined;
@@ -102,26 +103,39 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       buffered += text;
       let newline = buffered.indexOf('\n');
       while (newline >= 0) {
-        const line = buffered.slice(0, newline);
+        // The driver prints it with its own `gmr: `; the worker's own prefix would double it.
+        const line = buffered.slice(0, newline).replace(/^gmr( worker)?: /, '');
         buffered = buffered.slice(newline + 1);
         tails.push(line);
         if (tails.length > 20) tails.shift();
-        options.onWorkerLog?.(line);
+        options.onWorkerLog?.(`worker ${i}: ${line}`);
         newline = buffered.indexOf('\n');
       }
     });
     child.once('exit', (code, signal) => {
       alive--;
-      if (!closing && spares > 0) {
+      // A worker that failed its tasks because their code threw outside its calls is replaced
+      // without a spare: those attempts count against --max-attempts, which bounds the restarts.
+      if (!closing && code === EXIT_JOB_CODE_THREW) startWorker();
+      else if (!closing && spares > 0) {
         spares--;
         startWorker();
       }
-      if (!closing && alive === 0) {
-        rejectDead(
-          new RunError(
-            `Every local worker exited (last: ${signal ?? `exit code ${code}`})${tails.length ? `:\n${tails.join('\n')}` : ''}`,
-          ),
-        );
+      if (closing || alive !== 0) return;
+      const dead = (): void => {
+        // Workers that all failed the same way said the same line: it is said once, on the same line.
+        const said = [...new Set(tails)];
+        const lines = said.length === 1 ? ` ${said[0]}` : said.length > 1 ? `\n${tails.join('\n')}` : '';
+        rejectDead(new RunError(`Every local worker exited (last: ${signal ?? `exit code ${code}`})${lines ? `:${lines}` : ''}`));
+      };
+      // 'exit' may come before the last of its stderr: the reason is read once that has ended too.
+      if (child.stderr === null || child.stderr.readableEnded) dead();
+      else {
+        const timer = setTimeout(dead, 1000);
+        child.stderr.once('end', () => {
+          clearTimeout(timer);
+          dead();
+        });
       }
     });
   };

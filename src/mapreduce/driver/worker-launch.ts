@@ -13,6 +13,12 @@ export interface WorkerLaunch {
   secret: string | null;
 }
 
+/**
+ * The exit code of a worker whose job code threw outside its calls while tasks ran: those attempts
+ * failed (they count against --max-attempts) and the local cluster starts a worker in its place.
+ */
+export const EXIT_JOB_CODE_THREW = 3;
+
 /** The longest launch line read (the arguments of a worker are a few hundred bytes). */
 const MAX_LINE_BYTES = 1 << 20;
 

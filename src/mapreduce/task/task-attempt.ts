@@ -18,6 +18,7 @@ import { reportFailure } from './failure-report.ts';
 import type { InputGuard, TaskLimits } from './input-guard.ts';
 import type { ReduceTaskSpec } from './reduce-task.ts';
 import type { TaskChannel } from './task-channel.ts';
+import { guardAttempt } from './uncaught-guard.ts';
 
 /** What every task of one worker shares: its secret, what it may read, its limits. */
 export interface TaskContext {
@@ -103,9 +104,10 @@ export async function completeAttempt(channel: TaskChannel, summary: object): Pr
 }
 
 /**
- * Runs `run`; if it throws, the driver gets the E frame and the Gearman job fails with the
- * one-line report naming the user's frame in `job`'s modules. `refine` may first add what only
- * the runner knows (a map failure's line in its file).
+ * Runs `run`; if it throws, or the job's code throws outside its calls meanwhile (uncaught-guard.ts),
+ * the driver gets the E frame and the Gearman job fails with the one-line report naming the user's
+ * frame in `job`'s modules. `refine` may first add what only the runner knows (a map failure's
+ * line in its file).
  */
 export async function withFailureReport(
   channel: TaskChannel,
@@ -115,7 +117,7 @@ export async function withFailureReport(
   refine: (error: unknown) => Promise<unknown> = async (error) => error,
 ): Promise<Buffer> {
   try {
-    return await run();
+    return await guardAttempt(run);
   } catch (error) {
     const report = reportFailure(await refine(error), job.modules, where);
     channel.send(failureFrame(report.failure));
