@@ -1,0 +1,48 @@
+/** The WebAssembly side of WordCounts (word-scan.wat, built into word-scan-wasm.ts): one instance per table, the module compiled once per process. */
+
+import { WORD_SCAN_WASM } from './word-scan-wasm.ts';
+
+/** An exported mutable i32 global of the module. */
+export interface ScanGlobal {
+  value: number;
+}
+
+/** What word-scan.wat exports (its header comment says what each global holds). */
+export interface WordScan {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  /** Counts the ASCII words of memory[from, end) until `stop` says why not; returns where to go on. */
+  scan(from: number, end: number): number;
+  /** The slot of the lower-cased UTF-8 word at memory[at, at + length), inserted with count 0 if new (the arena must have room). */
+  add(at: number, length: number): number;
+  slots: ScanGlobal;
+  starts: ScanGlobal;
+  hashes: ScanGlobal;
+  mask: ScanGlobal;
+  size: ScanGlobal;
+  limit: ScanGlobal;
+  arena: ScanGlobal;
+  arenaUsed: ScanGlobal;
+  arenaRoom: ScanGlobal;
+  stop: ScanGlobal;
+}
+
+// The part of the WebAssembly global that this file uses (the project's lib has no WebAssembly types).
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: WordScan };
+};
+
+/** scan's `stop`: why it returned. */
+export const STOP_DONE = 0;
+export const STOP_HIGH_BYTE = 1;
+export const STOP_GROW_TABLE = 2;
+export const STOP_GROW_ARENA = 3;
+export const PAGE = 65536;
+
+let compiled: object | undefined;
+
+/** A fresh instance: its own memory, one page, with nothing laid out in it. */
+export function wordScan(): WordScan {
+  compiled ??= new WebAssembly.Module(Buffer.from(WORD_SCAN_WASM, 'base64'));
+  return new WebAssembly.Instance(compiled, {}).exports;
+}
