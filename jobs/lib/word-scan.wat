@@ -15,7 +15,7 @@
   (global $hashes (export "hashes") (mut i32) (i32.const 0))
   (global $mask (export "mask") (mut i32) (i32.const 0))
   (global $size (export "size") (mut i32) (i32.const 0))
-  ;; scan stops for a growth when size exceeds this (word-counts.ts keeps it at mask / 2).
+  ;; scan stops for a growth when size exceeds this (word-counts.ts keeps it at 3/4 of the slots).
   (global $limit (export "limit") (mut i32) (i32.const 0))
   (global $arena (export "arena") (mut i32) (i32.const 0))
   (global $arenaUsed (export "arenaUsed") (mut i32) (i32.const 0))
@@ -37,45 +37,6 @@
         (i32.and
           (i32.or (i32.load (i32.add (local.get $p) (local.get $j))) (local.get $f))
           (i32.sub (i32.shl (i32.const 1) (i32.shl (local.get $r) (i32.const 3))) (i32.const 1))))))
-
-  ;; A hash of the key's bytes between its head and tail, [4, len - 4) (len > 8).
-  (func $middleHash (param $p i32) (param $len i32) (param $f i32) (result i32)
-    (local $h i32) (local $j i32) (local $e i32)
-    (local.set $h (i32.const 0x811c9dc5))
-    (local.set $j (i32.const 4))
-    (local.set $e (i32.sub (local.get $len) (i32.const 4)))
-    (loop $next
-      (local.set $h
-        (i32.rotl
-          (i32.mul (i32.xor (local.get $h) (call $chunk (local.get $p) (local.get $j) (local.get $e) (local.get $f))) (i32.const 0x9e3779b1))
-          (i32.const 15)))
-      (local.set $j (i32.add (local.get $j) (i32.const 4)))
-      (br_if $next (i32.lt_u (local.get $j) (local.get $e))))
-    (local.get $h))
-
-  ;; Are the key's middle bytes (OR `f`) those of the arena key at `a`?
-  (func $sameMiddle (param $p i32) (param $len i32) (param $a i32) (param $f i32) (result i32)
-    (local $j i32) (local $e i32)
-    (local.set $j (i32.const 4))
-    (local.set $e (i32.sub (local.get $len) (i32.const 4)))
-    (loop $next
-      (if (i32.ne (call $chunk (local.get $p) (local.get $j) (local.get $e) (local.get $f))
-                  (call $chunk (local.get $a) (local.get $j) (local.get $e) (i32.const 0)))
-        (then (return (i32.const 0))))
-      (local.set $j (i32.add (local.get $j) (i32.const 4)))
-      (br_if $next (i32.lt_u (local.get $j) (local.get $e))))
-    (i32.const 1))
-
-  ;; The key's hash from its head, tail (with `middle`, the hash of its middle bytes, or 0) and length.
-  (func $mix (param $head i32) (param $tail i32) (param $len i32) (result i32)
-    (local $h i32)
-    (local.set $h
-      (i32.xor
-        (i32.mul (local.get $head) (i32.const 0x9e3779b1))
-        (i32.mul (i32.xor (local.get $tail) (local.get $len)) (i32.const 0x85ebca77))))
-    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 15))))
-    (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae3d)))
-    (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
 
   ;; Puts the key of `len` bytes at `p` (each OR `f`) into the empty slot `slot` (at `o`) with
   ;; count 0; returns the slot, or -1 if the arena has no room for it.
@@ -102,8 +63,11 @@
 
   ;; The slot of the key of `len` bytes at `p` (each OR `f`), inserted with count 0 if new; -1 if
   ;; it is new and the arena has no room for it. (scan inlines this for keys of up to 8 bytes.)
+  ;; A longer key's middle, bytes [4, len - 4), is hashed and compared four bytes a step, the last
+  ;; step's bytes past the middle cleared.
   (func $probe (param $p i32) (param $len i32) (param $f i32) (result i32)
     (local $head i32) (local $tail i32) (local $h i32) (local $slot i32) (local $o i32) (local $l i32)
+    (local $j i32) (local $e i32) (local $a i32) (local $last i32)
     (if (i32.ge_u (local.get $len) (i32.const 4))
       (then
         (local.set $head (i32.or (i32.load (local.get $p)) (local.get $f)))
@@ -111,28 +75,71 @@
       (else
         (local.set $head (call $chunk (local.get $p) (i32.const 0) (local.get $len) (local.get $f)))
         (local.set $tail (local.get $head))))
+    (local.set $h (local.get $tail))
+    (if (i32.gt_u (local.get $len) (i32.const 8))
+      (then
+        (local.set $e (i32.sub (local.get $len) (i32.const 4)))
+        ;; Where the last, maybe partial, step of the middle starts, and the mask of its bytes.
+        (local.set $last (i32.add (i32.const 4) (i32.and (i32.sub (local.get $e) (i32.const 5)) (i32.const -4))))
+        (local.set $l (i32.sub (local.get $e) (local.get $last)))
+        (local.set $l (if (result i32) (i32.eq (local.get $l) (i32.const 4))
+          (then (i32.const -1))
+          (else (i32.sub (i32.shl (i32.const 1) (i32.shl (local.get $l) (i32.const 3))) (i32.const 1)))))
+        (local.set $a (i32.const 0x811c9dc5))
+        (local.set $j (i32.const 4))
+        (block $middle
+          (loop $step
+            (br_if $middle (i32.ge_u (local.get $j) (local.get $last)))
+            (local.set $a
+              (i32.rotl
+                (i32.mul (i32.xor (local.get $a) (i32.or (i32.load (i32.add (local.get $p) (local.get $j))) (local.get $f))) (i32.const 0x9e3779b1))
+                (i32.const 15)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $step)))
+        (local.set $a
+          (i32.rotl
+            (i32.mul
+              (i32.xor (local.get $a)
+                (i32.and (i32.or (i32.load (i32.add (local.get $p) (local.get $last))) (local.get $f)) (local.get $l)))
+              (i32.const 0x9e3779b1))
+            (i32.const 15)))
+        (local.set $h (i32.xor (local.get $tail) (local.get $a)))))
     (local.set $h
-      (call $mix (local.get $head)
-        (if (result i32) (i32.gt_u (local.get $len) (i32.const 8))
-          (then (i32.xor (local.get $tail) (call $middleHash (local.get $p) (local.get $len) (local.get $f))))
-          (else (local.get $tail)))
-        (local.get $len)))
+      (i32.xor
+        (i32.mul (local.get $head) (i32.const 0x9e3779b1))
+        (i32.mul (i32.xor (local.get $h) (local.get $len)) (i32.const 0x85ebca77))))
+    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 15))))
+    (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae3d)))
+    (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
     (local.set $slot (i32.and (local.get $h) (global.get $mask)))
     (loop $next
       (local.set $o (i32.add (global.get $slots) (i32.shl (local.get $slot) (i32.const 4))))
-      (local.set $l (i32.load offset=8 (local.get $o)))
-      (if (i32.eq (local.get $l) (local.get $len))
+      (local.set $e (i32.load offset=8 (local.get $o)))
+      (if (i32.eq (local.get $e) (local.get $len))
         (then
           (if (i32.and
                 (i32.eq (i32.load offset=4 (local.get $o)) (local.get $tail))
                 (i32.eq (i32.load (local.get $o)) (local.get $head)))
             (then
               (if (i32.le_u (local.get $len) (i32.const 8)) (then (return (local.get $slot))))
-              (if (call $sameMiddle (local.get $p) (local.get $len)
-                    (i32.add (global.get $arena) (i32.load (i32.add (global.get $starts) (i32.shl (local.get $slot) (i32.const 2)))))
-                    (local.get $f))
-                (then (return (local.get $slot))))))))
-      (if (i32.eqz (local.get $l))
+              (local.set $a (i32.add (global.get $arena) (i32.load (i32.add (global.get $starts) (i32.shl (local.get $slot) (i32.const 2))))))
+              (local.set $j (i32.const 4))
+              (block $differ
+                (loop $step
+                  (if (i32.lt_u (local.get $j) (local.get $last))
+                    (then
+                      (br_if $differ
+                        (i32.ne (i32.or (i32.load (i32.add (local.get $p) (local.get $j))) (local.get $f))
+                                (i32.load (i32.add (local.get $a) (local.get $j)))))
+                      (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                      (br $step))))
+                (br_if $differ
+                  (i32.and
+                    (i32.xor (i32.or (i32.load (i32.add (local.get $p) (local.get $last))) (local.get $f))
+                             (i32.load (i32.add (local.get $a) (local.get $last))))
+                    (local.get $l)))
+                (return (local.get $slot)))))))
+      (if (i32.eqz (local.get $e))
         (then (return (call $insert (local.get $o) (local.get $slot) (local.get $p) (local.get $len) (local.get $f) (local.get $head) (local.get $tail) (local.get $h)))))
       (local.set $slot (i32.and (i32.add (local.get $slot) (i32.const 1)) (global.get $mask)))
       (br $next))
@@ -182,7 +189,13 @@
                 (i32.or (i32.load (local.get $ws)) (i32.const 0x20202020))
                 (i32.sub (i32.shl (i32.const 1) (i32.shl (local.get $len) (i32.const 3))) (i32.const 1))))
             (local.set $tail (local.get $head))))
-        (local.set $h (call $mix (local.get $head) (local.get $tail) (local.get $len)))
+        (local.set $h
+          (i32.xor
+            (i32.mul (local.get $head) (i32.const 0x9e3779b1))
+            (i32.mul (i32.xor (local.get $tail) (local.get $len)) (i32.const 0x85ebca77))))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 15))))
+        (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae3d)))
+        (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
         (local.set $slot (i32.and (local.get $h) (local.get $mask)))
         (loop $probe
           (local.set $o (i32.add (local.get $slots) (i32.shl (local.get $slot) (i32.const 4))))
