@@ -5,7 +5,7 @@
  * report (counted against --max-attempts, retried), its worker exits and is replaced, and a
  * retry that succeeds leaves the counts exactly right.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { REPO_ROOT, runGmr } from '../helpers/gmr-cli.ts';
 
 const JOB = join(REPO_ROOT, 'test/fixtures/jobs/throws-later.ts');
 const AFTER_LOAD = join(REPO_ROOT, 'test/fixtures/jobs/throws-after-load.ts');
+const IN_DRIVER = join(REPO_ROOT, 'test/fixtures/jobs/throws-in-driver.ts');
 let dir: string;
 let inputs: string;
 
@@ -100,7 +101,21 @@ describe('job code that throws outside its map and reduce calls', () => {
     const r = await runGmr(['worker', '--servers', '127.0.0.1:1', '--jobs', AFTER_LOAD, '--insecure', '--quiet']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "gmr worker: exits: thrown by the job's code outside its map and reduce calls (a timer, a callback or an unawaited promise; the worker exits): thrown by a timer the module started\n",
+      "gmr worker: exits: thrown by the job's code outside its map and reduce calls (a timer, a callback or an unawaited promise; the worker exits): thrown by a timer the module started (at throws-after-load.ts:5:9)\n",
     );
+  });
+
+  it('in the driver (the module’s own timer) stops the run with one line naming the line, and leaves no output', async () => {
+    const output = join(dir, 'out-driver');
+    const r = await runGmr(['run', IN_DRIVER, '--input', inputs, ...base, '--output', output, '--quiet']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toBe(
+      "gmr: Job throws-in-driver failed: thrown by the job's code outside its map and reduce calls (a timer, a callback or an unawaited promise; the run stops): thrown in the driver by a timer the module started (at throws-in-driver.ts:9:11)\n",
+    );
+    expect(existsSync(join(output, '_SUCCESS'))).toBe(false);
+    // The run let go of its output folder: the next run (of another job) takes it and commits.
+    const next = await runGmr(['run', 'wordcount', '--input', inputs, ...base, '--output', output, '--quiet']);
+    expect(next.code, next.stderr).toBe(0);
+    expect(counts(output)).toEqual({ a: 1, b: 2, c: 2, d: 3 });
   });
 });

@@ -2,9 +2,12 @@
  * gmr run <job> --input … : runs a job with runJob and reports progress, the result and exit codes
  * (sysexits.h: see EXIT_CODES_HELP in ../io.ts).
  */
+import { resolve } from 'node:path';
 import { DeadlineError, GearmanError, InterruptedError, RunError, UsageError } from '../../errors.ts';
 import { runJob, type RunSummary } from '../../mapreduce/driver/run-job.ts';
 import { loadJob } from '../../mapreduce/job/load-job.ts';
+import { ThrownOutsideTask } from '../../mapreduce/task/uncaught-guard.ts';
+import { stackOf, userFrame } from '../../mapreduce/task/user-stack.ts';
 import { describeParams } from '../../mapreduce/job/params.ts';
 import { parseSeconds, parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { EXIT_CODES_HELP, EXIT_OK, type CliIO } from '../io.ts';
@@ -225,6 +228,15 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // The driver loads the job module too (to plan): what its own timers or promises throw stops the
+  // run with one line naming the module's line, instead of Node's stack dump.
+  const onThrown = (thrown: unknown): void => {
+    if (stop.signal.aborted) return;
+    printer.done();
+    const at = job === undefined ? undefined : userFrame(stackOf(thrown), [resolve(job)]);
+    stop.abort(new ThrownOutsideTask(thrown, 'the run stops', at));
+  };
+  process.on('uncaughtException', onThrown);
   const deadline =
     deadlineMs === undefined
       ? undefined
@@ -274,6 +286,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     clearTimeout(deadline);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onThrown);
     printer.done();
     const code = error instanceof GearmanError ? error.code : 'GMR_ERR_UNKNOWN';
     // The same fields as on success, so far as the run got, plus the failure as fields.
@@ -282,7 +295,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
     if (values.json) jsonOut.write(`${JSON.stringify(failure)}\n`);
     else if (!values.quiet && sofar) io.stderr.write(countersText(sofar));
     const exitCode = reportError(error, io);
-    if (stop.signal.aborted && values.output !== undefined) {
+    if (stop.signal.aborted && !(stop.signal.reason instanceof ThrownOutsideTask) && values.output !== undefined) {
       const again = ['gmr', 'run', ...argv.filter((a) => a !== '--resume'), '--resume'].map(shellWord).join(' ');
       io.stderr.write(`gmr: the finished map tasks are kept in ${values.output}/_temporary; resume with: ${again}\n`);
     }
@@ -293,6 +306,7 @@ export async function runCommand(argv: string[], io: CliIO): Promise<number> {
   clearTimeout(deadline);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('uncaughtException', onThrown);
   printer.done();
   if (values.json) jsonOut.write(`${JSON.stringify(summary)}\n`);
   else if (!values.quiet) {

@@ -2,6 +2,7 @@
  * gmr worker: serve map and reduce tasks for the given job modules from every job server.
  * SIGTERM/SIGINT drain: stop taking tasks, finish the running ones, then exit.
  */
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { startTaskWorker } from '../../mapreduce/task/task-worker.ts';
 import { resolveSecret, SECRET_ENV } from '../../mapreduce/shuffle/run-secret.ts';
@@ -14,6 +15,7 @@ import { parseSize, parseWhole } from '../../mapreduce/driver/run-options.ts';
 import { STREAMING_FLAGS, streamingSpec } from '../streaming-flags.ts';
 import { EXIT_JOB_CODE_THREW, readWorkerLaunch } from '../../mapreduce/driver/worker-launch.ts';
 import { installUncaughtGuard } from '../../mapreduce/task/uncaught-guard.ts';
+import { stackOf, userFrame } from '../../mapreduce/task/user-stack.ts';
 import type { TaskWorker } from '../../mapreduce/task/task-worker.ts';
 
 export const WORKER_COMMAND = commandTable({
@@ -98,7 +100,9 @@ export async function workerCommand(argv: string[], io: CliIO): Promise<number> 
       .finally(() => {
         // Written once the attempts are over (not into their logs). The attempts' reports went to
         // their drivers; with none, this line is all there is, so --quiet does not hide it.
-        if (attempts === 0 || !values.quiet) io.stderr.write(`gmr worker: ${attempts > 0 ? `failed ${attempts} running task${attempts === 1 ? '' : 's'} and exits` : 'exits'}: ${error.message}\n`);
+        const at = userFrame(stackOf(error.thrown), jobs.map((j) => resolve(j)));
+        const what = at === undefined || error.message.includes(`(at ${at})`) ? error.message : `${error.message} (at ${at})`;
+        if (attempts === 0 || !values.quiet) io.stderr.write(`gmr worker: ${attempts > 0 ? `failed ${attempts} running task${attempts === 1 ? '' : 's'} and exits` : 'exits'}: ${what}\n`);
         process.exit(attempts > 0 ? EXIT_JOB_CODE_THREW : 1);
       });
   });

@@ -6,11 +6,19 @@
 import { TaskError } from '../../errors.ts';
 import { stackOf } from './user-stack.ts';
 
-/** An error thrown outside the job's calls, as the attempts running when it came fail with it. */
+/**
+ * An error thrown outside the job's calls, as the attempts running when it came fail with it (in a
+ * worker, which then exits), or as the run stops with it (in the driver, which loads the module too).
+ */
 export class ThrownOutsideTask extends TaskError {
-  constructor(readonly thrown: unknown) {
+  constructor(
+    readonly thrown: unknown,
+    consequence: 'the worker exits' | 'the run stops' = 'the worker exits',
+    /** The job module's frame that threw (`my-job.ts:6:21`), when the caller knows it. */
+    at?: string,
+  ) {
     const message = thrown instanceof Error ? thrown.message : String(thrown);
-    super(`thrown by the job's code outside its map and reduce calls (a timer, a callback or an unawaited promise; the worker exits): ${message}`, { cause: thrown });
+    super(`thrown by the job's code outside its map and reduce calls (a timer, a callback or an unawaited promise; ${consequence}): ${message}${at === undefined ? '' : ` (at ${at})`}`, { cause: thrown });
     // Its stack is the thrown one, so the report names the job's frame (`(at my-job.ts:6:21)`).
     const stack = stackOf(thrown);
     if (stack !== undefined) this.stack = stack;
