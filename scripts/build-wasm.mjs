@@ -10,7 +10,7 @@ const TARGET = fileURLToPath(new URL('../jobs/lib/word-scan-wasm.ts', import.met
 export async function wordScanModule() {
   const { default: wabt } = await import('wabt');
   const tools = await wabt();
-  const parsed = tools.parseWat('word-scan.wat', readFileSync(SOURCE, 'utf8'));
+  const parsed = tools.parseWat('word-scan.wat', readFileSync(SOURCE, 'utf8'), { simd: true });
   parsed.validate();
   const { buffer } = parsed.toBinary({});
   parsed.destroy();
