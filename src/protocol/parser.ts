@@ -32,6 +32,12 @@ const INITIAL_FRAME_CAPACITY = 64 * 1024;
 
 export interface PacketParserOptions {
   onPacket: (packet: Packet, magic: Magic) => void;
+  /**
+   * Sees every complete frame before it is decoded: its type code and its body, `buf[from, to)`
+   * (valid only during the call). Returning true means the frame was handled from its bytes and
+   * no packet is decoded; false, the frame goes on to `onPacket`. The server's hot results use it.
+   */
+  onFrame?: (code: number, magic: Magic, buf: Buffer, from: number, to: number) => boolean;
   /** Admin text lines (without the `\n` and a trailing `\r`); required with allowText. */
   onText?: (line: string) => void;
   allowText?: boolean;
@@ -123,6 +129,7 @@ function decodeShort(info: PacketInfo, fields: Record<string, string | Buffer>, 
 
 export class PacketParser {
   readonly #onPacket: PacketParserOptions['onPacket'];
+  readonly #onFrame: PacketParserOptions['onFrame'];
   readonly #onText: PacketParserOptions['onText'];
   readonly #allowText: boolean;
   readonly #maxPacketSize: number;
@@ -150,6 +157,7 @@ export class PacketParser {
 
   constructor(options: PacketParserOptions) {
     this.#onPacket = options.onPacket;
+    this.#onFrame = options.onFrame;
     this.#onText = options.onText;
     this.#allowText = options.allowText ?? false;
     this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
@@ -338,6 +346,7 @@ export class PacketParser {
   }
 
   #emit(info: PacketInfo, magic: Magic, buf: Buffer, from: number, to: number): void {
+    if (this.#onFrame !== undefined && this.#onFrame(info.code, magic, buf, from, to)) return;
     this.#onPacket(decodeRange(info, buf, from, to, this.#names), magic);
   }
 }

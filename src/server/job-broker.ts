@@ -44,6 +44,7 @@ export interface BrokerOptions {
 
 const JOB_CREATED = PACKETS.JOB_CREATED.code;
 const WORK_FAIL = PACKETS.WORK_FAIL.code;
+const WORK_COMPLETE = PACKETS.WORK_COMPLETE.code;
 
 export class JobBroker {
   readonly functions = new FunctionTable();
@@ -234,7 +235,7 @@ export class JobBroker {
     if (!job || job.worker !== session) return session.peer.sendError('JOB_NOT_FOUND', 'Job given in work result not found');
     switch (p.type) {
       case 'WORK_COMPLETE':
-        this.#toClients(job, PACKETS.WORK_COMPLETE.code, p.data);
+        this.#toClients(job, WORK_COMPLETE, p.data);
         return this.#finish(job);
       case 'WORK_STATUS':
         job.numerator = p.numerator;
@@ -259,6 +260,24 @@ export class JobBroker {
         throw new Error(`not a work packet: ${JSON.stringify(exhaustive)}`);
       }
     }
+  }
+
+  /**
+   * WORK_COMPLETE straight from the worker's frame, `buf[from, to)` (the hot path at many jobs in
+   * flight): the job is found by its handle's bytes and the result copied from them, with no
+   * handle string, payload view or packet made. False, with nothing done, when the frame needs the
+   * general path: no NUL (the short form), a handle that is not a live job's ASCII handle, or a
+   * job this connection does not run (the general path answers those with JOB_NOT_FOUND).
+   */
+  completeFrom(session: Session, buf: Buffer, from: number, to: number): boolean {
+    let nul = from;
+    while (nul < to && buf[nul] !== 0) nul++;
+    if (nul === to) return false;
+    const job = this.jobs.getBytes(buf, from, nul);
+    if (!job || job.worker !== session) return false;
+    for (const client of job.clients) client.peer.sendFrom(WORK_COMPLETE, job.handle, buf, nul + 1, to);
+    this.#finish(job);
+    return true;
   }
 
   /** A packet about the job (its handle, then `data` if given) to every attached client. */
@@ -375,26 +394,4 @@ export class JobBroker {
     this.jobs.clear();
     return lost;
   }
-  /** GET_STATUS: zero-filled when the handle is unknown. */
-  getStatus(session: Session, handle: string): void {
-    const job = this.jobs.get(handle);
-    session.peer.sendPacket({ type: 'STATUS_RES', handle, ...statusFields(job) });
-  }
-
-  /** GET_STATUS_UNIQUE: "looked up by unique across all functions (the first match wins)". */
-  getStatusUnique(session: Session, unique: string): void {
-    let job: Job | undefined;
-    for (const fn of this.functions.values()) if ((job = fn.uniques.get(unique))) break;
-    session.peer.sendPacket({ type: 'STATUS_RES_UNIQUE', unique, ...statusFields(job), clientCount: String(job?.clients.length ?? 0) });
-  }
-}
-
-/** The fields STATUS_RES and STATUS_RES_UNIQUE share: known, running and the last WORK_STATUS (zeros for an unknown job). */
-function statusFields(job: Job | undefined): { known: string; running: string; numerator: string; denominator: string } {
-  return {
-    known: job ? '1' : '0',
-    running: job?.state === 'running' ? '1' : '0',
-    numerator: job?.numerator ?? '0',
-    denominator: job?.denominator ?? '0',
-  };
 }

@@ -22,6 +22,29 @@ function handleHash(handle: string): number {
   return hash;
 }
 
+/** handleHash of the ASCII bytes `buf[start, end)`: the hash of the string they spell. */
+function bytesHash(buf: Buffer, start: number, end: number): number {
+  let hash = 0;
+  let scale = 1;
+  for (let i = end - 1; i >= start; i--) {
+    const digit = (buf[i] as number) - 48;
+    if (digit < 0 || digit > 9) break;
+    hash = (hash + digit * scale) | 0;
+    scale = (scale * 10) | 0;
+  }
+  return hash;
+}
+
+/** Does `handle` consist of exactly the bytes `buf[start, end)`, all ASCII? */
+function spells(handle: string, buf: Buffer, start: number, end: number): boolean {
+  if (handle.length !== end - start) return false;
+  for (let i = 0; i < handle.length; i++) {
+    const byte = buf[start + i] as number;
+    if (byte > 0x7f || handle.charCodeAt(i) !== byte) return false;
+  }
+  return true;
+}
+
 export class JobTable {
   #buckets: (Job | undefined)[] = new Array<Job | undefined>(INITIAL_BUCKETS).fill(undefined);
   #mask = INITIAL_BUCKETS - 1;
@@ -32,6 +55,18 @@ export class JobTable {
   get(handle: string): Job | undefined {
     for (let job = this.#buckets[handleHash(handle) & this.#mask]; job; job = job.hashNext) {
       if (job.handle === handle) return job;
+    }
+    return undefined;
+  }
+
+  /**
+   * The job whose handle is spelled by the ASCII bytes `buf[start, end)`, without decoding them
+   * into a string (a WORK_COMPLETE's handle). Undefined when there is none, and for any byte above
+   * 0x7f: the caller then decodes the handle and asks get(), which decides those cases.
+   */
+  getBytes(buf: Buffer, start: number, end: number): Job | undefined {
+    for (let job = this.#buckets[bytesHash(buf, start, end) & this.#mask]; job; job = job.hashNext) {
+      if (spells(job.handle, buf, start, end)) return job;
     }
     return undefined;
   }

@@ -41,6 +41,16 @@ function putUint32(slab: Buffer, value: number, pos: number): void {
   slab[pos + 3] = value & 0xff;
 }
 
+/** Payloads up to this size are copied by a loop: Buffer#copy of a range makes a view first, then calls TypedArray#set. */
+const COPY_LOOP_MAX = 64;
+
+/** Copies `src[start, end)` into `slab` at `pos`; returns the bytes copied. */
+function copyBytes(src: Buffer, start: number, end: number, slab: Buffer, pos: number): number {
+  if (end - start > COPY_LOOP_MAX) return src.copy(slab, pos, start, end);
+  for (let i = start; i < end; i++) slab[pos++] = src[i] as number;
+  return end - start;
+}
+
 /** Payloads at least this big are queued by reference instead of copied into the slab. */
 const COPY_LIMIT = 8 * 1024;
 
@@ -102,7 +112,7 @@ export class Outbox {
     }
     if (data !== undefined) {
       if (a !== undefined) slab[pos++] = 0;
-      if (!big) pos += data.copy(slab, pos);
+      if (!big) pos += copyBytes(data, 0, data.length, slab, pos);
     }
     putUint32(slab, MAGIC_RES, head);
     putUint32(slab, code, head + 4);
@@ -112,6 +122,26 @@ export class Outbox {
       this.#cut();
       this.#chunks.push(data);
     }
+  }
+
+  /**
+   * Appends a RES packet of one text argument and a payload copied from `src[start, end)` (a
+   * result forwarded from the worker's frame without a view of it first). Big payloads are queued
+   * as a view, like packet()'s.
+   */
+  packetFrom(code: number, text: string, src: Buffer, start: number, end: number): void {
+    const length = end - start;
+    if (length >= COPY_LIMIT) return this.packet(code, src.subarray(start, end), text);
+    const slab = this.#reserve(HEADER_LENGTH + text.length * 3 + 1 + length);
+    const head = this.#pos;
+    let pos = head + HEADER_LENGTH;
+    pos += writeText(slab, text, pos);
+    slab[pos++] = 0;
+    pos += copyBytes(src, start, end, slab, pos);
+    putUint32(slab, MAGIC_RES, head);
+    putUint32(slab, code, head + 4);
+    putUint32(slab, pos - head - HEADER_LENGTH, head + 8);
+    this.#pos = pos;
   }
 
   /** Appends bytes as they are (constant packets). */

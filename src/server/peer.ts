@@ -14,6 +14,8 @@ export interface Peer {
   readonly exceptions: boolean;
   /** A RES packet of up to four text arguments and an optional trailing payload. */
   send(code: number, data: Buffer | undefined, a?: string, b?: string, c?: string, d?: string): void;
+  /** A RES packet of one text argument and a payload copied from `src[start, end)`. */
+  sendFrom(code: number, text: string, src: Buffer, start: number, end: number): void;
   /** Any packet, through the generic encoder (replies with more arguments). */
   sendPacket(packet: Packet): void;
   sendError(code: string, text: string): void;

@@ -14,6 +14,7 @@ import type { JobBroker } from './job-broker.ts';
 import { Outbox } from './outbox.ts';
 import type { Peer } from './peer.ts';
 import type { Session } from './records.ts';
+import { statusReply, statusUniqueReply } from './status-replies.ts';
 import type { Flushable, WriteBatch } from './write-batch.ts';
 
 export interface ConnectionContext {
@@ -24,6 +25,8 @@ export interface ConnectionContext {
   readonly log: (line: string) => void;
   readonly onClose: (conn: ServerConnection) => void;
 }
+
+const WORK_COMPLETE = PACKETS.WORK_COMPLETE.code;
 
 /** Output of a turn up to this size, in a few chunks, is joined into one Buffer for one write. */
 const CONCAT_MAX_BYTES = 64 * 1024;
@@ -79,6 +82,8 @@ export class ServerConnection implements Peer, Flushable {
     this.#session = ctx.broker.open(this);
     this.#parser = new PacketParser({
       onPacket: (packet, magic) => this.#onPacket(packet, magic),
+      // A WORK_COMPLETE is forwarded from its bytes when it can be (JobBroker.completeFrom).
+      onFrame: (code, magic, buf, from, to) => code === WORK_COMPLETE && magic === 'REQ' && ctx.broker.completeFrom(this.#session, buf, from, to),
       allowText: true,
       onText: (line) => this.sendText(runAdminCommand(line, ctx.admin)),
       maxPacketSize: ctx.maxPacketSize,
@@ -164,9 +169,9 @@ export class ServerConnection implements Peer, Flushable {
       case 'RESET_ABILITIES':
         return broker.registry.reset(session);
       case 'GET_STATUS':
-        return broker.getStatus(session, p.handle);
+        return statusReply(broker.jobs, session, p.handle);
       case 'GET_STATUS_UNIQUE':
-        return broker.getStatusUnique(session, p.unique);
+        return statusUniqueReply(broker.functions, session, p.unique);
       case 'ECHO_REQ':
         return this.send(PACKETS.ECHO_RES.code, p.data);
       case 'SET_CLIENT_ID':
@@ -248,6 +253,11 @@ export class ServerConnection implements Peer, Flushable {
   /** A RES packet of up to four text arguments and an optional trailing payload. */
   send(code: number, data: Buffer | undefined, a?: string, b?: string, c?: string, d?: string): void {
     if (this.#queue()) this.#outbox.packet(code, data, a, b, c, d);
+  }
+
+  /** A RES packet of one text argument and a payload copied from `src[start, end)`. */
+  sendFrom(code: number, text: string, src: Buffer, start: number, end: number): void {
+    if (this.#queue()) this.#outbox.packetFrom(code, text, src, start, end);
   }
 
   /** Any packet, through the generic encoder (for the rare replies with more arguments). */

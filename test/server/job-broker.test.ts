@@ -40,6 +40,10 @@ class FakePeer implements Peer {
     this.sent.push(words.join(' '));
   }
 
+  sendFrom(code: number, text: string, src: Buffer, start: number, end: number): void {
+    this.send(code, Buffer.from(src.subarray(start, end)), text);
+  }
+
   sendPacket(packet: Packet): void {
     this.sent.push(JSON.stringify(packet));
   }
@@ -308,5 +312,49 @@ describe('JobBroker with fake peers', () => {
       'ERROR QUEUE_ERROR Server memory budget full: jobs hold 0 of 4 bytes (maxMemory, gmr server --max-memory); a job of 5 bytes is refused',
       'JOB_CREATED H:t:3',
     ]);
+  });
+
+  it('completeFrom: a WORK_COMPLETE read from its frame bytes reaches exactly its clients, once, in completion order; the rest is left to work()', () => {
+    const { broker, connect } = setup();
+    const [c1, s1] = connect();
+    const [c2, s2] = connect();
+    const [w, sw] = connect();
+    const [w2, sw2] = connect();
+    broker.registry.canDo(sw, 'f');
+    broker.registry.canDo(sw2, 'f');
+    for (const data of ['one', 'two', 'three', 'four']) broker.submit(s1, submit('f', data, `u-${data}`));
+    broker.submit(s2, submit('f', 'ignored', 'u-two')); // coalesced onto H:t:2
+    for (let i = 0; i < 4; i++) broker.grab(sw, 'GRAB_JOB_UNIQ');
+    expect(w.take()).toHaveLength(4);
+    c1.take();
+    c2.take();
+    // The body between other bytes, as it lies in a read chunk.
+    const frame = (body: string): [Buffer, number, number] => {
+      const bytes = Buffer.from(body, 'latin1');
+      return [Buffer.concat([Buffer.from('\0RES:99\0'), bytes, Buffer.from('H:t:1\0x')]), 8, 8 + bytes.length];
+    };
+    const complete = (session: Session, body: string): boolean => broker.completeFrom(session, ...frame(body));
+    expect(complete(sw, 'H:t:3\0three!')).toBe(true);
+    expect(complete(sw, 'H:t:1\0one\0with NULs\0')).toBe(true);
+    expect(complete(sw, 'H:t:2\0two!')).toBe(true);
+    expect(c1.take()).toEqual(['WORK_COMPLETE H:t:3 [three!]', 'WORK_COMPLETE H:t:1 [one\0with NULs\0]', 'WORK_COMPLETE H:t:2 [two!]']);
+    expect(c2.take()).toEqual(['WORK_COMPLETE H:t:2 [two!]']);
+    // Left to the general path, with nothing sent and nothing changed: a duplicate, an unknown
+    // handle, a job another worker runs, the short form without a NUL, a non-ASCII byte.
+    expect(complete(sw, 'H:t:1\0again')).toBe(false);
+    expect(complete(sw, 'H:t:77\0x')).toBe(false);
+    expect(complete(sw2, 'H:t:4\0stolen')).toBe(false);
+    expect(complete(sw, 'H:t:4')).toBe(false);
+    expect(complete(sw, 'H:\u00e9:4\0x')).toBe(false);
+    expect([c1, c2, w, w2].map((p) => p.take())).toEqual([[], [], [], []]);
+    expect([...broker.admin.jobs()].map((j) => j.handle)).toEqual(['H:t:4']);
+    // The general path answers the duplicate; the job still running ends once, with an empty result.
+    broker.work(sw, { type: 'WORK_COMPLETE', handle: 'H:t:1', data: Buffer.from('again') });
+    expect(w.take()).toEqual(['ERROR JOB_NOT_FOUND Job given in work result not found']);
+    expect(complete(sw, 'H:t:4\0')).toBe(true);
+    expect(complete(sw, 'H:t:4\0')).toBe(false);
+    expect(c1.take()).toEqual(['WORK_COMPLETE H:t:4 []']);
+    expect([...broker.admin.jobs()]).toEqual([]);
+    expect(broker.running).toBe(0);
   });
 });

@@ -72,4 +72,28 @@ describe('JobTable', () => {
     expect(table.get('H:2')).toBe(b);
     expect(table.values()).toEqual([b]);
   });
+
+  it('getBytes finds the job its ASCII handle bytes spell, anywhere in a buffer, and nothing else', () => {
+    const table = new JobTable();
+    const jobs = ['H:a:5', 'H:b:5', 'H:a:1029', 'plain', 'H:\u00e9:7'].map(job);
+    for (const j of jobs) table.add(j);
+    // Each handle between other bytes, as it sits in a frame: found by the range, not the buffer.
+    for (const j of jobs.slice(0, 4)) {
+      const buf = Buffer.concat([Buffer.from('\0junk:5'), Buffer.from(j.handle, 'latin1'), Buffer.from('\0tail')]);
+      expect(table.getBytes(buf, 7, 7 + j.handle.length)).toBe(j);
+    }
+    const at = (text: string, encoding: BufferEncoding = 'latin1'): Job | undefined => {
+      const buf = Buffer.from(text, encoding);
+      return table.getBytes(buf, 0, buf.length);
+    };
+    // Same digits, other prefix; a prefix or extension of a handle; an empty range.
+    expect(at('H:c:5')).toBeUndefined();
+    expect(at('H:a:')).toBeUndefined();
+    expect(at('H:a:50')).toBeUndefined();
+    expect(at('')).toBeUndefined();
+    // Non-ASCII handles are left to get() (the caller decodes them): neither the UTF-8 bytes nor the Latin-1 byte match here.
+    expect(at('H:\u00e9:7', 'utf8')).toBeUndefined();
+    expect(at('H:\u00e9:7', 'latin1')).toBeUndefined();
+    expect(table.get('H:\u00e9:7')).toBe(jobs[4]);
+  });
 });

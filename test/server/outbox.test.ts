@@ -89,4 +89,33 @@ describe('Outbox', () => {
     box.take();
     expect(Buffer.concat(first)).toEqual(copy);
   });
+
+  it('packetFrom: a WORK_COMPLETE from a range of another buffer, small (copied), across a slab boundary, and big (by reference)', () => {
+    const box = new Outbox();
+    const src = Buffer.from([9, 9, 1, 0, 2, 9]);
+    box.packetFrom(13, 'H:box:7', src, 2, 5);
+    box.packetFrom(13, 'H:box:8', src, 3, 3);
+    // 16,000 bytes fill most of the first 16 KiB slab: the next packet starts a new one.
+    const filler = Buffer.alloc(16_000, 0x41);
+    box.packetFrom(13, 'H:f', filler, 0, filler.length);
+    box.packetFrom(13, 'H:box:9', src, 0, 2);
+    const big = Buffer.alloc(9000, 0x5a);
+    const bigSource = Buffer.concat([Buffer.from([1, 2, 3]), big, Buffer.from([4])]);
+    box.packetFrom(13, 'H:big', bigSource, 3, 3 + big.length);
+    box.packetFrom(13, 'H:after', src, 2, 3);
+    const chunks = box.take();
+    expect(Buffer.concat(chunks)).toEqual(
+      Buffer.concat([
+        res(13, [...codes('H:box:7'), 0, 1, 0, 2]),
+        res(13, [...codes('H:box:8'), 0]),
+        res(13, [...codes('H:f'), 0, ...filler]),
+        res(13, [...codes('H:box:9'), 0, 9, 9]),
+        Buffer.from([...RES, ...u32(13), ...u32('H:big'.length + 1 + big.length), ...codes('H:big'), 0]),
+        big,
+        res(13, [...codes('H:after'), 0, 1]),
+      ]),
+    );
+    // The big payload left as a view of its source, not a copy.
+    expect(chunks.some((chunk) => chunk.buffer === bigSource.buffer && chunk.length === big.length)).toBe(true);
+  });
 });
