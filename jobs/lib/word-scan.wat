@@ -4,7 +4,8 @@
 ;; slots (four i32s each: head, tail, length, count; length 0 is an empty slot), the key starts
 ;; (offsets into the arena), the hashes and the arena are. A key's bytes are stored OR 0x20 when
 ;; ASCII. `head` and `tail` are the key's first and last four bytes as little-endian i32s (a key
-;; of 1-3 bytes: its bytes, zero above, in both), so a key of up to 8 bytes is decided by its slot.
+;; of 1-3 bytes: its bytes, zero above, in both), so a key of up to 8 bytes is decided by its slot;
+;; a longer key has its arena offset in place of its head (see $probe).
 ;; The scan classifies 16 bytes at a time (SIMD); every region has 16 bytes of slack after it, as
 ;; the scan and the insert read and write whole i32s and v128s past a key's or a piece's end.
 ;; Memory is only ever grown by word-counts.ts, between calls.
@@ -40,7 +41,8 @@
           (i32.sub (i32.shl (i32.const 1) (i32.shl (local.get $r) (i32.const 3))) (i32.const 1))))))
 
   ;; Puts the key of `len` bytes at `p` (each OR `f`) into the empty slot `slot` (at `o`) with
-  ;; count 0; returns the slot, or -1 if the arena has no room for it.
+  ;; count 0; returns the slot, or -1 if the arena has no room for it. A key of more than 8 bytes
+  ;; has its arena offset in the slot where a shorter one has its head.
   (func $insert (param $o i32) (param $slot i32) (param $p i32) (param $len i32) (param $f i32) (param $head i32) (param $tail i32) (param $h i32) (result i32)
     (local $at i32) (local $j i32) (local $to i32)
     (local.set $at (global.get $arenaUsed))
@@ -53,7 +55,7 @@
       (local.set $j (i32.add (local.get $j) (i32.const 4)))
       (br_if $copy (i32.lt_u (local.get $j) (local.get $len))))
     (global.set $arenaUsed (i32.add (local.get $at) (local.get $len)))
-    (i32.store (local.get $o) (local.get $head))
+    (i32.store (local.get $o) (if (result i32) (i32.gt_u (local.get $len) (i32.const 8)) (then (local.get $at)) (else (local.get $head))))
     (i32.store offset=4 (local.get $o) (local.get $tail))
     (i32.store offset=8 (local.get $o) (local.get $len))
     (i32.store offset=12 (local.get $o) (i32.const 0))
@@ -64,8 +66,9 @@
 
   ;; The slot of the key of `len` bytes at `p` (each OR `f`), inserted with count 0 if new; -1 if
   ;; it is new and the arena has no room for it. (scan inlines this for keys of up to 8 bytes.)
-  ;; A longer key's middle, bytes [4, len - 4), is hashed and compared four bytes a step, the last
-  ;; step's bytes past the middle cleared.
+  ;; A longer key's slot holds its tail, length and arena offset: its body, bytes [0, len - 4), is
+  ;; hashed and compared with the arena four bytes a step (the last step's bytes past the body
+  ;; cleared), one cache line besides the slot's.
   (func $probe (param $p i32) (param $len i32) (param $f i32) (result i32)
     (local $head i32) (local $tail i32) (local $h i32) (local $slot i32) (local $o i32) (local $l i32)
     (local $j i32) (local $e i32) (local $a i32) (local $last i32)
@@ -76,39 +79,37 @@
       (else
         (local.set $head (call $chunk (local.get $p) (i32.const 0) (local.get $len) (local.get $f)))
         (local.set $tail (local.get $head))))
-    (local.set $h (local.get $tail))
+    (local.set $h (local.get $head))
     (if (i32.gt_u (local.get $len) (i32.const 8))
       (then
+        ;; Where the body's last, maybe partial, step starts, and the mask of its bytes.
         (local.set $e (i32.sub (local.get $len) (i32.const 4)))
-        ;; Where the last, maybe partial, step of the middle starts, and the mask of its bytes.
-        (local.set $last (i32.add (i32.const 4) (i32.and (i32.sub (local.get $e) (i32.const 5)) (i32.const -4))))
+        (local.set $last (i32.and (i32.sub (local.get $e) (i32.const 1)) (i32.const -4)))
         (local.set $l (i32.sub (local.get $e) (local.get $last)))
         (local.set $l (if (result i32) (i32.eq (local.get $l) (i32.const 4))
           (then (i32.const -1))
           (else (i32.sub (i32.shl (i32.const 1) (i32.shl (local.get $l) (i32.const 3))) (i32.const 1)))))
         (local.set $a (i32.const 0x811c9dc5))
-        (local.set $j (i32.const 4))
-        (block $middle
+        (block $body
           (loop $step
-            (br_if $middle (i32.ge_u (local.get $j) (local.get $last)))
+            (br_if $body (i32.ge_u (local.get $j) (local.get $last)))
             (local.set $a
               (i32.rotl
                 (i32.mul (i32.xor (local.get $a) (i32.or (i32.load (i32.add (local.get $p) (local.get $j))) (local.get $f))) (i32.const 0x9e3779b1))
                 (i32.const 15)))
             (local.set $j (i32.add (local.get $j) (i32.const 4)))
             (br $step)))
-        (local.set $a
+        (local.set $h
           (i32.rotl
             (i32.mul
               (i32.xor (local.get $a)
                 (i32.and (i32.or (i32.load (i32.add (local.get $p) (local.get $last))) (local.get $f)) (local.get $l)))
               (i32.const 0x9e3779b1))
-            (i32.const 15)))
-        (local.set $h (i32.xor (local.get $tail) (local.get $a)))))
+            (i32.const 15)))))
     (local.set $h
       (i32.xor
-        (i32.mul (local.get $head) (i32.const 0x9e3779b1))
-        (i32.mul (i32.xor (local.get $h) (local.get $len)) (i32.const 0x85ebca77))))
+        (i32.mul (local.get $h) (i32.const 0x9e3779b1))
+        (i32.mul (i32.xor (local.get $tail) (local.get $len)) (i32.const 0x85ebca77))))
     (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 15))))
     (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae3d)))
     (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
@@ -116,15 +117,14 @@
     (loop $next
       (local.set $o (i32.add (global.get $slots) (i32.shl (local.get $slot) (i32.const 4))))
       (local.set $e (i32.load offset=8 (local.get $o)))
-      (if (i32.eq (local.get $e) (local.get $len))
+      (if (i32.and (i32.eq (local.get $e) (local.get $len)) (i32.eq (i32.load offset=4 (local.get $o)) (local.get $tail)))
         (then
-          (if (i32.and
-                (i32.eq (i32.load offset=4 (local.get $o)) (local.get $tail))
-                (i32.eq (i32.load (local.get $o)) (local.get $head)))
+          (if (i32.le_u (local.get $len) (i32.const 8))
+            (then (if (i32.eq (i32.load (local.get $o)) (local.get $head)) (then (return (local.get $slot))))))
+          (if (i32.gt_u (local.get $len) (i32.const 8))
             (then
-              (if (i32.le_u (local.get $len) (i32.const 8)) (then (return (local.get $slot))))
-              (local.set $a (i32.add (global.get $arena) (i32.load (i32.add (global.get $starts) (i32.shl (local.get $slot) (i32.const 2))))))
-              (local.set $j (i32.const 4))
+              (local.set $a (i32.add (global.get $arena) (i32.load (local.get $o))))
+              (local.set $j (i32.const 0))
               (block $differ
                 (loop $step
                   (if (i32.lt_u (local.get $j) (local.get $last))
