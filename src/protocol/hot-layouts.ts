@@ -31,11 +31,36 @@ function nul(buf: Buffer, start: number, to: number): number {
   return -1;
 }
 
+/** Copies up to this many bytes by a loop: Buffer#copy of a range makes a view first. */
+const COPY_LOOP_MAX = 64;
+
+/**
+ * The payload `buf[start, end)`: a view, or when it is at most `copyMax` bytes a copy of its own
+ * (a server that keeps small payloads copies them anyway; copying here saves making the view).
+ */
+export function payloadOf(buf: Buffer, start: number, end: number, copyMax: number): Buffer {
+  const length = end - start;
+  if (length > copyMax) return buf.subarray(start, end);
+  const own = Buffer.allocUnsafe(length);
+  if (length > COPY_LOOP_MAX) buf.copy(own, 0, start, end);
+  else for (let i = 0; i < length; i++) own[i] = buf[start + i] as number;
+  return own;
+}
+
 /**
  * A hot layout's packet, or undefined when a separator is missing (the generic path says why, or
- * reads a short form). Function names go through `names` when given (the parser's TextCache).
+ * reads a short form). Function names go through `names` when given (the parser's TextCache);
+ * payloads of up to `copyMax` bytes are copies (payloadOf).
  */
-export function decodeLayout(layout: number, type: PacketType, buf: Buffer, from: number, to: number, names: TextCache | undefined): Packet | undefined {
+export function decodeLayout(
+  layout: number,
+  type: PacketType,
+  buf: Buffer,
+  from: number,
+  to: number,
+  names: TextCache | undefined,
+  copyMax: number,
+): Packet | undefined {
   let packet: object;
   switch (layout) {
     case FN:
@@ -47,7 +72,7 @@ export function decodeLayout(layout: number, type: PacketType, buf: Buffer, from
     case HANDLE_DATA: {
       const a = nul(buf, from, to);
       if (a < 0) return undefined;
-      packet = { type, handle: buf.toString('utf8', from, a), data: buf.subarray(a + 1, to) };
+      packet = { type, handle: buf.toString('utf8', from, a), data: payloadOf(buf, a + 1, to, copyMax) };
       break;
     }
     case FN_UNIQUE_DATA: {
@@ -55,7 +80,7 @@ export function decodeLayout(layout: number, type: PacketType, buf: Buffer, from
       const b = a < 0 ? -1 : nul(buf, a + 1, to);
       if (b < 0) return undefined;
       const fn = names ? names.decode(buf, from, a) : buf.toString('utf8', from, a);
-      packet = { type, fn, unique: buf.toString('utf8', a + 1, b), data: buf.subarray(b + 1, to) };
+      packet = { type, fn, unique: buf.toString('utf8', a + 1, b), data: payloadOf(buf, b + 1, to, copyMax) };
       break;
     }
     case HANDLE_FN_UNIQUE_DATA: {
@@ -65,7 +90,7 @@ export function decodeLayout(layout: number, type: PacketType, buf: Buffer, from
       if (c < 0) return undefined;
       const handle = buf.toString('utf8', from, a);
       const fn = names ? names.decode(buf, a + 1, b) : buf.toString('utf8', a + 1, b);
-      packet = { type, handle, fn, unique: buf.toString('utf8', b + 1, c), data: buf.subarray(c + 1, to) };
+      packet = { type, handle, fn, unique: buf.toString('utf8', b + 1, c), data: payloadOf(buf, c + 1, to, copyMax) };
       break;
     }
     default:

@@ -24,7 +24,7 @@ import {
   type PacketType,
 } from './packets.ts';
 import { DEFAULT_MAX_PACKET_SIZE, MAX_ARGUMENTS_BYTES, MAX_TEXT_LINE } from './limits.ts';
-import { LAYOUTS, decodeLayout } from './hot-layouts.ts';
+import { LAYOUTS, decodeLayout, payloadOf } from './hot-layouts.ts';
 import { TextCache } from './text-cache.ts';
 
 /** First buffer for a frame that spans chunks; it doubles as data arrives, up to the frame's size. */
@@ -38,6 +38,12 @@ export interface PacketParserOptions {
    * no packet is decoded; false, the frame goes on to `onPacket`. The server's hot results use it.
    */
   onFrame?: (code: number, magic: Magic, buf: Buffer, from: number, to: number) => boolean;
+  /**
+   * Payloads of up to this many bytes are handed out as copies of their own instead of views of
+   * the read chunk (default 0: always views). A server that keeps payloads sets it, so a small
+   * one never pins a whole chunk and is not viewed and then copied.
+   */
+  copyPayloadsUpTo?: number;
   /** Admin text lines (without the `\n` and a trailing `\r`); required with allowText. */
   onText?: (line: string) => void;
   allowText?: boolean;
@@ -78,7 +84,7 @@ const ARGLESS = new Map<PacketType, Packet>();
  * Decodes the body that lies in `buf` from `from` to `to`, without a view of the body itself: the
  * payload is the only Buffer made (a view), the text arguments are decoded in place.
  */
-function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number, names?: TextCache): Packet {
+function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number, names?: TextCache, copyMax = 0): Packet {
   const count = info.fieldCount;
   if (count === 0) {
     let packet = ARGLESS.get(info.type);
@@ -90,7 +96,7 @@ function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number, na
   }
   const layout = LAYOUTS[info.code];
   if (layout !== undefined) {
-    const packet = decodeLayout(layout, info.type, buf, from, to, names);
+    const packet = decodeLayout(layout, info.type, buf, from, to, names, copyMax);
     if (packet) return packet;
   }
   const fields: Record<string, string | Buffer> = { type: info.type };
@@ -110,7 +116,7 @@ function decodeRange(info: PacketInfo, buf: Buffer, from: number, to: number, na
         );
       }
     }
-    if (info.data && last) fields['data'] = buf.subarray(start, end);
+    if (info.data && last) fields['data'] = payloadOf(buf, start, end, copyMax);
     else fields[info.args[i] as string] = buf.toString('utf8', start, end);
     start = end + 1;
   }
@@ -130,6 +136,7 @@ function decodeShort(info: PacketInfo, fields: Record<string, string | Buffer>, 
 export class PacketParser {
   readonly #onPacket: PacketParserOptions['onPacket'];
   readonly #onFrame: PacketParserOptions['onFrame'];
+  readonly #copyMax: number;
   readonly #onText: PacketParserOptions['onText'];
   readonly #allowText: boolean;
   readonly #maxPacketSize: number;
@@ -158,6 +165,7 @@ export class PacketParser {
   constructor(options: PacketParserOptions) {
     this.#onPacket = options.onPacket;
     this.#onFrame = options.onFrame;
+    this.#copyMax = options.copyPayloadsUpTo ?? 0;
     this.#onText = options.onText;
     this.#allowText = options.allowText ?? false;
     this.#maxPacketSize = options.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
@@ -347,6 +355,6 @@ export class PacketParser {
 
   #emit(info: PacketInfo, magic: Magic, buf: Buffer, from: number, to: number): void {
     if (this.#onFrame !== undefined && this.#onFrame(info.code, magic, buf, from, to)) return;
-    this.#onPacket(decodeRange(info, buf, from, to, this.#names), magic);
+    this.#onPacket(decodeRange(info, buf, from, to, this.#names, this.#copyMax), magic);
   }
 }

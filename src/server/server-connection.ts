@@ -15,6 +15,7 @@ import { Outbox } from './outbox.ts';
 import type { Peer } from './peer.ts';
 import type { Session } from './records.ts';
 import { statusReply, statusUniqueReply } from './status-replies.ts';
+import { OWNED_PAYLOAD_BYTES } from './submit.ts';
 import type { Flushable, WriteBatch } from './write-batch.ts';
 
 export interface ConnectionContext {
@@ -84,6 +85,8 @@ export class ServerConnection implements Peer, Flushable {
       onPacket: (packet, magic) => this.#onPacket(packet, magic),
       // A WORK_COMPLETE is forwarded from its bytes when it can be (JobBroker.completeFrom).
       onFrame: (code, magic, buf, from, to) => code === WORK_COMPLETE && magic === 'REQ' && ctx.broker.completeFrom(this.#session, buf, from, to),
+      // Submits' payloads are kept: small ones come as copies, not views of the chunk (ownPayload).
+      copyPayloadsUpTo: OWNED_PAYLOAD_BYTES,
       allowText: true,
       onText: (line) => this.sendText(runAdminCommand(line, ctx.admin)),
       maxPacketSize: ctx.maxPacketSize,

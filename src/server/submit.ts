@@ -80,15 +80,19 @@ export function epochMs(epoch: string): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0;
 }
 
-/** Payloads up to this size are always copied: cheaper than asking for their ArrayBuffer. */
-const ALWAYS_COPY_BYTES = 4096;
+/**
+ * Payloads up to this size reach the broker as copies of their own: the connection's parser copies
+ * them out of the read chunk (PacketParser copyPayloadsUpTo), cheaper than a view and then a copy.
+ */
+export const OWNED_PAYLOAD_BYTES = 4096;
 
 /**
- * A job's payload is kept until the job ends: never keep a small view that pins a much larger
- * socket chunk; copy it. Big payloads assembled by the parser are their own buffer and are kept.
- * A small payload is copied without looking: reading `data.buffer` is a call into the runtime
- * (about 2% of the server's CPU at 1000 jobs in flight), the copy of a few bytes is not.
+ * A job's payload is kept until the job ends: never keep a view that pins a much larger socket
+ * chunk. Small payloads are owned already (OWNED_PAYLOAD_BYTES); a bigger one is copied when it is
+ * a view of a buffer more than twice its size, and kept as it is otherwise (the parser assembled
+ * it in a buffer of its own). Reading `data.buffer` is a call into the runtime, so small payloads
+ * are never asked.
  */
 export function ownPayload(data: Buffer): Buffer {
-  return data.length <= ALWAYS_COPY_BYTES || data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+  return data.length <= OWNED_PAYLOAD_BYTES || data.length * 2 >= data.buffer.byteLength ? data : Buffer.from(data);
 }

@@ -71,4 +71,23 @@ describe.each(TARGETS)('%s: bursts of results', (kind) => {
     expect((await w.drain()).map(show)).toEqual([error, error]);
     expect((await h.statusRow(fn))?.split('\t').slice(1)).toEqual(['0', '0', '1']);
   });
+
+  it('SUBMIT_JOBs in one write, payloads of every size around the copy limits, reach the worker intact and in order', async () => {
+    const fn = h.fn('submits');
+    const w = await h.worker([fn]);
+    const c = await h.open();
+    const sizes = [0, 1, 31, 32, 63, 64, 65, 200, 4095, 4096, 4097, 9000, 32, 0, 70_000, 5];
+    const payloads = sizes.map((size, i) => Buffer.from(Array.from({ length: size }, (_, k) => (k * 31 + i * 7) % 256)));
+    c.sendRaw(Buffer.concat(payloads.map((data, i) => encodePacket({ type: 'SUBMIT_JOB', fn, unique: `s${i}`, data }, 'REQ'))));
+    const handles = [];
+    for (let i = 0; i < payloads.length; i++) handles.push((await c.expect('JOB_CREATED')).handle);
+    expect(new Set(handles).size).toBe(payloads.length);
+    w.send(...payloads.map(() => ({ type: 'GRAB_JOB_UNIQ' as const })));
+    for (const [i, data] of payloads.entries()) {
+      const assign = await w.expect('JOB_ASSIGN_UNIQ');
+      expect({ handle: assign.handle, unique: assign.unique, size: assign.data.length }).toEqual({ handle: handles[i], unique: `s${i}`, size: data.length });
+      expect(assign.data.equals(data), `payload ${i} (${data.length} bytes)`).toBe(true);
+    }
+    expect(await w.drain()).toEqual([]);
+  });
 });

@@ -1,14 +1,15 @@
 /**
- * PacketParser's onFrame hook: every complete frame is offered as bytes first, whether it lay in
- * one chunk or spanned several; a frame it takes is not decoded, the others reach onPacket, and
- * the order of the stream is kept.
+ * PacketParser's server-side options: the onFrame hook (every complete frame is offered as bytes
+ * first, whether it lay in one chunk or spanned several; a frame it takes is not decoded, the
+ * others reach onPacket, and the order of the stream is kept), and copyPayloadsUpTo (small
+ * payloads as copies of their own, bigger ones as views of the chunk).
  */
 import { describe, expect, it } from 'vitest';
 import { PacketParser, encodePacket, packetInfo, type Packet } from '../../src/protocol/index.ts';
 
 const WORK_COMPLETE = packetInfo('WORK_COMPLETE').code;
 
-describe('PacketParser onFrame', () => {
+describe('PacketParser onFrame and copyPayloadsUpTo', () => {
   it('takes the frames it handles from their bytes and passes the rest on, in stream order, however the stream is cut', () => {
     const packets: Packet[] = [
       { type: 'WORK_COMPLETE', handle: 'H:x:1', data: Buffer.from('a\0b') },
@@ -60,5 +61,27 @@ describe('PacketParser onFrame', () => {
     parser.push(Buffer.concat([header, body]));
     expect(offered).toEqual([WORK_COMPLETE]);
     expect(events).toEqual([{ type: 'WORK_COMPLETE', handle: 'H:x:9', data: Buffer.alloc(0) }]);
+  });
+
+  it('copyPayloadsUpTo: payloads up to the limit are copies that outlive the chunk, longer ones are views; every byte in place', () => {
+    const sizes = [0, 1, 63, 64, 65, 100, 101, 5000];
+    const packets: Packet[] = sizes.flatMap((size, i) => [
+      { type: 'SUBMIT_JOB', fn: 'f', unique: `u${i}`, data: Buffer.alloc(size, 0x30 + i) },
+      { type: 'WORK_DATA', handle: `H:x:${i}`, data: Buffer.alloc(size, 0x61 + i) },
+      { type: 'ECHO_REQ', data: Buffer.alloc(size, 0x41 + i) },
+    ]);
+    const chunk = Buffer.concat(packets.map((p) => encodePacket(p, 'REQ')));
+    const got: Packet[] = [];
+    const parser = new PacketParser({ onPacket: (p) => got.push(p), copyPayloadsUpTo: 100 });
+    parser.push(chunk);
+    const payloads = got.map((p) => ('data' in p ? p.data : Buffer.alloc(0)));
+    // Shared memory with the chunk exactly for the payloads over 100 bytes.
+    expect(payloads.map((data) => data.buffer === chunk.buffer)).toEqual(sizes.flatMap((size) => Array(3).fill(size > 100)));
+    // The chunk is reused by the socket's owner: the copies keep their bytes, in order.
+    const expected = sizes.flatMap((size, i) => [Buffer.alloc(size, 0x30 + i), Buffer.alloc(size, 0x61 + i), Buffer.alloc(size, 0x41 + i)]);
+    chunk.fill(0xee);
+    for (const [k, data] of payloads.entries()) {
+      if ((expected[k] as Buffer).length <= 100) expect(data, `payload ${k}`).toEqual(expected[k]);
+    }
   });
 });
