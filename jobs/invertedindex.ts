@@ -78,6 +78,7 @@ export default defineJob<string, string, string[], string[], string, WordCounts>
     // One shared, never mutated list per task: every word of this split is in this one file.
     const files = [displayPath(ctx.split.path)];
     table.forEach((word) => ctx.emit(word, files));
+    table.release(); // its WebAssembly memory serves the next file's table
   },
   combine: (a, b) => unionSorted(a, b),
   reduce: (_word, lists) => mergeSorted(lists),

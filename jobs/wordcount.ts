@@ -27,6 +27,7 @@ export default defineJob<string, string, number, number, string, WordCounts>({
   mapTeardown(ctx, table) {
     if (ctx.partials !== undefined) writeWordPartials(table, ctx.partials);
     else table.forEach((word, count) => ctx.emit(word, count));
+    table.release(); // its WebAssembly memory serves the process's next table
   },
   combine: (a, b) => a + b,
   reduce(_word, counts) {

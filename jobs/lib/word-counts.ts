@@ -26,7 +26,7 @@
  */
 
 import { ASCII_CLASS, WORD } from './tokenize.ts';
-import { PAGE, STOP_DONE, STOP_GROW_ARENA, STOP_GROW_TABLE, STOP_HIGH_BYTE, type WordScan, wordScan } from './word-scan.ts';
+import { PAGE, recycleWordScan, STOP_DONE, STOP_GROW_ARENA, STOP_GROW_TABLE, STOP_HIGH_BYTE, type WordScan, wordScan } from './word-scan.ts';
 
 const LF = 0x0a;
 /** After a piece in the module's memory: a byte no ASCII word holds, which ends scan's last word. */
@@ -71,6 +71,8 @@ export class WordCounts {
   #carry: Float64Array | undefined;
   /** How much every count may still grow before a spill into #carry. */
   #room = COUNT_ROOM;
+  /** release() was called: the module's memory may hold another table now. */
+  #released = false;
 
   constructor(capacity = 1 << 12) {
     let slots = 16;
@@ -90,11 +92,20 @@ export class WordCounts {
 
   /** Distinct words counted. */
   get size(): number {
+    this.#live();
     return this.#wasm.size.value;
+  }
+
+  /** Done with this table: its WebAssembly memory goes to the next table this process makes (a table released is not used again: it throws). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    recycleWordScan(this.#wasm, this.#top);
   }
 
   /** Counts every word of bytes[start, end), UTF-8 text whose lines end at '\n' or at `end`. */
   addBytes(bytes: Buffer, start: number, end: number): void {
+    this.#live();
     // A word and what ends it take at least 2 bytes: this call adds at most that many to a count.
     this.#reserve(Math.ceil((end - start) / 2));
     for (let from = start; from < end; ) {
@@ -112,6 +123,7 @@ export class WordCounts {
 
   /** Counts one already lower-cased word `count` times. */
   addWord(word: string, count = 1): void {
+    this.#live();
     if (word.length === 0) return;
     if (this.#scratchLength < word.length * 3) {
       this.#scratchLength = word.length * 3;
@@ -134,6 +146,7 @@ export class WordCounts {
 
   /** Every key as its stored bytes (arena[start, start + length), see the header) and its count, in table order. */
   forEachKey(onKey: (arena: Buffer, start: number, length: number, count: number) => void): void {
+    this.#live();
     const wasm = this.#wasm;
     const arena = this.#bytes.subarray(wasm.arena.value, wasm.arena.value + wasm.arenaUsed.value);
     const ints = this.#ints;
@@ -146,6 +159,10 @@ export class WordCounts {
       if (length === 0) continue;
       onKey(arena, ints[starts + slot] as number, length, ((ints[o + 3] as number) >>> 0) + (carry === undefined ? 0 : (carry[slot] as number)));
     }
+  }
+
+  #live(): void {
+    if (this.#released) throw new Error('WordCounts: expected a table not yet released, but release() was called on this one');
   }
 
   /** addBytes for a piece: copied into the module's memory with a byte >= 0x80 after it (where scan stops), then scanned. */

@@ -160,4 +160,21 @@ print(json.dumps(out))
     expected.set('w', (expected.get('w') as number) + 0x7fffffff + 3);
     expect(tableCounts(table)).toEqual(expected);
   });
+
+  it('gives a released table\'s memory to the next table with nothing of it left, and refuses the released one', () => {
+    const random = new Random(8);
+    const first = new WordCounts(16);
+    const big = text(random, vocabulary(random, 3000), 200_000, true);
+    first.addBytes(big, 0, big.length);
+    first.release();
+    expect(() => first.addBytes(big, 0, big.length)).toThrow(/expected a table not yet released/);
+    expect(() => first.size).toThrow(/release\(\) was called/);
+    for (let round = 0; round < 3; round++) {
+      const next = new WordCounts(16); // the released instance, zeroed
+      const bytes = Buffer.from(`Apple banana APPLE caf\u00e9 ${'longerthaneight'.repeat(round + 1)}\n`, 'utf8');
+      next.addBytes(bytes, 0, bytes.length);
+      expect(tableCounts(next)).toEqual(pythonCounts(bytes));
+      next.release();
+    }
+  });
 });
