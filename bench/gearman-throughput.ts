@@ -23,14 +23,16 @@
  * a cost paid once per process, not per job. Both servers get the same warm-up, the same client,
  * worker and job counts, so the pairs compare the two in steady state.
  * CPU per job is read from /proc for the worker and server and from process.cpuUsage() in the
- * client, to show which process is the bottleneck on a small machine. A round still running after
+ * client, to show which process is the bottleneck on a small machine; a last table gives the
+ * client's main thread per job (CPU, garbage-collector pauses, event-loop busy share), which is
+ * what bounds jobs/s on 2 cores with either server. A round still running after
  * --limit-s stops submitting and reports the rate of the jobs it did (flagged in the table), which
  * keeps the whole benchmark to a few minutes even when a library stalls. --cpu-prof DIR runs our
  * client, worker and JobServer under `node --cpu-prof` (slower; for finding hot spots, not figures).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { LIBRARIES, type Library } from './lib/libraries.ts';
-import { cpuMs, spawnTs, startGearmand, type LineChild } from './lib/processes.ts';
+import { cpuMs, mainThreadCpuMs, spawnTs, startGearmand, type LineChild } from './lib/processes.ts';
 import { flag } from './lib/args.ts';
 
 const JOBS = Number(flag('jobs', '10000'));
@@ -145,19 +147,30 @@ interface Round {
   serverUs: number;
   clientUs: number;
   workerUs: number;
+  /** The client's main thread: its CPU, its garbage collector's pauses, and its wall time per job. */
+  clientMainUs: number;
+  clientGcUs: number;
+  wallUs: number;
+  /** Share of the round the client's event loop was busy (not waiting for input). */
+  clientBusy: number;
 }
 
 async function round(side: Side): Promise<Round> {
   const server0 = cpuMs(side.target.pid);
   const worker0 = cpuMs(side.worker.pid);
+  const main0 = mainThreadCpuMs(side.client.pid);
   side.client.send('go');
-  const r = await side.client.next<{ jobs: number; ms: number; cpuMs: number }>(TIMEOUT_MS, `${JOBS} gmr jobs on ${side.target.name}`);
+  const r = await side.client.next<{ jobs: number; ms: number; cpuMs: number; loopIdleMs: number; gcMs: number }>(TIMEOUT_MS, `${JOBS} gmr jobs on ${side.target.name}`);
   const perJob = (ms: number): number => (ms * 1000) / r.jobs;
   return {
     rate: r.jobs / (r.ms / 1000),
     serverUs: perJob(cpuMs(side.target.pid) - server0),
     clientUs: perJob(r.cpuMs),
     workerUs: perJob(cpuMs(side.worker.pid) - worker0),
+    clientMainUs: perJob(mainThreadCpuMs(side.client.pid) - main0),
+    clientGcUs: perJob(r.gcMs),
+    wallUs: perJob(r.ms),
+    clientBusy: 1 - r.loopIdleMs / r.ms,
   };
 }
 
@@ -167,6 +180,8 @@ interface Alternating {
   serverUs: Record<string, number[]>;
   clientUs: Record<string, number[]>;
   workerUs: Record<string, number[]>;
+  /** Per server, every round: the client's main thread (see Round). */
+  rounds: Record<string, Round[]>;
   /** Each server's untimed warm-up rounds before the pairs (a Node server compiles its hot code in them). */
   first: Record<string, Round[]>;
   /** JobServer / gearmand per pair. */
@@ -184,6 +199,7 @@ async function alternate(a: Target, b: Target, inflight: number): Promise<Altern
     serverUs: perServer(),
     clientUs: perServer(),
     workerUs: perServer(),
+    rounds: { [a.name]: [], [b.name]: [] },
     first: {},
     ratios: [],
     loads: [],
@@ -212,6 +228,7 @@ async function alternate(a: Target, b: Target, inflight: number): Promise<Altern
         result.serverUs[side.target.name]?.push(r.serverUs);
         result.clientUs[side.target.name]?.push(r.clientUs);
         result.workerUs[side.target.name]?.push(r.workerUs);
+        result.rounds[side.target.name]?.push(r);
       }
       result.ratios.push((got[1] as number) / (got[0] as number));
       result.loads.push(loadavg()[0] ?? 0);
@@ -305,6 +322,21 @@ async function main(): Promise<void> {
       out.push(
         `| ${alt.inflight} | ${span(g)} | ${span(j)} | ${span(alt.ratios, 2)}× | ${both(alt.serverUs)} | ${both(alt.clientUs)} | ${both(alt.workerUs)} | ` +
           `${fmt(Math.min(...alt.loads), 2)}–${fmt(Math.max(...alt.loads), 2)} |`,
+      );
+    }
+    out.push(
+      '',
+      'What bounds jobs/s: the gmr client (the same code on both servers). Its main thread, per job (medians of the rounds above; main-thread CPU from /proc, 10 ms ticks): wall time, CPU, garbage-collector pauses, and the share of the round its event loop was busy (not waiting for input); gearmand / JobServer.',
+      '',
+      '| In flight | wall µs/job | client main thread CPU µs/job | client GC pauses µs/job | client event loop busy |',
+      '|---:|---:|---:|---:|---:|',
+    );
+    for (const alt of alternating) {
+      if (alt.error) continue;
+      const both = (pick: (r: Round) => number, digits: number, scale = 1): string =>
+        ['gearmand', 'JobServer'].map((name) => fmt(median((alt.rounds[name] ?? []).map(pick)) * scale, digits)).join(' / ');
+      out.push(
+        `| ${alt.inflight} | ${both((r) => r.wallUs, 1)} | ${both((r) => r.clientMainUs, 1)} | ${both((r) => r.clientGcUs, 1)} | ${both((r) => r.clientBusy, 1, 100)} % |`,
       );
     }
     out.push('', `CPU columns are gearmand / JobServer. Each server's untimed warm-up before the pairs (${Math.max(1, Math.ceil(SERVER_WARMUP / JOBS))} rounds of ${JOBS.toLocaleString('en-US')} jobs; not in the figures above), server CPU µs/job per round:`, '');

@@ -1,16 +1,18 @@
 /**
  * bench/job-server-system: what the whole client + worker + server system costs per job on
- * gearmand and on our JobServer, in alternating rounds: each process's CPU, read and write system
- * calls, bytes per read, and context switches per job (from /proc), to find where one server makes
- * the others pay more than the other server does.
+ * gearmand and on our JobServer, in alternating rounds: each process's CPU (all threads, and the
+ * main thread alone), read and write system calls, bytes per read, context switches (the main
+ * thread's waits and preemptions apart), the client's garbage-collector pauses and event-loop
+ * idle time, and the machine's idle CPU, per job (from /proc), to find where one server makes the
+ * others pay more than the other server does.
  *
- *   npx tsx bench/job-server-system.ts [--jobs 20000] [--pairs 6] [--inflight 1000] [--warmup-rounds 1]
+ *   npx tsx bench/job-server-system.ts [--jobs 20000] [--pairs 6] [--inflight 1000] [--warmup-rounds 1] [--gc]
  *
- * Same gmr client and worker on both (bench/lib/throughput-*.ts), rounds A B / B A. Prints one line
- * per round and the medians per server. CPU is from /proc/PID/stat (10 ms ticks; the client's also
- * from process.cpuUsage()), so a round of 20,000 jobs is ±0.5 µs/job per process.
+ * Same gmr client and worker on both (bench/lib/throughput-*.ts), rounds A B / B A; --gc has the
+ * client and the worker (not the servers) collect their heaps before every round. Prints one line
+ * per round and the medians per server. CPU is from /proc (10 ms ticks), so a round of 20,000 jobs
+ * is ±0.5 µs/job per process.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { flag } from './lib/args.ts';
@@ -20,12 +22,6 @@ const JOBS = Number(flag('jobs', '20000'));
 const PAIRS = Number(flag('pairs', '6'));
 const INFLIGHT = Number(flag('inflight', '1000'));
 const WARMUP_ROUNDS = Number(flag('warmup-rounds', '1'));
-/** With --strace client|worker|server: `strace -w -c` on that process's main thread during each round. */
-const STRACE = flag('strace', '');
-/** Diagnostics: side A ("gearmand" in the output) is this bench/lib child script instead of gearmand. */
-const A_CHILD = flag('a-child', '');
-/** Node flags for the clients (diagnostics, e.g. --trace-gc; their stderr goes to /tmp/system-client-NAME.log). */
-const CLIENT_FLAGS = flag('client-flags', '').split(' ').filter(Boolean);
 /** --gc: the client and the worker collect their heaps before every round (same on both sides). */
 const GC = process.argv.includes('--gc');
 
@@ -71,8 +67,6 @@ function idleMs(): number {
   return (Number(cpu[4] ?? 0) + Number(cpu[5] ?? 0)) * 10;
 }
 
-let traceCount = 0;
-
 interface Side {
   name: string;
   serverPid: number;
@@ -91,17 +85,9 @@ async function round(side: Side): Promise<Row> {
     await side.client.next(60_000, 'the client to collect');
     await side.worker.next(60_000, 'the worker to collect');
   }
-  const traced = STRACE === 'client' ? side.client.pid : STRACE === 'worker' ? side.worker.pid : STRACE === 'server' ? side.serverPid : 0;
-  const tracer = traced ? spawn('strace', ['-w', '-c', '-p', String(traced), '-o', `/tmp/strace-${side.name}-${STRACE}-${++traceCount}.txt`], { stdio: 'ignore' }) : undefined;
-  if (tracer) await new Promise((r) => setTimeout(r, 300));
   const idle0 = idleMs();
   side.client.send('go');
   const r = await side.client.next<{ jobs: number; ms: number; cpuMs: number; loopIdleMs: number; gcMs: number; gcMinor: number; gcMajor: number }>(600_000, `a round on ${side.name}`);
-  if (tracer) {
-    const exited = new Promise((r) => tracer.once('exit', r));
-    tracer.kill('SIGINT');
-    await exited;
-  }
   const row: Row = { jobsPerS: r.jobs / (r.ms / 1000), wallUs: (r.ms * 1000) / r.jobs, idleUs: ((idleMs() - idle0) * 1000) / r.jobs, clientLoopIdleUs: (r.loopIdleMs * 1000) / r.jobs, clientGcUs: (r.gcMs * 1000) / r.jobs, clientGcMinor: r.gcMinor, clientGcMajor: r.gcMajor };
   for (const [k, pid] of Object.entries(pids)) {
     const a = before[k] as Counters;
@@ -132,24 +118,17 @@ const show = (row: Row): string =>
 const gearmand = await startGearmand();
 const jobServer = spawnTs('job-server-child.ts', []);
 const sides: Side[] = [];
-const children: LineChild[] = [];
 try {
   const listening = await jobServer.next<{ port: number; pid: number }>(15_000, 'the JobServer to listen');
   const targets = [
     { name: 'gearmand', address: gearmand.address, pid: gearmand.pid },
     { name: 'JobServer', address: `127.0.0.1:${listening.port}`, pid: listening.pid },
   ];
-  if (A_CHILD) {
-    const other = spawnTs(A_CHILD, []);
-    children.push(other);
-    const l = await other.next<{ port: number; pid: number }>(15_000, 'the other JobServer to listen');
-    targets[0] = { name: 'gearmand', address: `127.0.0.1:${l.port}`, pid: l.pid };
-  }
   for (const t of targets) {
     const fn = `system_${process.pid}_${t.name}`;
     const worker = spawnTs('throughput-worker.ts', ['gmr', t.address, fn, '100'], GC ? ['--expose-gc'] : []);
     await worker.next(15_000, 'the worker to connect');
-    const client = spawnTs('throughput-client.ts', ['gmr', t.address, fn, String(INFLIGHT), String(JOBS), '500', '600000'], [...CLIENT_FLAGS, ...(GC ? ['--expose-gc'] : [])]);
+    const client = spawnTs('throughput-client.ts', ['gmr', t.address, fn, String(INFLIGHT), String(JOBS), '500', '600000'], GC ? ['--expose-gc'] : []);
     await client.next(60_000, "the client's warm-up");
     sides.push({ name: t.name, serverPid: t.pid, worker, client });
     process.stdout.write(`${t.name}: server pid ${t.pid}, worker pid ${worker.pid}, client pid ${client.pid}\n`);
@@ -177,5 +156,5 @@ try {
   process.stdout.write(`MEDIAN ratio ${median(ratios).toFixed(3)} (${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}), ${INFLIGHT} in flight\n`);
 } finally {
   for (const side of sides) await Promise.all([side.client.stop(), side.worker.stop()]);
-  await Promise.all([jobServer.stop(), gearmand.stop(), ...children.map((c) => c.stop())]);
+  await Promise.all([jobServer.stop(), gearmand.stop()]);
 }
